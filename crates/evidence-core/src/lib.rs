@@ -1,0 +1,21 @@
+//! # evidence-core
+//!
+//! The sans-IO heart of the evidence ledger. Every format and every check lives
+//! here, so that a third party can verify evidence with this crate alone:
+//! no tokio, no network, no filesystem, no clock. Time is an argument; I/O is
+//! bytes in and bytes out.
+//!
+//! See the repository README for the walk-through from a claim to a verified bundle.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod types;
+
+// -- modules owned by the RFC 3161 work (issue 4) go below this line --
+
+// -- modules owned by the Fabric work (issue 5) go below this line --
+
+pub use types::{
+    CheckpointHash, CheckpointSeq, Commitment, ContentHash, Digest32, LeafHash, NodeHash, RootHash, Seq,
+    TenantId, TreeSize, UnixMillis, ValueError, sha256,
+};
