@@ -9,13 +9,20 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod claim;
+pub mod jcs;
+pub mod leaf;
+pub mod sink;
 pub mod types;
 
 // -- modules owned by the RFC 3161 work (issue 4) go below this line --
 
 // -- modules owned by the Fabric work (issue 5) go below this line --
 
+pub use claim::{Claim, ClaimError, ClaimKind, Salt};
+pub use leaf::{LeafEntry, LeafError};
+pub use sink::{AppendReceipt, AppendRequest, ClaimSink, Environment, MemorySink, SinkError};
 pub use types::{
-    CheckpointHash, CheckpointSeq, Commitment, ContentHash, Digest32, LeafHash, NodeHash, RootHash, Seq,
-    TenantId, TreeSize, UnixMillis, ValueError, sha256,
+    CheckpointHash, CheckpointSeq, Commitment, ContentHash, Digest32, LeafHash, NodeHash, RootHash,
+    Seq, TenantId, TreeSize, UnixMillis, ValueError, sha256,
 };
