@@ -12,6 +12,7 @@
 pub mod claim;
 pub mod jcs;
 pub mod leaf;
+pub mod merkle;
 pub mod sink;
 pub mod types;
 
