@@ -9,10 +9,12 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod checkpoint;
 pub mod claim;
 pub mod jcs;
 pub mod leaf;
 pub mod merkle;
+pub mod note;
 pub mod sink;
 pub mod types;
 

@@ -423,7 +423,7 @@ fn frontier_reports_each_completed_node_once() {
     let mut seen = std::collections::HashSet::new();
     for i in 0..100u64 {
         f.append(hash_leaf(&i.to_be_bytes()), |id, _| {
-            assert!(seen.insert(id), "{id:?} twice")
+            assert!(seen.insert(id), "{id:?} twice");
         });
     }
     // 100 leaves complete 100 + 50 + 25 + 12 + 6 + 3 + 1 nodes.
