@@ -28,9 +28,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 
 use crate::merkle::{ConsistencyProof, ProofError};
 use crate::note::{self, NoteError, NoteSigner, NoteVerifier};
-use crate::types::{
-    CheckpointHash, CheckpointSeq, NodeHash, RootHash, TenantId, TreeSize, UnixMillis, sha256,
-};
+use crate::types::{CheckpointHash, CheckpointSeq, NodeHash, RootHash, TenantId, TreeSize, UnixMillis, sha256};
 
 /// The body of a checkpoint.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -102,11 +100,7 @@ pub fn origin_for(ledger_name: &str, tenant: &TenantId) -> String {
 ///
 /// # Errors
 /// [`NoteError::KeyName`] when the ledger name makes an invalid key name.
-pub fn tenant_verifier(
-    ledger_name: &str,
-    tenant: &TenantId,
-    key: ed25519_dalek::VerifyingKey,
-) -> Result<NoteVerifier, NoteError> {
+pub fn tenant_verifier(ledger_name: &str, tenant: &TenantId, key: ed25519_dalek::VerifyingKey) -> Result<NoteVerifier, NoteError> {
     NoteVerifier::new(&origin_for(ledger_name, tenant), key)
 }
 
@@ -136,10 +130,7 @@ impl Checkpoint {
     /// [`CheckpointError::Origin`] when the key name differs from the origin.
     pub fn sign(&self, signer: &NoteSigner) -> Result<SignedCheckpoint, CheckpointError> {
         if signer.name() != self.origin {
-            return Err(CheckpointError::Origin {
-                found: signer.name().to_owned(),
-                expected: self.origin.clone(),
-            });
+            return Err(CheckpointError::Origin { found: signer.name().to_owned(), expected: self.origin.clone() });
         }
         let note = signer.sign(&self.body())?;
         Ok(SignedCheckpoint { note })
@@ -151,11 +142,7 @@ impl Checkpoint {
     /// [`CheckpointError::Malformed`] naming the line.
     pub fn parse_body(body: &str) -> Result<Self, CheckpointError> {
         let bad = |line, reason| CheckpointError::Malformed { line, reason };
-        let lines: Vec<&str> = body
-            .strip_suffix('\n')
-            .ok_or(bad(0, "body must end in a newline"))?
-            .split('\n')
-            .collect();
+        let lines: Vec<&str> = body.strip_suffix('\n').ok_or(bad(0, "body must end in a newline"))?.split('\n').collect();
         if lines.len() != 7 {
             return Err(bad(lines.len().min(8), "expected exactly 7 lines"));
         }
@@ -163,8 +150,7 @@ impl Checkpoint {
         if origin.is_empty() || origin.contains('+') || origin.chars().any(char::is_whitespace) {
             return Err(bad(1, "origin must be non-empty with no spaces or '+'"));
         }
-        let tree_size = parse_decimal(lines[1])
-            .ok_or(bad(2, "tree size must be a decimal with no leading zeros"))?;
+        let tree_size = parse_decimal(lines[1]).ok_or(bad(2, "tree size must be a decimal with no leading zeros"))?;
         let root = note::decode_b64_canonical(lines[2])
             .and_then(|r| NodeHash::try_from_slice(&r).ok())
             .ok_or(bad(3, "root must be canonical base64 of 32 bytes"))?;
@@ -176,43 +162,32 @@ impl Checkpoint {
                 .ok_or(bad(i + 1, "unexpected extension line"))
         };
         let tenant = TenantId::new(ext(3, "tenant")?).map_err(|_| bad(4, "invalid tenant id"))?;
-        let seq = parse_decimal(ext(4, "seq")?)
-            .ok_or(bad(5, "seq must be a decimal with no leading zeros"))?;
+        let seq = parse_decimal(ext(4, "seq")?).ok_or(bad(5, "seq must be a decimal with no leading zeros"))?;
         let prev_text = ext(5, "prev")?;
         if prev_text.bytes().any(|b| b.is_ascii_uppercase()) {
             return Err(bad(6, "prev must be lowercase hex"));
         }
-        let prev: CheckpointHash = prev_text
-            .parse()
-            .map_err(|_| bad(6, "prev must be 64 hex digits"))?;
+        let prev: CheckpointHash = prev_text.parse().map_err(|_| bad(6, "prev must be 64 hex digits"))?;
         let sealed_text = ext(6, "sealed")?;
-        let sealed_at = UnixMillis::parse_rfc3339(sealed_text)
-            .ok_or(bad(7, "sealed must be an RFC 3339 UTC time"))?;
+        let sealed_at = UnixMillis::parse_rfc3339(sealed_text).ok_or(bad(7, "sealed must be an RFC 3339 UTC time"))?;
         let cp = Self {
             origin: origin.to_owned(),
             tenant,
             seq: CheckpointSeq(seq),
-            root: RootHash {
-                hash: root,
-                tree_size: TreeSize(tree_size),
-            },
+            root: RootHash { hash: root, tree_size: TreeSize(tree_size) },
             prev,
             sealed_at,
         };
         // One encoding only: what we parse must be exactly what we would write.
         if cp.body() != body {
-            return Err(bad(
-                7,
-                "not in canonical form (time must have exactly 3 fractional digits)",
-            ));
+            return Err(bad(7, "not in canonical form (time must have exactly 3 fractional digits)"));
         }
         Ok(cp)
     }
 }
 
 fn parse_decimal(s: &str) -> Option<u64> {
-    if s.is_empty() || (s.len() > 1 && s.starts_with('0')) || !s.bytes().all(|b| b.is_ascii_digit())
-    {
+    if s.is_empty() || (s.len() > 1 && s.starts_with('0')) || !s.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     s.parse().ok()
@@ -235,10 +210,7 @@ impl SignedCheckpoint {
         let (body, _) = note::open(&self.note, std::slice::from_ref(verifier))?;
         let cp = Checkpoint::parse_body(body)?;
         if cp.origin != verifier.name() {
-            return Err(CheckpointError::Origin {
-                found: cp.origin,
-                expected: verifier.name().to_owned(),
-            });
+            return Err(CheckpointError::Origin { found: cp.origin, expected: verifier.name().to_owned() });
         }
         Ok(cp)
     }
@@ -268,57 +240,32 @@ pub struct ChainLink {
 ///
 /// # Errors
 /// The first [`CheckpointError`] found, naming the checkpoint.
-pub fn verify_chain(
-    links: &[ChainLink],
-    verifier: &NoteVerifier,
-) -> Result<Vec<Checkpoint>, CheckpointError> {
+pub fn verify_chain(links: &[ChainLink], verifier: &NoteVerifier) -> Result<Vec<Checkpoint>, CheckpointError> {
     let mut out: Vec<Checkpoint> = Vec::with_capacity(links.len());
     for link in links {
         let cp = link.checkpoint.verify(verifier)?;
-        let chain_err = |reason: String| CheckpointError::Chain {
-            seq: cp.seq,
-            reason,
-        };
+        let chain_err = |reason: String| CheckpointError::Chain { seq: cp.seq, reason };
         match out.last() {
             None => {
                 if cp.seq.0 == 0 && cp.prev != CheckpointHash([0; 32]) {
-                    return Err(chain_err(
-                        "the first checkpoint must have an all-zero prev".into(),
-                    ));
+                    return Err(chain_err("the first checkpoint must have an all-zero prev".into()));
                 }
             }
             Some(prev) => {
                 if Some(cp.seq.0) != prev.seq.0.checked_add(1) {
-                    return Err(chain_err(format!(
-                        "follows checkpoint {}; sequence numbers must be consecutive",
-                        prev.seq
-                    )));
+                    return Err(chain_err(format!("follows checkpoint {}; sequence numbers must be consecutive", prev.seq)));
                 }
                 if cp.prev != prev.hash() {
-                    return Err(chain_err(format!(
-                        "prev is {}, but the previous checkpoint hashes to {}",
-                        cp.prev,
-                        prev.hash()
-                    )));
+                    return Err(chain_err(format!("prev is {}, but the previous checkpoint hashes to {}", cp.prev, prev.hash())));
                 }
                 if cp.tenant != prev.tenant || cp.origin != prev.origin {
-                    return Err(chain_err(
-                        "tenant or origin changed within the chain".into(),
-                    ));
+                    return Err(chain_err("tenant or origin changed within the chain".into()));
                 }
                 if cp.sealed_at < prev.sealed_at {
                     return Err(chain_err("sealed before its predecessor".into()));
                 }
-                let proof = link
-                    .consistency
-                    .as_ref()
-                    .ok_or_else(|| chain_err("consistency proof missing".into()))?;
-                proof.verify(&prev.root, &cp.root).map_err(|source| {
-                    CheckpointError::Consistency {
-                        seq: cp.seq,
-                        source,
-                    }
-                })?;
+                let proof = link.consistency.as_ref().ok_or_else(|| chain_err("consistency proof missing".into()))?;
+                proof.verify(&prev.root, &cp.root).map_err(|source| CheckpointError::Consistency { seq: cp.seq, source })?;
             }
         }
         out.push(cp);

@@ -117,8 +117,7 @@ impl Serialize for ClaimKind {
 impl<'de> Deserialize<'de> for ClaimKind {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Self::from_name(&s)
-            .ok_or_else(|| serde::de::Error::custom(format_args!("unknown claim kind {s:?}")))
+        Self::from_name(&s).ok_or_else(|| serde::de::Error::custom(format_args!("unknown claim kind {s:?}")))
     }
 }
 
@@ -174,10 +173,7 @@ impl Claim {
         let doc = serde_json::json!({ "v": CLAIM_DOC_VERSION, "kind": self.kind.name(), "body": self.body });
         let bytes = jcs::canonicalize(&doc)?;
         if bytes.len() > MAX_CLAIM_BYTES {
-            return Err(ClaimError::TooLarge {
-                size: bytes.len(),
-                max: MAX_CLAIM_BYTES,
-            });
+            return Err(ClaimError::TooLarge { size: bytes.len(), max: MAX_CLAIM_BYTES });
         }
         Ok(bytes)
     }
@@ -265,27 +261,17 @@ mod tests {
         assert!(opens(&c, &salt, &ch));
         assert!(!opens(&c, &Salt([8; 32]), &ch));
         // Pinned from an independent computation: python3 hashlib.sha256 of the text above.
-        insta_like(
-            "content_hash",
-            &ch.to_hex(),
-            "bbd5a3d65a537861c57c4fa7be89ae8c3ffdd24c7db7ee8d6aeebfc7b410936a",
-        );
+        insta_like("content_hash", &ch.to_hex(), "bbd5a3d65a537861c57c4fa7be89ae8c3ffdd24c7db7ee8d6aeebfc7b410936a");
     }
 
     /// Compares a value with its pinned golden value, printing the computed one on mismatch
     /// so a deliberate format change can update the pin consciously.
     fn insta_like(what: &str, got: &str, pinned: &str) {
-        assert_eq!(
-            got, pinned,
-            "golden {what} changed: the format is frozen; computed {got}"
-        );
+        assert_eq!(got, pinned, "golden {what} changed: the format is frozen; computed {got}");
     }
 
     #[test]
     fn body_must_be_object() {
-        assert_eq!(
-            Claim::new(ClaimKind::Incident, serde_json::json!([1])),
-            Err(ClaimError::NotAnObject)
-        );
+        assert_eq!(Claim::new(ClaimKind::Incident, serde_json::json!([1])), Err(ClaimError::NotAnObject));
     }
 }

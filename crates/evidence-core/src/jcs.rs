@@ -27,9 +27,7 @@ pub const MAX_DEPTH: usize = 64;
 #[non_exhaustive]
 pub enum JcsError {
     /// An integer that no IEEE-754 double holds exactly would change when read back.
-    #[error(
-        "integer {0} is not exactly representable as an IEEE-754 double (I-JSON); send it as a string"
-    )]
+    #[error("integer {0} is not exactly representable as an IEEE-754 double (I-JSON); send it as a string")]
     UnsafeInteger(String),
     /// NaN and infinities have no JSON form.
     #[error("number is not finite")]
@@ -79,10 +77,7 @@ pub fn parse_strict(text: &[u8]) -> Result<Value, JcsError> {
 struct StrictValue;
 
 impl StrictValue {
-    fn deserialize_depth<'de, D: serde::Deserializer<'de>>(
-        d: D,
-        depth: usize,
-    ) -> Result<Value, JcsError>
+    fn deserialize_depth<'de, D: serde::Deserializer<'de>>(d: D, depth: usize) -> Result<Value, JcsError>
     where
         D::Error: std::fmt::Display,
     {
@@ -133,9 +128,7 @@ impl<'de> serde::de::Visitor<'de> for StrictVisitor {
         integer_from_text(Value::from(v), &v.to_string())
     }
     fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Value, E> {
-        serde_json::Number::from_f64(v)
-            .map(Value::Number)
-            .ok_or_else(|| E::custom("number is not finite"))
+        serde_json::Number::from_f64(v).map(Value::Number).ok_or_else(|| E::custom("number is not finite"))
     }
     fn visit_str<E>(self, v: &str) -> Result<Value, E> {
         Ok(Value::String(v.to_owned()))
@@ -151,9 +144,7 @@ impl<'de> serde::de::Visitor<'de> for StrictVisitor {
             return Err(serde::de::Error::custom("\u{0}deep"));
         }
         let mut out = Vec::new();
-        while let Some(v) = seq.next_element_seed(Seed {
-            depth: self.depth + 1,
-        })? {
+        while let Some(v) = seq.next_element_seed(Seed { depth: self.depth + 1 })? {
             out.push(v);
         }
         Ok(Value::Array(out))
@@ -164,9 +155,7 @@ impl<'de> serde::de::Visitor<'de> for StrictVisitor {
         }
         let mut out = serde_json::Map::new();
         while let Some(k) = map.next_key::<String>()? {
-            let v = map.next_value_seed(Seed {
-                depth: self.depth + 1,
-            })?;
+            let v = map.next_value_seed(Seed { depth: self.depth + 1 })?;
             if out.contains_key(&k) {
                 return Err(serde::de::Error::custom(format_args!("\u{0}dup:{k}")));
             }
@@ -187,14 +176,10 @@ fn integer_from_text<E: serde::de::Error>(exact: Value, text: &str) -> Result<Va
     if write_number(n, &mut canonical).is_ok() {
         return Ok(exact);
     }
-    let f: f64 = text
-        .parse()
-        .map_err(|_| E::custom("number is not finite"))?;
+    let f: f64 = text.parse().map_err(|_| E::custom("number is not finite"))?;
     let mut nearest = String::new();
     if write_f64(f, &mut nearest).is_ok() && nearest == text {
-        serde_json::Number::from_f64(f)
-            .map(Value::Number)
-            .ok_or_else(|| E::custom("number is not finite"))
+        serde_json::Number::from_f64(f).map(Value::Number).ok_or_else(|| E::custom("number is not finite"))
     } else {
         Err(E::custom(format_args!("\u{0}int:{text}")))
     }
@@ -264,21 +249,13 @@ fn write_string(s: &str, out: &mut String) {
 fn write_number(n: &serde_json::Number, out: &mut String) -> Result<(), JcsError> {
     // JCS reads every number as an IEEE-754 double. An integer is accepted when the
     // double holds it exactly, and is then written the way the double is written.
-    #[allow(
-        clippy::cast_precision_loss,
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss
-    )]
+    #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let exact = if let Some(u) = n.as_u64() {
         let f = u as f64;
-        (f < 18_446_744_073_709_551_616.0 && f as u64 == u)
-            .then_some(f)
-            .ok_or_else(|| JcsError::UnsafeInteger(u.to_string()))?
+        (f < 18_446_744_073_709_551_616.0 && f as u64 == u).then_some(f).ok_or_else(|| JcsError::UnsafeInteger(u.to_string()))?
     } else if let Some(i) = n.as_i64() {
         let f = i as f64;
-        (f >= -9_223_372_036_854_775_808.0 && f as i64 == i)
-            .then_some(f)
-            .ok_or_else(|| JcsError::UnsafeInteger(i.to_string()))?
+        (f >= -9_223_372_036_854_775_808.0 && f as i64 == i).then_some(f).ok_or_else(|| JcsError::UnsafeInteger(i.to_string()))?
     } else {
         n.as_f64().ok_or(JcsError::NonFinite)?
     };
@@ -305,10 +282,7 @@ pub fn write_f64(f: f64, out: &mut String) -> Result<(), JcsError> {
     let n = exp + 1; // position of the decimal point relative to the digits
     if k <= n && n <= 21 {
         out.push_str(&digits);
-        out.extend(std::iter::repeat_n(
-            '0',
-            usize::try_from(n - k).unwrap_or(0),
-        ));
+        out.extend(std::iter::repeat_n('0', usize::try_from(n - k).unwrap_or(0)));
     } else if 0 < n && n <= 21 {
         let (int, frac) = digits.split_at(usize::try_from(n).unwrap_or(0));
         out.push_str(int);
@@ -338,10 +312,7 @@ pub fn write_f64(f: f64, out: &mut String) -> Result<(), JcsError> {
 fn ecma_digits(v: f64) -> Option<(String, i32)> {
     let split = |sci: &str| -> Option<(String, i32)> {
         let (mantissa, exp) = sci.split_once('e')?;
-        Some((
-            mantissa.chars().filter(char::is_ascii_digit).collect(),
-            exp.parse().ok()?,
-        ))
+        Some((mantissa.chars().filter(char::is_ascii_digit).collect(), exp.parse().ok()?))
     };
     let (digits, exp) = split(&format!("{v:e}"))?;
     // A tie needs v to be exactly a decimal with one more digit, ending in 5.
@@ -369,11 +340,7 @@ fn ecma_digits(v: f64) -> Option<(String, i32)> {
         String::from_utf8(up).ok()?
     };
     let candidate = format!("{}.{}e{exp}", &even[..1], &even[1..]);
-    if candidate.parse::<f64>().ok() == Some(v) {
-        Some((even.trim_end_matches('0').to_owned(), exp))
-    } else {
-        Some((digits, exp))
-    }
+    if candidate.parse::<f64>().ok() == Some(v) { Some((even.trim_end_matches('0').to_owned(), exp)) } else { Some((digits, exp)) }
 }
 
 #[cfg(test)]

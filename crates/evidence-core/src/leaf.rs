@@ -96,12 +96,10 @@ impl LeafEntry {
         let mut out = Vec::with_capacity(53 + t.len() + 32 * self.links.len());
         out.push(LEAF_FORMAT_V1);
         // A TenantId is at most 64 bytes, so its length fits in one byte.
-        out.push(u8::try_from(t.len()).map_err(|_| {
-            LeafError::Tenant(crate::types::ValueError::TenantId {
-                id: self.tenant.to_string(),
-                reason: "too long",
-            })
-        })?);
+        out.push(
+            u8::try_from(t.len())
+                .map_err(|_| LeafError::Tenant(crate::types::ValueError::TenantId { id: self.tenant.to_string(), reason: "too long" }))?,
+        );
         out.extend_from_slice(t);
         out.extend_from_slice(&self.seq.0.to_be_bytes());
         out.extend_from_slice(&self.kind_code.to_be_bytes());
@@ -125,11 +123,8 @@ impl LeafEntry {
             return Err(LeafError::Version(version));
         }
         let len = usize::from(r.take(1)?[0]);
-        let tenant =
-            std::str::from_utf8(r.take(len)?).map_err(|_| crate::types::ValueError::TenantId {
-                id: String::from("<not UTF-8>"),
-                reason: "not UTF-8",
-            })?;
+        let tenant = std::str::from_utf8(r.take(len)?)
+            .map_err(|_| crate::types::ValueError::TenantId { id: String::from("<not UTF-8>"), reason: "not UTF-8" })?;
         let tenant = TenantId::new(tenant)?;
         let seq = Seq(u64::from_be_bytes(r.array()?));
         let kind_code = u16::from_be_bytes(r.array()?);
@@ -146,14 +141,7 @@ impl LeafEntry {
         if r.pos != bytes.len() {
             return Err(LeafError::TrailingBytes(bytes.len() - r.pos));
         }
-        Ok(Self {
-            tenant,
-            seq,
-            kind_code,
-            appended_at,
-            commitment,
-            links,
-        })
+        Ok(Self { tenant, seq, kind_code, appended_at, commitment, links })
     }
 
     /// `SHA-256(0x00 ‖ entry)`.
@@ -179,11 +167,7 @@ impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], LeafError> {
         let available = self.bytes.len() - self.pos;
         if n > available {
-            return Err(LeafError::Truncated {
-                offset: self.pos,
-                needed: n,
-                available,
-            });
+            return Err(LeafError::Truncated { offset: self.pos, needed: n, available });
         }
         let s = &self.bytes[self.pos..self.pos + n];
         self.pos += n;
@@ -227,15 +211,9 @@ mod tests {
         want.extend_from_slice(&[0x22; 32]);
         assert_eq!(bytes, want);
         assert_eq!(bytes.len(), 53 + 9 + 32);
-        assert_eq!(
-            hex::encode(sample().leaf_hash().unwrap().0),
-            hex::encode(sha256(&[&[0], &want])),
-        );
+        assert_eq!(hex::encode(sample().leaf_hash().unwrap().0), hex::encode(sha256(&[&[0], &want])),);
         // Pinned from an independent computation (python3 hashlib + struct.pack('>QHq')).
-        assert_eq!(
-            sample().leaf_hash().unwrap().to_hex(),
-            "43ee7b44d90b8cc2f892acf5ee6bd86f5e224e45d2afd57a9aa220145874998e"
-        );
+        assert_eq!(sample().leaf_hash().unwrap().to_hex(), "43ee7b44d90b8cc2f892acf5ee6bd86f5e224e45d2afd57a9aa220145874998e");
     }
 
     #[test]
@@ -243,13 +221,7 @@ mod tests {
         let bytes = sample().encode().unwrap();
         assert_eq!(LeafEntry::decode(&bytes).unwrap(), sample());
         for cut in 0..bytes.len() {
-            assert!(
-                matches!(
-                    LeafEntry::decode(&bytes[..cut]),
-                    Err(LeafError::Truncated { .. })
-                ),
-                "cut {cut}"
-            );
+            assert!(matches!(LeafEntry::decode(&bytes[..cut]), Err(LeafError::Truncated { .. })), "cut {cut}");
         }
         let mut extra = bytes.clone();
         extra.push(0);
@@ -259,10 +231,7 @@ mod tests {
         assert_eq!(LeafEntry::decode(&v2), Err(LeafError::Version(2)));
         let mut bad_tenant = bytes;
         bad_tenant[2] = b'R';
-        assert!(matches!(
-            LeafEntry::decode(&bad_tenant),
-            Err(LeafError::Tenant(_))
-        ));
+        assert!(matches!(LeafEntry::decode(&bad_tenant), Err(LeafError::Tenant(_))));
     }
 
     proptest::proptest! {

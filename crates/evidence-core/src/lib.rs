@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod bundle;
 pub mod checkpoint;
 pub mod claim;
 pub mod jcs;
@@ -16,6 +17,7 @@ pub mod leaf;
 pub mod merkle;
 pub mod note;
 pub mod sink;
+pub mod tlog_proof;
 pub mod types;
 
 // -- modules owned by the RFC 3161 work (issue 4) go below this line --
@@ -24,8 +26,13 @@ pub mod types;
 
 pub use claim::{Claim, ClaimError, ClaimKind, Salt};
 pub use leaf::{LeafEntry, LeafError};
+pub use bundle::{Bundle, BundleReport, TrustFile, Verdict, verify_bundle_offline};
+pub use checkpoint::{Checkpoint, SignedCheckpoint};
+pub use merkle::{ConsistencyProof, InclusionProof};
+pub use note::{NoteSigner, NoteVerifier};
 pub use sink::{AppendReceipt, AppendRequest, ClaimSink, Environment, MemorySink, SinkError};
+pub use tlog_proof::TlogProof;
 pub use types::{
-    CheckpointHash, CheckpointSeq, Commitment, ContentHash, Digest32, LeafHash, NodeHash, RootHash,
-    Seq, TenantId, TreeSize, UnixMillis, ValueError, sha256,
+    CheckpointHash, CheckpointSeq, Commitment, ContentHash, Digest32, LeafHash, NodeHash, RootHash, Seq, TenantId, TreeSize, UnixMillis,
+    ValueError, sha256,
 };

@@ -93,11 +93,7 @@ impl NodeId {
     /// True when every leaf of this subtree is among the first `size` leaves.
     pub fn is_complete_within(self, size: u64) -> bool {
         u32::from(self.level) < 64
-            && self
-                .index
-                .checked_add(1)
-                .and_then(|e| e.checked_mul(1u64 << self.level))
-                .is_some_and(|end| end <= size)
+            && self.index.checked_add(1).and_then(|e| e.checked_mul(1u64 << self.level)).is_some_and(|end| end <= size)
     }
 }
 
@@ -245,18 +241,11 @@ impl InclusionProof {
     pub fn root_from(&self, leaf: &LeafHash) -> Result<NodeHash, ProofError> {
         let size = self.tree_size.0;
         if self.leaf_index >= size {
-            return Err(ProofError::IndexOutOfRange {
-                index: self.leaf_index,
-                tree_size: size,
-            });
+            return Err(ProofError::IndexOutOfRange { index: self.leaf_index, tree_size: size });
         }
         let expected = inclusion_path_len(self.leaf_index, size);
         if self.path.len() != expected {
-            return Err(ProofError::WrongPathLength {
-                kind: "inclusion",
-                found: self.path.len(),
-                expected,
-            });
+            return Err(ProofError::WrongPathLength { kind: "inclusion", found: self.path.len(), expected });
         }
         let mut fnode = self.leaf_index;
         let mut snode = size - 1;
@@ -286,19 +275,11 @@ impl InclusionProof {
     /// [`ProofError`] saying which check failed; the tree sizes must agree.
     pub fn verify(&self, leaf: &LeafHash, root: &RootHash) -> Result<(), ProofError> {
         if root.tree_size != self.tree_size {
-            return Err(ProofError::RootMismatch {
-                kind: "inclusion (tree size differs)",
-                computed: root.hash,
-                expected: root.hash,
-            });
+            return Err(ProofError::RootMismatch { kind: "inclusion (tree size differs)", computed: root.hash, expected: root.hash });
         }
         let computed = self.root_from(leaf)?;
         if computed != root.hash {
-            return Err(ProofError::RootMismatch {
-                kind: "inclusion",
-                computed,
-                expected: root.hash,
-            });
+            return Err(ProofError::RootMismatch { kind: "inclusion", computed, expected: root.hash });
         }
         Ok(())
     }
@@ -315,22 +296,14 @@ impl ConsistencyProof {
     pub fn verify(&self, old: &RootHash, new: &RootHash) -> Result<(), ProofError> {
         let (m, n) = (self.old_size.0, self.new_size.0);
         if old.tree_size.0 != m || new.tree_size.0 != n {
-            return Err(ProofError::RootMismatch {
-                kind: "consistency (tree sizes differ)",
-                computed: old.hash,
-                expected: new.hash,
-            });
+            return Err(ProofError::RootMismatch { kind: "consistency (tree sizes differ)", computed: old.hash, expected: new.hash });
         }
         if m > n {
             return Err(ProofError::SizesOutOfOrder { old: m, new: n });
         }
         let expected_len = consistency_path_len(m, n);
         if self.path.len() != expected_len {
-            return Err(ProofError::WrongPathLength {
-                kind: "consistency",
-                found: self.path.len(),
-                expected: expected_len,
-            });
+            return Err(ProofError::WrongPathLength { kind: "consistency", found: self.path.len(), expected: expected_len });
         }
         if m == 0 {
             return Ok(());
@@ -339,11 +312,7 @@ impl ConsistencyProof {
             return if old.hash == new.hash {
                 Ok(())
             } else {
-                Err(ProofError::RootMismatch {
-                    kind: "consistency (same size)",
-                    computed: old.hash,
-                    expected: new.hash,
-                })
+                Err(ProofError::RootMismatch { kind: "consistency (same size)", computed: old.hash, expected: new.hash })
             };
         }
         let mut path = self.path.iter();
@@ -379,18 +348,10 @@ impl ConsistencyProof {
             snode >>= 1;
         }
         if fr != old.hash {
-            return Err(ProofError::RootMismatch {
-                kind: "consistency (old root)",
-                computed: fr,
-                expected: old.hash,
-            });
+            return Err(ProofError::RootMismatch { kind: "consistency (old root)", computed: fr, expected: old.hash });
         }
         if sr != new.hash {
-            return Err(ProofError::RootMismatch {
-                kind: "consistency (new root)",
-                computed: sr,
-                expected: new.hash,
-            });
+            return Err(ProofError::RootMismatch { kind: "consistency (new root)", computed: sr, expected: new.hash });
         }
         Ok(())
     }
@@ -445,11 +406,7 @@ impl Frontier {
     /// # Errors
     /// [`MerkleError::Store`] when a node cannot be read.
     pub fn load<S: NodeSource>(size: u64, store: &S) -> Result<Self, MerkleError<S::Error>> {
-        let hashes = frontier_ids(size)
-            .into_iter()
-            .map(|id| store.node(id))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(MerkleError::Store)?;
+        let hashes = frontier_ids(size).into_iter().map(|id| store.node(id)).collect::<Result<Vec<_>, _>>().map_err(MerkleError::Store)?;
         Ok(Self { size, hashes })
     }
 
@@ -501,10 +458,7 @@ impl Frontier {
 
     /// The root with its size.
     pub fn root_hash(&self) -> RootHash {
-        RootHash {
-            hash: self.root(),
-            tree_size: TreeSize(self.size),
-        }
+        RootHash { hash: self.root(), tree_size: TreeSize(self.size) }
     }
 }
 
@@ -517,17 +471,10 @@ pub fn frontier_ids(size: u64) -> Vec<NodeId> {
 fn range_ids(mut start: u64, end: u64) -> Vec<NodeId> {
     let mut out = Vec::new();
     while start < end {
-        let by_alignment = if start == 0 {
-            63
-        } else {
-            start.trailing_zeros()
-        };
+        let by_alignment = if start == 0 { 63 } else { start.trailing_zeros() };
         let by_length = (end - start).ilog2();
         let level = by_alignment.min(by_length);
-        out.push(NodeId::new(
-            u8::try_from(level).unwrap_or(63),
-            start >> level,
-        ));
+        out.push(NodeId::new(u8::try_from(level).unwrap_or(63), start >> level));
         start += 1u64 << level;
     }
     out
@@ -535,11 +482,7 @@ fn range_ids(mut start: u64, end: u64) -> Vec<NodeId> {
 
 /// `MTH(D[start:end])` for the ranges that RFC 9162's recursion produces (those whose
 /// start is a multiple of a power of two at least `end - start`), from complete nodes.
-fn range_hash<S: NodeSource>(
-    start: u64,
-    end: u64,
-    store: &S,
-) -> Result<NodeHash, MerkleError<S::Error>> {
+fn range_hash<S: NodeSource>(start: u64, end: u64, store: &S) -> Result<NodeHash, MerkleError<S::Error>> {
     let ids = range_ids(start, end);
     let mut it = ids.iter().rev();
     let Some(last) = it.next() else {
@@ -557,26 +500,16 @@ fn range_hash<S: NodeSource>(
 /// # Errors
 /// [`MerkleError::Store`] when a node cannot be read.
 pub fn root_at<S: NodeSource>(size: u64, store: &S) -> Result<RootHash, MerkleError<S::Error>> {
-    Ok(RootHash {
-        hash: range_hash(0, size, store)?,
-        tree_size: TreeSize(size),
-    })
+    Ok(RootHash { hash: range_hash(0, size, store)?, tree_size: TreeSize(size) })
 }
 
 /// The RFC 9162 §2.1.3.1 inclusion proof of leaf `index` in the tree of `size` leaves.
 ///
 /// # Errors
 /// [`MerkleError::IndexOutOfRange`] or [`MerkleError::Store`].
-pub fn inclusion_proof<S: NodeSource>(
-    index: u64,
-    size: u64,
-    store: &S,
-) -> Result<InclusionProof, MerkleError<S::Error>> {
+pub fn inclusion_proof<S: NodeSource>(index: u64, size: u64, store: &S) -> Result<InclusionProof, MerkleError<S::Error>> {
     if index >= size {
-        return Err(MerkleError::IndexOutOfRange {
-            index,
-            tree_size: size,
-        });
+        return Err(MerkleError::IndexOutOfRange { index, tree_size: size });
     }
     let mut path = Vec::new();
     let (mut lo, mut hi) = (0u64, size);
@@ -592,22 +525,14 @@ pub fn inclusion_proof<S: NodeSource>(
         }
     }
     path.reverse();
-    Ok(InclusionProof {
-        leaf_index: index,
-        tree_size: TreeSize(size),
-        path,
-    })
+    Ok(InclusionProof { leaf_index: index, tree_size: TreeSize(size), path })
 }
 
 /// The RFC 9162 §2.1.4.1 consistency proof from `old` to `new` leaves.
 ///
 /// # Errors
 /// [`MerkleError::SizesOutOfOrder`] or [`MerkleError::Store`].
-pub fn consistency_proof<S: NodeSource>(
-    old: u64,
-    new: u64,
-    store: &S,
-) -> Result<ConsistencyProof, MerkleError<S::Error>> {
+pub fn consistency_proof<S: NodeSource>(old: u64, new: u64, store: &S) -> Result<ConsistencyProof, MerkleError<S::Error>> {
     if old > new {
         return Err(MerkleError::SizesOutOfOrder { old, new });
     }
@@ -635,11 +560,7 @@ pub fn consistency_proof<S: NodeSource>(
         }
         path.reverse();
     }
-    Ok(ConsistencyProof {
-        old_size: TreeSize(old),
-        new_size: TreeSize(new),
-        path,
-    })
+    Ok(ConsistencyProof { old_size: TreeSize(old), new_size: TreeSize(new), path })
 }
 
 /// Records which nodes an operation reads, answering with zero hashes.
@@ -747,11 +668,7 @@ impl MemoryTree {
     ///
     /// # Errors
     /// [`MerkleError`] for an index or size out of range.
-    pub fn inclusion_proof(
-        &self,
-        index: u64,
-        size: u64,
-    ) -> Result<InclusionProof, MerkleError<MissingNode>> {
+    pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<InclusionProof, MerkleError<MissingNode>> {
         self.check_size(size)?;
         inclusion_proof(index, size, self)
     }
@@ -760,21 +677,14 @@ impl MemoryTree {
     ///
     /// # Errors
     /// [`MerkleError`] for sizes out of order or range.
-    pub fn consistency_proof(
-        &self,
-        old: u64,
-        new: u64,
-    ) -> Result<ConsistencyProof, MerkleError<MissingNode>> {
+    pub fn consistency_proof(&self, old: u64, new: u64) -> Result<ConsistencyProof, MerkleError<MissingNode>> {
         self.check_size(new)?;
         consistency_proof(old, new, self)
     }
 
     fn check_size(&self, size: u64) -> Result<(), MerkleError<MissingNode>> {
         if size > self.size() {
-            return Err(MerkleError::TooSmall {
-                have: self.size(),
-                want: size,
-            });
+            return Err(MerkleError::TooSmall { have: self.size(), want: size });
         }
         Ok(())
     }
@@ -783,11 +693,7 @@ impl MemoryTree {
 impl NodeSource for MemoryTree {
     type Error = MissingNode;
     fn node(&self, id: NodeId) -> Result<NodeHash, MissingNode> {
-        usize::try_from(id.index)
-            .ok()
-            .and_then(|i| self.levels.get(usize::from(id.level))?.get(i))
-            .copied()
-            .ok_or(MissingNode(id))
+        usize::try_from(id.index).ok().and_then(|i| self.levels.get(usize::from(id.level))?.get(i)).copied().ok_or(MissingNode(id))
     }
 }
 

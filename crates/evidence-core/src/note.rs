@@ -93,11 +93,7 @@ impl NoteVerifier {
     /// [`NoteError::KeyName`].
     pub fn new(name: &str, key: VerifyingKey) -> Result<Self, NoteError> {
         check_name(name)?;
-        Ok(Self {
-            name: name.to_owned(),
-            id: key_id(name, &key),
-            key,
-        })
+        Ok(Self { name: name.to_owned(), id: key_id(name, &key), key })
     }
 
     /// Parses `name+hexid+base64(0x01 ‖ pubkey)`; the ID must match the key.
@@ -105,14 +101,10 @@ impl NoteVerifier {
     /// # Errors
     /// [`NoteError::MalformedKey`] or [`NoteError::KeyName`].
     pub fn parse(vkey: &str) -> Result<Self, NoteError> {
-        let bad = |reason| NoteError::MalformedKey {
-            which: "verifier",
-            reason,
-        };
+        let bad = |reason| NoteError::MalformedKey { which: "verifier", reason };
         // The name cannot contain '+', the hex ID cannot; base64 can: split twice only.
         let mut parts = vkey.splitn(3, '+');
-        let (Some(name), Some(hexid), Some(b64)) = (parts.next(), parts.next(), parts.next())
-        else {
+        let (Some(name), Some(hexid), Some(b64)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(bad("expected name+id+key"));
         };
         check_name(name)?;
@@ -122,18 +114,12 @@ impl NoteVerifier {
         if *alg != ALG_ED25519 {
             return Err(bad("not an Ed25519 key (type byte 0x01)"));
         }
-        let key: [u8; 32] = key
-            .try_into()
-            .map_err(|_| bad("Ed25519 key must be 32 bytes"))?;
+        let key: [u8; 32] = key.try_into().map_err(|_| bad("Ed25519 key must be 32 bytes"))?;
         let key = VerifyingKey::from_bytes(&key).map_err(|_| bad("not a valid Ed25519 point"))?;
         if key_id(name, &key) != id {
             return Err(bad("key ID does not match name and key"));
         }
-        Ok(Self {
-            name: name.to_owned(),
-            id,
-            key,
-        })
+        Ok(Self { name: name.to_owned(), id, key })
     }
 
     /// The key name.
@@ -188,10 +174,7 @@ impl NoteSigner {
     /// [`NoteError::KeyName`].
     pub fn from_seed(name: &str, seed: &[u8; 32]) -> Result<Self, NoteError> {
         check_name(name)?;
-        Ok(Self {
-            name: name.to_owned(),
-            key: SigningKey::from_bytes(seed),
-        })
+        Ok(Self { name: name.to_owned(), key: SigningKey::from_bytes(seed) })
     }
 
     /// Parses `PRIVATE+KEY+name+hexid+base64(0x01 ‖ seed)`.
@@ -199,16 +182,10 @@ impl NoteSigner {
     /// # Errors
     /// [`NoteError::MalformedKey`] or [`NoteError::KeyName`].
     pub fn parse(skey: &str) -> Result<Self, NoteError> {
-        let bad = |reason| NoteError::MalformedKey {
-            which: "signer",
-            reason,
-        };
-        let rest = skey
-            .strip_prefix("PRIVATE+KEY+")
-            .ok_or(bad("must start with PRIVATE+KEY+"))?;
+        let bad = |reason| NoteError::MalformedKey { which: "signer", reason };
+        let rest = skey.strip_prefix("PRIVATE+KEY+").ok_or(bad("must start with PRIVATE+KEY+"))?;
         let mut parts = rest.splitn(3, '+');
-        let (Some(name), Some(hexid), Some(b64)) = (parts.next(), parts.next(), parts.next())
-        else {
+        let (Some(name), Some(hexid), Some(b64)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(bad("expected PRIVATE+KEY+name+id+key"));
         };
         let id = parse_hex_id(hexid).ok_or(bad("key ID must be 8 lowercase hex digits"))?;
@@ -217,9 +194,7 @@ impl NoteSigner {
         if *alg != ALG_ED25519 {
             return Err(bad("not an Ed25519 key (type byte 0x01)"));
         }
-        let seed: [u8; 32] = seed
-            .try_into()
-            .map_err(|_| bad("Ed25519 seed must be 32 bytes"))?;
+        let seed: [u8; 32] = seed.try_into().map_err(|_| bad("Ed25519 seed must be 32 bytes"))?;
         let signer = Self::from_seed(name, &seed)?;
         if signer.verifier().id != id {
             return Err(bad("key ID does not match name and key"));
@@ -231,22 +206,13 @@ impl NoteSigner {
     pub fn to_skey(&self) -> String {
         let mut raw = vec![ALG_ED25519];
         raw.extend_from_slice(self.key.as_bytes());
-        format!(
-            "PRIVATE+KEY+{}+{:08x}+{}",
-            self.name,
-            self.verifier().id,
-            B64.encode(raw)
-        )
+        format!("PRIVATE+KEY+{}+{:08x}+{}", self.name, self.verifier().id, B64.encode(raw))
     }
 
     /// The matching verifier.
     pub fn verifier(&self) -> NoteVerifier {
         let key = self.key.verifying_key();
-        NoteVerifier {
-            name: self.name.clone(),
-            id: key_id(&self.name, &key),
-            key,
-        }
+        NoteVerifier { name: self.name.clone(), id: key_id(&self.name, &key), key }
     }
 
     /// The same key under another name (e.g. one origin per tenant).
@@ -271,20 +237,12 @@ impl NoteSigner {
         let sig = self.key.sign(text.as_bytes());
         let mut blob = self.verifier().id.to_be_bytes().to_vec();
         blob.extend_from_slice(&sig.to_bytes());
-        Ok(format!(
-            "{text}\n\u{2014} {} {}\n",
-            self.name,
-            B64.encode(blob)
-        ))
+        Ok(format!("{text}\n\u{2014} {} {}\n", self.name, B64.encode(blob)))
     }
 }
 
 fn parse_hex_id(s: &str) -> Option<u32> {
-    if s.len() != 8
-        || !s
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
+    if s.len() != 8 || !s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
         return None;
     }
     u32::from_str_radix(s, 16).ok()
@@ -298,9 +256,7 @@ pub fn decode_b64_canonical(s: &str) -> Option<Vec<u8>> {
 
 fn check_text(text: &str) -> Result<(), NoteError> {
     if text.is_empty() || !text.ends_with('\n') {
-        return Err(NoteError::Malformed(
-            "text must be non-empty and end in a newline",
-        ));
+        return Err(NoteError::Malformed("text must be non-empty and end in a newline"));
     }
     if text.chars().any(|c| c < ' ' && c != '\n') {
         return Err(NoteError::Malformed("control character other than newline"));
@@ -343,42 +299,26 @@ pub fn parse(note: &str) -> Result<ParsedNote<'_>, NoteError> {
         return Err(NoteError::Malformed("note must end in a newline"));
     }
     // The text is separated from the signatures by the LAST blank line.
-    let split = note
-        .rfind("\n\n")
-        .ok_or(NoteError::Malformed("no blank line before the signatures"))?;
+    let split = note.rfind("\n\n").ok_or(NoteError::Malformed("no blank line before the signatures"))?;
     let text = &note[..=split];
     let sig_block = &note[split + 2..];
     if sig_block.is_empty() {
         return Err(NoteError::Malformed("no signature lines"));
     }
     let mut signatures = Vec::new();
-    for line in sig_block
-        .strip_suffix('\n')
-        .unwrap_or(sig_block)
-        .split('\n')
-    {
+    for line in sig_block.strip_suffix('\n').unwrap_or(sig_block).split('\n') {
         if signatures.len() == MAX_SIGNATURES {
             return Err(NoteError::Malformed("too many signature lines"));
         }
-        let rest = line.strip_prefix("\u{2014} ").ok_or(NoteError::Malformed(
-            "signature line must start with an em dash and a space",
-        ))?;
-        let (name, b64) = rest.split_once(' ').ok_or(NoteError::Malformed(
-            "signature line needs a name and a signature",
-        ))?;
-        check_name(name)
-            .map_err(|_| NoteError::Malformed("invalid key name in a signature line"))?;
-        let blob = decode_b64_canonical(b64)
-            .ok_or(NoteError::Malformed("signature is not canonical base64"))?;
+        let rest = line.strip_prefix("\u{2014} ").ok_or(NoteError::Malformed("signature line must start with an em dash and a space"))?;
+        let (name, b64) = rest.split_once(' ').ok_or(NoteError::Malformed("signature line needs a name and a signature"))?;
+        check_name(name).map_err(|_| NoteError::Malformed("invalid key name in a signature line"))?;
+        let blob = decode_b64_canonical(b64).ok_or(NoteError::Malformed("signature is not canonical base64"))?;
         if blob.len() < 5 {
             return Err(NoteError::Malformed("signature shorter than a key ID"));
         }
         let id = u32::from_be_bytes([blob[0], blob[1], blob[2], blob[3]]);
-        signatures.push(SignatureLine {
-            name: name.to_owned(),
-            id,
-            signature: blob[4..].to_vec(),
-        });
+        signatures.push(SignatureLine { name: name.to_owned(), id, signature: blob[4..].to_vec() });
     }
     Ok(ParsedNote { text, signatures })
 }
@@ -388,35 +328,23 @@ pub fn parse(note: &str) -> Result<ParsedNote<'_>, NoteError> {
 /// # Errors
 /// [`NoteError::BadSignature`] when a known key's signature fails,
 /// [`NoteError::NoTrustedSignature`] when none verifies, or a parse error.
-pub fn open<'a>(
-    note: &'a str,
-    trusted: &[NoteVerifier],
-) -> Result<(&'a str, Vec<NoteVerifier>), NoteError> {
+pub fn open<'a>(note: &'a str, trusted: &[NoteVerifier]) -> Result<(&'a str, Vec<NoteVerifier>), NoteError> {
     let parsed = parse(note)?;
     let mut verified = Vec::new();
     for line in &parsed.signatures {
-        let Some(key) = trusted
-            .iter()
-            .find(|k| k.name == line.name && k.id == line.id)
-        else {
+        let Some(key) = trusted.iter().find(|k| k.name == line.name && k.id == line.id) else {
             continue; // unknown (name, id): ignored, as the spec requires
         };
-        let ok = Signature::from_slice(&line.signature)
-            .is_ok_and(|sig| key.key.verify_strict(parsed.text.as_bytes(), &sig).is_ok());
+        let ok = Signature::from_slice(&line.signature).is_ok_and(|sig| key.key.verify_strict(parsed.text.as_bytes(), &sig).is_ok());
         if !ok {
-            return Err(NoteError::BadSignature {
-                name: line.name.clone(),
-                id: line.id,
-            });
+            return Err(NoteError::BadSignature { name: line.name.clone(), id: line.id });
         }
         if !verified.contains(key) {
             verified.push(key.clone());
         }
     }
     if verified.is_empty() {
-        return Err(NoteError::NoTrustedSignature {
-            present: parsed.signatures.into_iter().map(|s| s.name).collect(),
-        });
+        return Err(NoteError::NoTrustedSignature { present: parsed.signatures.into_iter().map(|s| s.name).collect() });
     }
     Ok((parsed.text, verified))
 }
@@ -427,8 +355,7 @@ mod tests {
 
     // The published example of golang.org/x/mod/sumdb/note, the reference implementation
     // of signed notes: signer and verifier keys, text and signed note.
-    const PETER_SKEY: &str =
-        "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz";
+    const PETER_SKEY: &str = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz";
     const PETER_VKEY: &str = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
     const ENOCH_VKEY: &str = "EnochRoot+af0cfe78+ATtqJ7zOtqQtYqOo0CpvDXNlMhV3HeJDpjrASKGLWdop";
     const TEXT: &str = "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n";
@@ -458,36 +385,22 @@ mod tests {
         let enoch = NoteVerifier::parse(ENOCH_VKEY).unwrap();
         let note = published_note();
         // Only unknown keys: rejected.
-        assert!(matches!(
-            open(&note, std::slice::from_ref(&enoch)),
-            Err(NoteError::NoTrustedSignature { .. })
-        ));
+        assert!(matches!(open(&note, std::slice::from_ref(&enoch)), Err(NoteError::NoTrustedSignature { .. })));
         // Same name, different ID: that signature is from an unknown key and ignored.
         let same_name_other_key = NoteVerifier::new("PeterNeumann", *enoch.key()).unwrap();
-        assert!(matches!(
-            open(&note, &[same_name_other_key]),
-            Err(NoteError::NoTrustedSignature { .. })
-        ));
+        assert!(matches!(open(&note, &[same_name_other_key]), Err(NoteError::NoTrustedSignature { .. })));
         // An extra signature from an unknown key does not matter.
         let extra = format!("{note}\u{2014} Someone AAAAAAAAAAAAAAAA\n");
         assert!(open(&extra, std::slice::from_ref(&peter)).is_ok());
         // A known key whose signature fails rejects the note, even if another verifies.
         let enoch_signer = NoteSigner::from_seed("EnochRoot", &[9; 32]).unwrap();
         let enoch_trusted = enoch_signer.verifier();
-        let forged = format!(
-            "{note}\u{2014} EnochRoot {}\n",
-            B64.encode([enoch_trusted.id().to_be_bytes().as_slice(), &[0u8; 64]].concat())
-        );
-        assert!(matches!(
-            open(&forged, &[peter.clone(), enoch_trusted]),
-            Err(NoteError::BadSignature { .. })
-        ));
+        let forged =
+            format!("{note}\u{2014} EnochRoot {}\n", B64.encode([enoch_trusted.id().to_be_bytes().as_slice(), &[0u8; 64]].concat()));
+        assert!(matches!(open(&forged, &[peter.clone(), enoch_trusted]), Err(NoteError::BadSignature { .. })));
         // Changed text.
         let changed = note.replace("cryptography", "cryptographY");
-        assert!(matches!(
-            open(&changed, std::slice::from_ref(&peter)),
-            Err(NoteError::BadSignature { .. })
-        ));
+        assert!(matches!(open(&changed, std::slice::from_ref(&peter)), Err(NoteError::BadSignature { .. })));
         // Structure errors.
         for bad in [
             TEXT.to_owned(),
@@ -524,11 +437,7 @@ mod tests {
         assert!(NoteSigner::parse(PETER_VKEY).is_err());
         assert!(NoteSigner::from_seed("a b", &[0; 32]).is_err());
         assert!(NoteSigner::from_seed("a+b", &[0; 32]).is_err());
-        assert!(
-            format!("{:?}", NoteSigner::parse(PETER_SKEY).unwrap())
-                .find("AYEK")
-                .is_none()
-        );
+        assert!(format!("{:?}", NoteSigner::parse(PETER_SKEY).unwrap()).find("AYEK").is_none());
     }
 
     proptest::proptest! {

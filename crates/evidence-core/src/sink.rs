@@ -10,8 +10,13 @@
 use std::future::Future;
 use std::sync::Mutex;
 
+use crate::bundle::{Anchors, BUNDLE_FORMAT, Base64, Bundle, BundleClaim, LaterCheckpoint, RecordStatus};
+use crate::checkpoint::{Checkpoint, CheckpointError, SignedCheckpoint, origin_for};
 use crate::claim::{Claim, ClaimError, ClaimKind, Salt, commitment};
 use crate::leaf::{LeafEntry, LeafError, MAX_LINKS};
+use crate::merkle::MemoryTree;
+use crate::note::NoteSigner;
+use crate::types::{CheckpointHash, CheckpointSeq};
 use crate::types::{Commitment, ContentHash, LeafHash, Seq, TenantId, UnixMillis};
 
 /// One claim to append.
@@ -31,11 +36,7 @@ pub struct AppendRequest {
 impl AppendRequest {
     /// A request with no links and no idempotency key.
     pub fn new(claim: Claim) -> Self {
-        Self {
-            claim,
-            links: Vec::new(),
-            idempotency_key: None,
-        }
+        Self { claim, links: Vec::new(), idempotency_key: None }
     }
 
     /// Adds links.
@@ -83,11 +84,7 @@ pub fn validate_request(req: &AppendRequest) -> Result<ContentHash, SinkError> {
     if req.links.len() > MAX_LINKS {
         return Err(SinkError::Leaf(LeafError::TooManyLinks(req.links.len())));
     }
-    if req
-        .idempotency_key
-        .as_ref()
-        .is_some_and(|k| k.is_empty() || k.len() > MAX_IDEMPOTENCY_KEY)
-    {
+    if req.idempotency_key.as_ref().is_some_and(|k| k.is_empty() || k.len() > MAX_IDEMPOTENCY_KEY) {
         return Err(SinkError::IdempotencyKey);
     }
     if req.claim.kind.is_ledger_generated() {
@@ -126,17 +123,11 @@ pub trait ClaimSink: Sync {
     fn tenant(&self) -> &TenantId;
 
     /// Appends one claim; resolves once it is durably stored.
-    fn append(
-        &self,
-        req: AppendRequest,
-    ) -> impl Future<Output = Result<AppendReceipt, Self::Error>> + Send;
+    fn append(&self, req: AppendRequest) -> impl Future<Output = Result<AppendReceipt, Self::Error>> + Send;
 
     /// Appends several claims, in order, with consecutive sequence numbers where the
     /// backend can promise it. The default appends one by one.
-    fn append_batch(
-        &self,
-        reqs: Vec<AppendRequest>,
-    ) -> impl Future<Output = Result<Vec<AppendReceipt>, Self::Error>> + Send {
+    fn append_batch(&self, reqs: Vec<AppendRequest>) -> impl Future<Output = Result<Vec<AppendReceipt>, Self::Error>> + Send {
         async move {
             let mut out = Vec::with_capacity(reqs.len());
             for r in reqs {
@@ -145,6 +136,26 @@ pub trait ClaimSink: Sync {
             Ok(out)
         }
     }
+}
+
+/// Why a [`MemorySink`] could not build a bundle.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BundleBuildError {
+    /// No checkpoint with that sequence number.
+    #[error("no checkpoint {0}")]
+    NoCheckpoint(u64),
+    /// The claim is not in the checkpoint's tree.
+    #[error("claim {seq} is not covered by a checkpoint of {tree_size} leaves")]
+    NotCovered {
+        /// The claim.
+        seq: u64,
+        /// The checkpoint's size.
+        tree_size: u64,
+    },
+    /// A leaf entry could not be encoded.
+    #[error(transparent)]
+    Leaf(#[from] LeafError),
 }
 
 /// Supplies what a sans-IO sink cannot make itself: the time and fresh salt.
@@ -160,7 +171,14 @@ pub trait Environment: Send + Sync {
 pub struct MemorySink<E> {
     tenant: TenantId,
     env: E,
-    state: Mutex<Vec<StoredClaim>>,
+    state: Mutex<MemoryState>,
+}
+
+#[derive(Debug, Default)]
+struct MemoryState {
+    claims: Vec<StoredClaim>,
+    tree: MemoryTree,
+    checkpoints: Vec<(Checkpoint, SignedCheckpoint)>,
 }
 
 /// One claim held by a [`MemorySink`].
@@ -179,39 +197,99 @@ pub struct StoredClaim {
 impl<E: Environment> MemorySink<E> {
     /// An empty sink for `tenant`.
     pub fn new(tenant: TenantId, env: E) -> Self {
-        Self {
-            tenant,
-            env,
-            state: Mutex::new(Vec::new()),
-        }
+        Self { tenant, env, state: Mutex::new(MemoryState::default()) }
     }
 
     /// Every stored claim, in sequence order.
     pub fn stored(&self) -> Vec<StoredClaim> {
-        self.lock().clone()
+        self.lock().claims.clone()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<StoredClaim>> {
-        // A panic elsewhere while holding the lock leaves the Vec consistent (pushes are atomic).
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// Seals a checkpoint over every claim so far, signed by `signer` renamed to the
+    /// tenant's origin under `ledger_name`, chained to the previous checkpoint.
+    ///
+    /// # Errors
+    /// [`CheckpointError`] when the ledger name makes an invalid key name.
+    pub fn seal(&self, ledger_name: &str, signer: &NoteSigner) -> Result<SignedCheckpoint, CheckpointError> {
+        let mut state = self.lock();
+        let origin = origin_for(ledger_name, &self.tenant);
+        let prev = state.checkpoints.last().map_or(CheckpointHash([0; 32]), |(c, _)| c.hash());
+        let cp = Checkpoint {
+            origin: origin.clone(),
+            tenant: self.tenant.clone(),
+            seq: CheckpointSeq(state.checkpoints.len() as u64),
+            root: state.tree.root(),
+            prev,
+            sealed_at: self.env.now(),
+        };
+        let signed = cp.sign(&signer.renamed(&origin)?)?;
+        state.checkpoints.push((cp, signed.clone()));
+        Ok(signed)
+    }
+
+    /// A bundle for the claims `seqs` against checkpoint `checkpoint` (with consistency
+    /// proofs to every later checkpoint). Records are disclosed. No anchors: a memory sink
+    /// has no rails.
+    ///
+    /// # Errors
+    /// [`BundleBuildError`] when a claim or checkpoint does not exist or is not covered.
+    pub fn bundle(&self, ledger_name: &str, seqs: &[u64], checkpoint: u64) -> Result<Bundle, BundleBuildError> {
+        let state = self.lock();
+        let index = usize::try_from(checkpoint).map_err(|_| BundleBuildError::NoCheckpoint(checkpoint))?;
+        let (cp, signed) = state.checkpoints.get(index).ok_or(BundleBuildError::NoCheckpoint(checkpoint))?;
+        let size = cp.root.tree_size.0;
+        let mut claims = Vec::new();
+        for &seq in seqs {
+            let not_covered = BundleBuildError::NotCovered { seq, tree_size: size };
+            let stored = usize::try_from(seq).ok().and_then(|i| state.claims.get(i)).filter(|_| seq < size).ok_or(not_covered)?;
+            claims.push(BundleClaim {
+                seq,
+                leaf_entry: Base64(stored.entry.encode()?),
+                content_hash: Some(stored.receipt.content_hash),
+                salt: Some(Base64(stored.salt.0.to_vec())),
+                record_status: RecordStatus::Disclosed,
+                record: Some(stored.request.claim.clone()),
+                inclusion_proof: state
+                    .tree
+                    .inclusion_proof(seq, size)
+                    .map_err(|_| BundleBuildError::NotCovered { seq, tree_size: size })?,
+                incidents: Vec::new(),
+            });
+        }
+        let mut later_checkpoints = Vec::new();
+        for (later, signed_later) in state.checkpoints.iter().skip(index + 1) {
+            let proof =
+                state.tree.consistency_proof(size, later.root.tree_size.0).map_err(|_| BundleBuildError::NoCheckpoint(later.seq.0))?;
+            later_checkpoints.push(LaterCheckpoint { checkpoint: signed_later.clone(), proof });
+        }
+        Ok(Bundle {
+            format: BUNDLE_FORMAT.to_owned(),
+            ledger: ledger_name.to_owned(),
+            tenant: self.tenant.clone(),
+            checkpoint: signed.clone(),
+            claims,
+            anchors: Anchors::default(),
+            later_checkpoints,
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, MemoryState> {
+        // A panic elsewhere while holding the lock leaves the state consistent (each field is updated by one push).
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn append_now(&self, req: AppendRequest) -> Result<AppendReceipt, SinkError> {
         let content_hash = validate_request(&req)?;
         let mut state = self.lock();
         if let Some(key) = &req.idempotency_key
-            && let Some(prev) = state
-                .iter()
-                .find(|s| s.request.idempotency_key.as_ref() == Some(key))
+            && let Some(prev) = state.claims.iter().find(|s| s.request.idempotency_key.as_ref() == Some(key))
         {
             return Ok(prev.receipt.clone());
         }
         let salt = self.env.salt();
         let entry = LeafEntry {
             tenant: self.tenant.clone(),
-            seq: Seq(state.len() as u64),
+            seq: Seq(state.claims.len() as u64),
             kind_code: req.claim.kind.code(),
             appended_at: self.env.now(),
             commitment: commitment(&salt, &content_hash),
@@ -226,12 +304,8 @@ impl<E: Environment> MemorySink<E> {
             leaf_hash: entry.leaf_hash()?,
             appended_at: entry.appended_at,
         };
-        state.push(StoredClaim {
-            request: req,
-            salt,
-            entry,
-            receipt: receipt.clone(),
-        });
+        state.tree.append(receipt.leaf_hash);
+        state.claims.push(StoredClaim { request: req, salt, entry, receipt: receipt.clone() });
         Ok(receipt)
     }
 }
@@ -243,10 +317,7 @@ impl<E: Environment> ClaimSink for MemorySink<E> {
         &self.tenant
     }
 
-    fn append(
-        &self,
-        req: AppendRequest,
-    ) -> impl Future<Output = Result<AppendReceipt, SinkError>> + Send {
+    fn append(&self, req: AppendRequest) -> impl Future<Output = Result<AppendReceipt, SinkError>> + Send {
         std::future::ready(self.append_now(req))
     }
 }
@@ -262,31 +333,20 @@ pub struct DeterministicEnv {
 impl DeterministicEnv {
     /// Starts the clock at `start`.
     pub fn new(start: UnixMillis) -> Self {
-        Self {
-            start,
-            counter: std::sync::atomic::AtomicU64::new(0),
-        }
+        Self { start, counter: std::sync::atomic::AtomicU64::new(0) }
     }
 
     fn tick(&self) -> u64 {
-        self.counter
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        self.counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     }
 }
 
 impl Environment for DeterministicEnv {
     fn now(&self) -> UnixMillis {
-        UnixMillis(
-            self.start
-                .0
-                .saturating_add(i64::try_from(self.tick()).unwrap_or(i64::MAX)),
-        )
+        UnixMillis(self.start.0.saturating_add(i64::try_from(self.tick()).unwrap_or(i64::MAX)))
     }
     fn salt(&self) -> Salt {
-        Salt(crate::types::sha256(&[
-            b"deterministic-test-salt",
-            &self.tick().to_be_bytes(),
-        ]))
+        Salt(crate::types::sha256(&[b"deterministic-test-salt", &self.tick().to_be_bytes()]))
     }
 }
 
@@ -305,70 +365,32 @@ mod tests {
     }
 
     fn finding(n: u32) -> Claim {
-        Claim::new(
-            ClaimKind::LeakageFinding,
-            serde_json::json!({"rule": "cit-aged", "deal": format!("D-{n}")}),
-        )
-        .unwrap()
+        Claim::new(ClaimKind::LeakageFinding, serde_json::json!({"rule": "cit-aged", "deal": format!("D-{n}")})).unwrap()
     }
 
     #[test]
     fn appends_get_consecutive_seqs_and_idempotency_holds() {
-        let sink = MemorySink::new(
-            TenantId::new("t1").unwrap(),
-            DeterministicEnv::new(UnixMillis(1_000)),
-        );
-        let a = block_on(sink.append(AppendRequest::new(finding(1)).with_idempotency_key("k1")))
-            .unwrap();
-        let b =
-            block_on(sink.append(AppendRequest::new(finding(2)).with_links(vec![a.content_hash])))
-                .unwrap();
-        let a2 = block_on(sink.append(AppendRequest::new(finding(1)).with_idempotency_key("k1")))
-            .unwrap();
+        let sink = MemorySink::new(TenantId::new("t1").unwrap(), DeterministicEnv::new(UnixMillis(1_000)));
+        let a = block_on(sink.append(AppendRequest::new(finding(1)).with_idempotency_key("k1"))).unwrap();
+        let b = block_on(sink.append(AppendRequest::new(finding(2)).with_links(vec![a.content_hash]))).unwrap();
+        let a2 = block_on(sink.append(AppendRequest::new(finding(1)).with_idempotency_key("k1"))).unwrap();
         assert_eq!((a.seq, b.seq), (Seq(0), Seq(1)));
         assert_eq!(a2, a);
         let stored = sink.stored();
         assert_eq!(stored.len(), 2);
         assert_eq!(stored[1].entry.links, vec![a.content_hash]);
-        assert!(crate::claim::opens(
-            &b.commitment,
-            &stored[1].salt,
-            &b.content_hash
-        ));
-        let batch = block_on(sink.append_batch(vec![
-            AppendRequest::new(finding(3)),
-            AppendRequest::new(finding(4)),
-        ]))
-        .unwrap();
-        assert_eq!(
-            batch.iter().map(|r| r.seq.0).collect::<Vec<_>>(),
-            vec![2, 3]
-        );
+        assert!(crate::claim::opens(&b.commitment, &stored[1].salt, &b.content_hash));
+        let batch = block_on(sink.append_batch(vec![AppendRequest::new(finding(3)), AppendRequest::new(finding(4))])).unwrap();
+        assert_eq!(batch.iter().map(|r| r.seq.0).collect::<Vec<_>>(), vec![2, 3]);
     }
 
     #[test]
     fn refuses_bad_requests() {
-        let sink = MemorySink::new(
-            TenantId::new("t1").unwrap(),
-            DeterministicEnv::new(UnixMillis(0)),
-        );
-        let r = block_on(sink.append(AppendRequest::new(
-            Claim::new(ClaimKind::Retraction, serde_json::json!({})).unwrap(),
-        )));
-        assert!(matches!(
-            r,
-            Err(SinkError::LedgerGeneratedKind(ClaimKind::Retraction))
-        ));
-        let r = block_on(sink.append(AppendRequest::new(finding(1)).with_links(vec![
-            ContentHash(
-                [0; 32]
-            );
-            33
-        ])));
-        assert!(matches!(
-            r,
-            Err(SinkError::Leaf(LeafError::TooManyLinks(33)))
-        ));
+        let sink = MemorySink::new(TenantId::new("t1").unwrap(), DeterministicEnv::new(UnixMillis(0)));
+        let r = block_on(sink.append(AppendRequest::new(Claim::new(ClaimKind::Retraction, serde_json::json!({})).unwrap())));
+        assert!(matches!(r, Err(SinkError::LedgerGeneratedKind(ClaimKind::Retraction))));
+        let r = block_on(sink.append(AppendRequest::new(finding(1)).with_links(vec![ContentHash([0; 32]); 33])));
+        assert!(matches!(r, Err(SinkError::Leaf(LeafError::TooManyLinks(33)))));
         let r = block_on(sink.append(AppendRequest::new(finding(1)).with_idempotency_key("")));
         assert!(matches!(r, Err(SinkError::IdempotencyKey)));
         assert!(sink.stored().is_empty());

@@ -164,23 +164,17 @@ pub struct RootHash {
 }
 
 /// Number of leaves in a tree.
-#[derive(
-    Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Default, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Default, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct TreeSize(pub u64);
 
 /// Zero-based position of a leaf, equal to the claim's sequence number in its tenant's log.
-#[derive(
-    Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Default, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Default, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Seq(pub u64);
 
 /// Zero-based sequence number of a checkpoint in a tenant's hash chain.
-#[derive(
-    Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Default, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Default, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct CheckpointSeq(pub u64);
 
@@ -225,9 +219,7 @@ impl TenantId {
             Some("longer than 64 bytes")
         } else if !id.as_bytes()[0].is_ascii_alphanumeric() {
             Some("must start with a-z or 0-9")
-        } else if !id.bytes().all(|b| {
-            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.')
-        }) {
+        } else if !id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.')) {
             Some("only a-z, 0-9, '-', '_' and '.' are allowed")
         } else {
             None
@@ -284,54 +276,23 @@ impl UnixMillis {
         let days = secs.div_euclid(86_400);
         let sod = secs.rem_euclid(86_400);
         let (y, m, d) = civil_from_days(days);
-        format!(
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-            sod / 3600,
-            (sod / 60) % 60,
-            sod % 60
-        )
+        format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z", sod / 3600, (sod / 60) % 60, sod % 60)
     }
 
     /// Builds a time from a UTC calendar date and time of day; `None` when a field is out of range.
-    pub fn from_utc(
-        year: i64,
-        month: u32,
-        day: u32,
-        hour: u32,
-        min: u32,
-        sec: u32,
-        millis: u32,
-    ) -> Option<Self> {
-        if !(1..=12).contains(&month)
-            || day == 0
-            || day > days_in_month(year, month)
-            || hour > 23
-            || min > 59
-            || sec > 59
-            || millis > 999
-        {
+    pub fn from_utc(year: i64, month: u32, day: u32, hour: u32, min: u32, sec: u32, millis: u32) -> Option<Self> {
+        if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) || hour > 23 || min > 59 || sec > 59 || millis > 999 {
             return None;
         }
         let days = days_from_civil(year, month, day);
-        let secs = days
-            .checked_mul(86_400)?
-            .checked_add(i64::from(hour * 3600 + min * 60 + sec))?;
-        secs.checked_mul(1000)?
-            .checked_add(i64::from(millis))
-            .map(Self)
+        let secs = days.checked_mul(86_400)?.checked_add(i64::from(hour * 3600 + min * 60 + sec))?;
+        secs.checked_mul(1000)?.checked_add(i64::from(millis)).map(Self)
     }
 
     /// Parses `YYYY-MM-DDTHH:MM:SS[.fff]Z` (the form [`Self::to_rfc3339`] writes).
     pub fn parse_rfc3339(s: &str) -> Option<Self> {
         let b = s.as_bytes();
-        if b.len() < 20
-            || *b.last()? != b'Z'
-            || b[4] != b'-'
-            || b[7] != b'-'
-            || b[10] != b'T'
-            || b[13] != b':'
-            || b[16] != b':'
-        {
+        if b.len() < 20 || *b.last()? != b'Z' || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
             return None;
         }
         let num = |r: std::ops::Range<usize>| -> Option<u32> {
@@ -346,8 +307,7 @@ impl UnixMillis {
             0
         } else {
             let digits = frac.strip_prefix('.')?;
-            if digits.is_empty() || digits.len() > 9 || !digits.bytes().all(|c| c.is_ascii_digit())
-            {
+            if digits.is_empty() || digits.len() > 9 || !digits.bytes().all(|c| c.is_ascii_digit()) {
                 return None;
             }
             let mut ms = 0u32;
@@ -356,15 +316,7 @@ impl UnixMillis {
             }
             ms
         };
-        Self::from_utc(
-            i64::from(num(0..4)?),
-            num(5..7)?,
-            num(8..10)?,
-            num(11..13)?,
-            num(14..16)?,
-            num(17..19)?,
-            millis,
-        )
+        Self::from_utc(i64::from(num(0..4)?), num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?, millis)
     }
 }
 
@@ -429,31 +381,17 @@ mod tests {
         assert_eq!(c.to_hex().parse::<Commitment>().unwrap(), c);
         assert!("ab".parse::<Commitment>().is_err());
         assert!("zz".repeat(32).parse::<Commitment>().is_err());
-        assert_eq!(
-            Commitment::try_from_slice(&[0; 31]),
-            Err(ValueError::DigestLength {
-                what: "commitment",
-                found: 31
-            })
-        );
+        assert_eq!(Commitment::try_from_slice(&[0; 31]), Err(ValueError::DigestLength { what: "commitment", found: 31 }));
     }
 
     #[test]
     fn time_round_trip() {
         let t = UnixMillis::from_utc(2026, 11, 23, 4, 41, 33, 7).unwrap();
         assert_eq!(t.to_rfc3339(), "2026-11-23T04:41:33.007Z");
-        assert_eq!(
-            UnixMillis::parse_rfc3339("2026-11-23T04:41:33.007Z"),
-            Some(t)
-        );
+        assert_eq!(UnixMillis::parse_rfc3339("2026-11-23T04:41:33.007Z"), Some(t));
         assert_eq!(UnixMillis(0).to_rfc3339(), "1970-01-01T00:00:00.000Z");
         assert_eq!(UnixMillis(-1).to_rfc3339(), "1969-12-31T23:59:59.999Z");
-        assert_eq!(
-            UnixMillis::parse_rfc3339("2024-02-29T00:00:00Z")
-                .unwrap()
-                .seconds(),
-            1_709_164_800
-        );
+        assert_eq!(UnixMillis::parse_rfc3339("2024-02-29T00:00:00Z").unwrap().seconds(), 1_709_164_800);
         assert!(UnixMillis::parse_rfc3339("2023-02-29T00:00:00Z").is_none());
         assert!(UnixMillis::parse_rfc3339("2023-02-28T00:00:00").is_none());
     }

@@ -34,11 +34,7 @@ fn main() -> ExitCode {
         Err(e) => {
             // clap prints help/version to stdout with success; usage errors are "could not check".
             let _ = e.print();
-            return if e.use_stderr() {
-                Outcome::CouldNotCheck.into()
-            } else {
-                ExitCode::SUCCESS
-            };
+            return if e.use_stderr() { Outcome::CouldNotCheck.into() } else { ExitCode::SUCCESS };
         }
     };
     let outcome: Outcome = match cli.command {};

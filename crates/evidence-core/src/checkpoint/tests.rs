@@ -27,18 +27,11 @@ fn chain(sizes: &[u64]) -> (Vec<ChainLink>, MemoryTree) {
             tenant: tenant(),
             seq: CheckpointSeq(i as u64),
             root: tree.root_at(size).unwrap(),
-            prev: prev_cp
-                .as_ref()
-                .map_or(CheckpointHash([0; 32]), Checkpoint::hash),
+            prev: prev_cp.as_ref().map_or(CheckpointHash([0; 32]), Checkpoint::hash),
             sealed_at: UnixMillis(1_795_000_000_000 + 3_600_000 * i as i64),
         };
-        let consistency = prev_cp
-            .as_ref()
-            .map(|p| tree.consistency_proof(p.root.tree_size.0, size).unwrap());
-        links.push(ChainLink {
-            checkpoint: cp.sign(&signer()).unwrap(),
-            consistency,
-        });
+        let consistency = prev_cp.as_ref().map(|p| tree.consistency_proof(p.root.tree_size.0, size).unwrap());
+        links.push(ChainLink { checkpoint: cp.sign(&signer()).unwrap(), consistency });
         prev_cp = Some(cp);
     }
     (links, tree)
@@ -59,12 +52,7 @@ fn body_format_is_exact() {
     assert_eq!(Checkpoint::parse_body(&body).unwrap(), cp);
     assert_eq!(cp.hash().0, sha256(&[body.as_bytes()]));
     // The note's key name is the origin.
-    assert!(
-        links[0]
-            .checkpoint
-            .note
-            .contains("\n\u{2014} ledger.example.ca/tenant/rooftop-7 ")
-    );
+    assert!(links[0].checkpoint.note.contains("\n\u{2014} ledger.example.ca/tenant/rooftop-7 "));
 }
 
 #[test]
@@ -102,48 +90,30 @@ fn chain_breaks_are_found() {
     let v = signer().verifier();
     // Missing middle checkpoint.
     let gap = vec![links[0].clone(), links[2].clone()];
-    assert!(matches!(
-        verify_chain(&gap, &v),
-        Err(CheckpointError::Chain { .. })
-    ));
+    assert!(matches!(verify_chain(&gap, &v), Err(CheckpointError::Chain { .. })));
     // Reordered.
     assert!(verify_chain(&[links[1].clone(), links[0].clone()], &v).is_err());
     // Missing consistency proof.
     let mut no_proof = links.clone();
     no_proof[1].consistency = None;
-    assert!(matches!(
-        verify_chain(&no_proof, &v),
-        Err(CheckpointError::Chain { .. })
-    ));
+    assert!(matches!(verify_chain(&no_proof, &v), Err(CheckpointError::Chain { .. })));
     // Wrong proof.
     let mut wrong = links.clone();
     wrong[2].consistency = links[1].consistency.clone();
-    assert!(matches!(
-        verify_chain(&wrong, &v),
-        Err(CheckpointError::Consistency { .. } | CheckpointError::Chain { .. })
-    ));
+    assert!(matches!(verify_chain(&wrong, &v), Err(CheckpointError::Consistency { .. } | CheckpointError::Chain { .. })));
     // A fork: a checkpoint over a different tree at the same position, correctly signed.
     let (other, _) = chain(&[1, 6, 8]);
     let fork = vec![links[0].clone(), links[1].clone(), other[2].clone()];
     assert!(verify_chain(&fork, &v).is_err());
     // Wrong key, wrong name.
-    let stranger = NoteSigner::from_seed(&origin_for(LEDGER, &tenant()), &[1; 32])
-        .unwrap()
-        .verifier();
-    assert!(matches!(
-        verify_chain(&links, &stranger),
-        Err(CheckpointError::Note(NoteError::NoTrustedSignature { .. }))
-    ));
-    let other_tenant =
-        tenant_verifier(LEDGER, &TenantId::new("rooftop-8").unwrap(), *v.key()).unwrap();
+    let stranger = NoteSigner::from_seed(&origin_for(LEDGER, &tenant()), &[1; 32]).unwrap().verifier();
+    assert!(matches!(verify_chain(&links, &stranger), Err(CheckpointError::Note(NoteError::NoTrustedSignature { .. }))));
+    let other_tenant = tenant_verifier(LEDGER, &TenantId::new("rooftop-8").unwrap(), *v.key()).unwrap();
     assert!(verify_chain(&links, &other_tenant).is_err());
     // Tampered body under a valid-looking note.
     let mut t = links[0].clone();
     t.checkpoint.note = t.checkpoint.note.replacen("\n1\n", "\n2\n", 1);
-    assert!(matches!(
-        t.checkpoint.verify(&v),
-        Err(CheckpointError::Note(NoteError::BadSignature { .. }))
-    ));
+    assert!(matches!(t.checkpoint.verify(&v), Err(CheckpointError::Note(NoteError::BadSignature { .. }))));
 }
 
 #[test]
@@ -151,8 +121,5 @@ fn signer_must_be_named_after_the_origin() {
     let (links, _) = chain(&[1]);
     let cp = links[0].checkpoint.parse_unverified().unwrap();
     let wrong = NoteSigner::from_seed("ledger.example.ca", &[42; 32]).unwrap();
-    assert!(matches!(
-        cp.sign(&wrong),
-        Err(CheckpointError::Origin { .. })
-    ));
+    assert!(matches!(cp.sign(&wrong), Err(CheckpointError::Origin { .. })));
 }

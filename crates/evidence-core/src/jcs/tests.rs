@@ -52,10 +52,7 @@ fn rfc8785_section_3_2_2_example() {
   "literals": [null, true, false]
 }"#;
     let want = "{\"literals\":[null,true,false],\"numbers\":[333333333.3333333,1e+30,4.5,0.002,1e-27],\"string\":\"\u{20ac}$\\u000f\\nA'B\\\"\\\\\\\\\\\"/\"}";
-    assert_eq!(
-        String::from_utf8(canonicalize_text(input).unwrap()).unwrap(),
-        want
-    );
+    assert_eq!(String::from_utf8(canonicalize_text(input).unwrap()).unwrap(), want);
 }
 
 /// RFC 8785 §3.2.3: sorting by UTF-16 code units, not by code points or UTF-8.
@@ -71,16 +68,7 @@ fn rfc8785_section_3_2_3_sorting() {
   "\u00f6": "Latin Small Letter O With Diaeresis"
 }"#;
     let out = String::from_utf8(canonicalize_text(input.as_bytes()).unwrap()).unwrap();
-    let order: Vec<&str> = [
-        "Carriage Return",
-        "One",
-        "Control",
-        "Latin Small",
-        "Euro Sign",
-        "Emoji",
-        "Hebrew",
-    ]
-    .to_vec();
+    let order: Vec<&str> = ["Carriage Return", "One", "Control", "Latin Small", "Euro Sign", "Emoji", "Hebrew"].to_vec();
     let mut last = 0;
     for name in order {
         let at = out.find(name).unwrap();
@@ -91,29 +79,15 @@ fn rfc8785_section_3_2_3_sorting() {
 
 #[test]
 fn refuses_what_has_no_canonical_form() {
-    assert!(
-        matches!(canonicalize_text(br#"{"a":1,"a":2}"#), Err(JcsError::DuplicateKey(k)) if k == "a")
-    );
-    assert!(matches!(
-        canonicalize_text(b"9007199254740993"),
-        Err(JcsError::UnsafeInteger(_))
-    ));
-    assert!(matches!(
-        canonicalize_text(b"-9007199254740993"),
-        Err(JcsError::UnsafeInteger(_))
-    ));
-    assert_eq!(
-        canonicalize_text(b"9007199254740992").unwrap(),
-        b"9007199254740992"
-    );
+    assert!(matches!(canonicalize_text(br#"{"a":1,"a":2}"#), Err(JcsError::DuplicateKey(k)) if k == "a"));
+    assert!(matches!(canonicalize_text(b"9007199254740993"), Err(JcsError::UnsafeInteger(_))));
+    assert!(matches!(canonicalize_text(b"-9007199254740993"), Err(JcsError::UnsafeInteger(_))));
+    assert_eq!(canonicalize_text(b"9007199254740992").unwrap(), b"9007199254740992");
     let deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
     assert_eq!(canonicalize_text(deep.as_bytes()), Err(JcsError::TooDeep));
     let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
     assert!(canonicalize_text(ok.as_bytes()).is_ok());
-    assert!(matches!(
-        canonicalize_text(b"{\"a\":1} x"),
-        Err(JcsError::Syntax(_))
-    ));
+    assert!(matches!(canonicalize_text(b"{\"a\":1} x"), Err(JcsError::Syntax(_))));
     assert!(matches!(canonicalize_text(b""), Err(JcsError::Syntax(_))));
 }
 

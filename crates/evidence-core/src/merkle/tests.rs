@@ -50,10 +50,7 @@ fn ct_reference_roots_at_every_size() {
     for (n, want) in CT_ROOTS.iter().enumerate() {
         let n = n as u64;
         assert_eq!(t.root_at(n).unwrap().hash, h(want), "size {n}");
-        let leaves: Vec<_> = CT_LEAVES[..n as usize]
-            .iter()
-            .map(|l| hash_leaf(l))
-            .collect();
+        let leaves: Vec<_> = CT_LEAVES[..n as usize].iter().map(|l| hash_leaf(l)).collect();
         assert_eq!(root_of(&leaves), h(want), "root_of size {n}");
     }
     assert_eq!(t.root().hash, h(CT_ROOTS[8]));
@@ -130,8 +127,7 @@ fn every_proof_of_the_ct_tree_verifies() {
         for i in 0..n {
             let p = t.inclusion_proof(i, n).unwrap();
             assert_eq!(p.path.len(), inclusion_path_len(i, n));
-            p.verify(&hash_leaf(CT_LEAVES[i as usize]), &root(&t, n))
-                .unwrap();
+            p.verify(&hash_leaf(CT_LEAVES[i as usize]), &root(&t, n)).unwrap();
         }
         for m in 0..=n {
             let p = t.consistency_proof(m, n).unwrap();
@@ -150,115 +146,43 @@ fn malformed_proofs_are_refused() {
     let r5 = root(&t, 5);
     // Index out of range, and index == size.
     for index in [5, 6, u64::MAX] {
-        let p = InclusionProof {
-            leaf_index: index,
-            ..good.clone()
-        };
-        assert!(matches!(
-            p.verify(&leaf, &r5),
-            Err(ProofError::IndexOutOfRange { .. })
-        ));
+        let p = InclusionProof { leaf_index: index, ..good.clone() };
+        assert!(matches!(p.verify(&leaf, &r5), Err(ProofError::IndexOutOfRange { .. })));
     }
     // Path too short, too long, empty.
     let mut short = good.clone();
     short.path.pop();
-    assert!(matches!(
-        short.verify(&leaf, &r5),
-        Err(ProofError::WrongPathLength { .. })
-    ));
+    assert!(matches!(short.verify(&leaf, &r5), Err(ProofError::WrongPathLength { .. })));
     let mut long = good.clone();
     long.path.push(NodeHash(leaf.0));
-    assert!(matches!(
-        long.verify(&leaf, &r5),
-        Err(ProofError::WrongPathLength { .. })
-    ));
-    let empty = InclusionProof {
-        path: vec![],
-        ..good.clone()
-    };
+    assert!(matches!(long.verify(&leaf, &r5), Err(ProofError::WrongPathLength { .. })));
+    let empty = InclusionProof { path: vec![], ..good.clone() };
     assert!(empty.verify(&leaf, &r5).is_err());
     // Wrong leaf, wrong root, wrong size, wrong index.
     assert!(good.verify(&hash_leaf(b"other"), &r5).is_err());
     assert!(good.verify(&leaf, &root(&t, 6)).is_err());
-    assert!(
-        InclusionProof {
-            leaf_index: 3,
-            ..good.clone()
-        }
-        .verify(&leaf, &r5)
-        .is_err()
-    );
+    assert!(InclusionProof { leaf_index: 3, ..good.clone() }.verify(&leaf, &r5).is_err());
     // Size 0: nothing is included.
-    let p0 = InclusionProof {
-        leaf_index: 0,
-        tree_size: TreeSize(0),
-        path: vec![],
-    };
-    assert!(
-        p0.verify(
-            &leaf,
-            &RootHash {
-                hash: empty_root(),
-                tree_size: TreeSize(0)
-            }
-        )
-        .is_err()
-    );
+    let p0 = InclusionProof { leaf_index: 0, tree_size: TreeSize(0), path: vec![] };
+    assert!(p0.verify(&leaf, &RootHash { hash: empty_root(), tree_size: TreeSize(0) }).is_err());
 
     // Consistency: empty proof for m < n, swapped sizes, flipped roots.
     let (r2, r8) = (root(&t, 2), root(&t, 8));
     let c = t.consistency_proof(2, 8).unwrap();
     c.verify(&r2, &r8).unwrap();
-    assert!(
-        ConsistencyProof {
-            path: vec![],
-            ..c.clone()
-        }
-        .verify(&r2, &r8)
-        .is_err()
-    );
+    assert!(ConsistencyProof { path: vec![], ..c.clone() }.verify(&r2, &r8).is_err());
     assert!(c.verify(&r8, &r2).is_err());
     assert!(c.verify(&root(&t, 3), &r8).is_err());
     assert!(c.verify(&r2, &root(&t, 7)).is_err());
-    let swapped = ConsistencyProof {
-        old_size: TreeSize(8),
-        new_size: TreeSize(2),
-        path: c.path.clone(),
-    };
+    let swapped = ConsistencyProof { old_size: TreeSize(8), new_size: TreeSize(2), path: c.path.clone() };
     assert!(swapped.verify(&r8, &r2).is_err());
     // Equal sizes need equal roots and an empty proof.
-    let same = ConsistencyProof {
-        old_size: TreeSize(5),
-        new_size: TreeSize(5),
-        path: vec![],
-    };
+    let same = ConsistencyProof { old_size: TreeSize(5), new_size: TreeSize(5), path: vec![] };
     same.verify(&r5, &r5).unwrap();
-    assert!(
-        same.verify(
-            &r5,
-            &RootHash {
-                hash: r8.hash,
-                tree_size: TreeSize(5)
-            }
-        )
-        .is_err()
-    );
-    assert!(
-        ConsistencyProof {
-            path: vec![r5.hash],
-            ..same
-        }
-        .verify(&r5, &r5)
-        .is_err()
-    );
-    assert!(matches!(
-        t.consistency_proof(5, 2),
-        Err(MerkleError::SizesOutOfOrder { .. })
-    ));
-    assert!(matches!(
-        t.consistency_proof(2, 9),
-        Err(MerkleError::TooSmall { .. })
-    ));
+    assert!(same.verify(&r5, &RootHash { hash: r8.hash, tree_size: TreeSize(5) }).is_err());
+    assert!(ConsistencyProof { path: vec![r5.hash], ..same }.verify(&r5, &r5).is_err());
+    assert!(matches!(t.consistency_proof(5, 2), Err(MerkleError::SizesOutOfOrder { .. })));
+    assert!(matches!(t.consistency_proof(2, 9), Err(MerkleError::TooSmall { .. })));
 }
 
 /// `rs_merkle`'s default SHA-256 hasher has no leaf/node domain separation: an interior
@@ -266,9 +190,7 @@ fn malformed_proofs_are_refused() {
 #[test]
 fn rs_merkle_defaults_allow_a_second_preimage_ours_do_not() {
     use rs_merkle::{MerkleTree, algorithms::Sha256 as RsSha256};
-    let leaves: Vec<[u8; 32]> = (0u8..4)
-        .map(|i| <RsSha256 as rs_merkle::Hasher>::hash(&[i]))
-        .collect();
+    let leaves: Vec<[u8; 32]> = (0u8..4).map(|i| <RsSha256 as rs_merkle::Hasher>::hash(&[i])).collect();
     let tree = MerkleTree::<RsSha256>::from_leaves(&leaves);
     let rs_root = tree.root().unwrap();
     // Forge: the 64 bytes leaf0 || leaf1 hash (without prefix) to the level-1 node,
@@ -277,10 +199,7 @@ fn rs_merkle_defaults_allow_a_second_preimage_ours_do_not() {
     let node23 = <RsSha256 as rs_merkle::Hasher>::concat_and_hash(&leaves[2], Some(&leaves[3]));
     let forged = MerkleTree::<RsSha256>::from_leaves(&[node01, node23]);
     let proof = forged.proof(&[0]);
-    assert!(
-        proof.verify(rs_root, &[0], &[node01], 2),
-        "rs_merkle's default accepts the forgery"
-    );
+    assert!(proof.verify(rs_root, &[0], &[node01], 2), "rs_merkle's default accepts the forgery");
     // Multi-index proofs (where upstream PR #52 reports duplicate indices being accepted)
     // do not exist here: an InclusionProof names exactly one index.
 
@@ -299,26 +218,11 @@ fn rs_merkle_defaults_allow_a_second_preimage_ours_do_not() {
     preimage.extend_from_slice(&ours.node(NodeId::new(0, 0)).unwrap().0);
     preimage.extend_from_slice(&ours.node(NodeId::new(0, 1)).unwrap().0);
     assert_ne!(NodeHash(hash_leaf(&preimage).0), n01);
-    let forged_proof = InclusionProof {
-        leaf_index: 0,
-        tree_size: TreeSize(2),
-        path: vec![n23],
-    };
-    let forged_root = RootHash {
-        hash: real_root.hash,
-        tree_size: TreeSize(2),
-    };
-    assert!(
-        forged_proof
-            .verify(&hash_leaf(&preimage), &forged_root)
-            .is_err()
-    );
+    let forged_proof = InclusionProof { leaf_index: 0, tree_size: TreeSize(2), path: vec![n23] };
+    let forged_root = RootHash { hash: real_root.hash, tree_size: TreeSize(2) };
+    assert!(forged_proof.verify(&hash_leaf(&preimage), &forged_root).is_err());
     // Even claiming the right size, the forged leaf is not in the real tree.
-    let p = InclusionProof {
-        leaf_index: 0,
-        tree_size: TreeSize(4),
-        path: vec![n23],
-    };
+    let p = InclusionProof { leaf_index: 0, tree_size: TreeSize(4), path: vec![n23] };
     assert!(p.verify(&hash_leaf(&preimage), &real_root).is_err());
 }
 
@@ -338,9 +242,7 @@ impl rs_merkle::Hasher for Rfc9162Hasher {
 
 fn build(n: usize, seed: u64) -> (MemoryTree, Vec<LeafHash>) {
     let mut t = MemoryTree::new();
-    let leaves: Vec<LeafHash> = (0..n)
-        .map(|i| hash_leaf(&[seed.to_be_bytes(), (i as u64).to_be_bytes()].concat()))
-        .collect();
+    let leaves: Vec<LeafHash> = (0..n).map(|i| hash_leaf(&[seed.to_be_bytes(), (i as u64).to_be_bytes()].concat())).collect();
     for l in &leaves {
         t.append(*l);
     }
