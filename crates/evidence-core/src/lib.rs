@@ -8,6 +8,7 @@
 //! See the repository README for the walk-through from a claim to a verified bundle.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod bundle;
 pub mod checkpoint;
@@ -24,10 +25,10 @@ pub mod types;
 
 // -- modules owned by the Fabric work (issue 5) go below this line --
 
-pub use claim::{Claim, ClaimError, ClaimKind, Salt};
-pub use leaf::{LeafEntry, LeafError};
 pub use bundle::{Bundle, BundleReport, TrustFile, Verdict, verify_bundle_offline};
 pub use checkpoint::{Checkpoint, SignedCheckpoint};
+pub use claim::{Claim, ClaimError, ClaimKind, Salt};
+pub use leaf::{LeafEntry, LeafError};
 pub use merkle::{ConsistencyProof, InclusionProof};
 pub use note::{NoteSigner, NoteVerifier};
 pub use sink::{AppendReceipt, AppendRequest, ClaimSink, Environment, MemorySink, SinkError};

@@ -9,7 +9,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod input;
 mod outcome;
+mod tlog_proof;
 
 use outcome::Outcome;
 
@@ -26,6 +28,8 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     // -- subcommands: one variant each, implemented in its own module --
+    /// Verify a c2sp.org/tlog-proof@v1 file against checkpoint verifier keys.
+    TlogProof(tlog_proof::TlogProofArgs),
 }
 
 fn main() -> ExitCode {
@@ -37,6 +41,8 @@ fn main() -> ExitCode {
             return if e.use_stderr() { Outcome::CouldNotCheck.into() } else { ExitCode::SUCCESS };
         }
     };
-    let outcome: Outcome = match cli.command {};
+    let outcome: Outcome = match &cli.command {
+        Command::TlogProof(args) => tlog_proof::run(args),
+    };
     outcome.into()
 }
