@@ -1,11 +1,4 @@
-//! # evidence-core
-//!
-//! The sans-IO heart of the evidence ledger. Every format and every check lives
-//! here, so that a third party can verify evidence with this crate alone:
-//! no tokio, no network, no filesystem, no clock. Time is an argument; I/O is
-//! bytes in and bytes out.
-//!
-//! See the repository README for the walk-through from a claim to a verified bundle.
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
