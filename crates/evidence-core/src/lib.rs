@@ -6,6 +6,8 @@
 pub mod bundle;
 pub mod checkpoint;
 pub mod claim;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod jcs;
 pub mod leaf;
 pub mod merkle;
