@@ -13,8 +13,11 @@ use crate::merkle::{ConsistencyProof, InclusionProof};
 use crate::note::{self, NoteVerifier};
 use crate::tlog_proof::TlogProof;
 
+/// A fuzz entry point.
+pub type Target = fn(&[u8]);
+
 /// Every entry point, by the fuzz target's name.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("leaf_entry", leaf_entry),
     ("jcs", jcs),
     ("signed_note", signed_note),
