@@ -63,6 +63,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Outcome::Fail(d) => ("FAIL", d),
             Outcome::Warn(d) => ("WARN", d),
             Outcome::NotApplicable(d) => ("N/A ", d),
+            other => ("????", &format!("{other:?}")),
         };
         println!("{mark} {:<22} {}: {detail}", check.id, check.subject);
     }

@@ -239,6 +239,7 @@ pub struct LedgerKey {
 
 /// The outcome of one check.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 #[serde(tag = "outcome", content = "detail", rename_all = "snake_case")]
 pub enum Outcome {
     /// Passed; the detail states the fact established.

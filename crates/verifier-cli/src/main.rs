@@ -9,8 +9,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod anchors;
+mod bundle;
 mod input;
 mod outcome;
+mod report;
 mod tlog_proof;
 
 use outcome::Outcome;
@@ -28,6 +31,12 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     // -- subcommands: one variant each, implemented in its own module --
+    /// Verify an evidence bundle offline against a trust file.
+    Bundle(bundle::BundleArgs),
+    /// Verify every bundle in a directory, in parallel, with a summary table.
+    Batch(bundle::BatchArgs),
+    /// Verify a run of signed checkpoints and the consistency proofs between them.
+    Checkpoints(bundle::CheckpointsArgs),
     /// Verify a c2sp.org/tlog-proof@v1 file against checkpoint verifier keys.
     TlogProof(tlog_proof::TlogProofArgs),
 }
@@ -42,6 +51,9 @@ fn main() -> ExitCode {
         }
     };
     let outcome: Outcome = match &cli.command {
+        Command::Bundle(args) => bundle::run_bundle(args),
+        Command::Batch(args) => bundle::run_batch(args),
+        Command::Checkpoints(args) => bundle::run_checkpoints(args),
         Command::TlogProof(args) => tlog_proof::run(args),
     };
     outcome.into()

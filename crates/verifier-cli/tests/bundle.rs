@@ -1,0 +1,190 @@
+//! Drives the real `evidence-verify bundle`, `batch` and `checkpoints` on bundles made with
+//! evidence-core's in-memory sink.
+
+use std::path::Path;
+use std::process::Command;
+
+use evidence_core::bundle::{Base64, Bundle, LedgerKey, RecordStatus, TRUST_FORMAT, TrustFile};
+use evidence_core::checkpoint::ChainLink;
+use evidence_core::sink::DeterministicEnv;
+use evidence_core::{AppendRequest, Claim, ClaimKind, ClaimSink, MemorySink, NoteSigner, TenantId, UnixMillis};
+
+const LEDGER: &str = "ledger.test";
+
+fn ready<F: std::future::Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    match f.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) {
+        std::task::Poll::Ready(v) => v,
+        std::task::Poll::Pending => panic!("not ready"),
+    }
+}
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    bundle: Bundle,
+}
+
+fn fixture() -> Fixture {
+    let signer = NoteSigner::from_seed(LEDGER, &[21; 32]).unwrap();
+    let sink = MemorySink::new(TenantId::new("rooftop-9").unwrap(), DeterministicEnv::new(UnixMillis(1_795_000_000_000)));
+    for i in 0..6 {
+        let c =
+            Claim::new(ClaimKind::LeakageFinding, serde_json::json!({"rule": "fi.reserve", "deal": format!("D-{i}"), "producer": "EMP-7"}))
+                .unwrap();
+        ready(sink.append(AppendRequest::new(c))).unwrap();
+    }
+    sink.seal(LEDGER, &signer).unwrap();
+    let c = Claim::new(ClaimKind::GateDecision, serde_json::json!({"gate": "g", "decision": "pass"})).unwrap();
+    ready(sink.append(AppendRequest::new(c))).unwrap();
+    sink.seal(LEDGER, &signer).unwrap();
+    let bundle = sink.bundle(LEDGER, &[2], 0).unwrap();
+    let trust = TrustFile {
+        format: TRUST_FORMAT.into(),
+        ledgers: vec![LedgerKey { name: LEDGER.into(), ed25519_public_key: Base64(signer.verifier().key().as_bytes().to_vec()) }],
+        tsa_roots_pem: vec![],
+        fabric_msps: vec![],
+        development: false,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let w = |name: &str, v: &dyn erased::Ser| std::fs::write(dir.path().join(name), v.to_json()).unwrap();
+    w("bundle.json", &bundle);
+    w("trust.json", &trust);
+    // A withheld copy and its record.
+    let mut withheld = bundle.clone();
+    let record = withheld.claims[0].record.take().unwrap();
+    withheld.claims[0].record_status = RecordStatus::Withheld;
+    w("withheld.json", &withheld);
+    w("record.json", &record);
+    // Checkpoints file from the sink's two checkpoints (taken from a bundle at checkpoint 0).
+    let links = vec![
+        ChainLink { checkpoint: bundle.checkpoint.clone(), consistency: None },
+        ChainLink {
+            checkpoint: bundle.later_checkpoints[0].checkpoint.clone(),
+            consistency: Some(bundle.later_checkpoints[0].proof.clone()),
+        },
+    ];
+    std::fs::write(
+        dir.path().join("checkpoints.json"),
+        serde_json::to_vec(&serde_json::json!({"ledger": LEDGER, "tenant": "rooftop-9", "links": links})).unwrap(),
+    )
+    .unwrap();
+    Fixture { dir, bundle }
+}
+
+mod erased {
+    pub trait Ser {
+        fn to_json(&self) -> Vec<u8>;
+    }
+    impl<T: serde::Serialize> Ser for T {
+        fn to_json(&self) -> Vec<u8> {
+            serde_json::to_vec_pretty(self).unwrap()
+        }
+    }
+}
+
+fn run(dir: &Path, args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_evidence-verify")).current_dir(dir).args(args).output().unwrap();
+    (out.status.code().unwrap(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+}
+
+#[test]
+fn verified_bundle_reports_what_it_proves() {
+    let f = fixture();
+    let (code, out) = run(f.dir.path(), &["bundle", "bundle.json", "--trust", "trust.json", "--allow-unanchored", "--report", "r.html"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Result: VERIFIED"));
+    assert!(out.contains("What they do not establish"));
+    assert!(out.contains("--allow-unanchored was given"));
+    let html = std::fs::read_to_string(f.dir.path().join("r.html")).unwrap();
+    assert!(html.contains("VERIFIED") && !html.contains("src=") && !html.contains("href="), "HTML must be self-contained");
+    let (code, out) = run(f.dir.path(), &["bundle", "bundle.json", "--trust", "trust.json", "--allow-unanchored", "--json"]);
+    assert_eq!(code, 0, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["format"], "evidence-verify-report/v1");
+    assert_eq!(v["verdict"], "verified");
+    assert_eq!(v["claims"][0]["seq"], 2);
+    assert_eq!(v["claims"][0]["kind"], "leakage_finding");
+    assert!(v["checks"].as_array().unwrap().iter().all(|c| c["outcome"] != "fail"));
+}
+
+#[test]
+fn anchors_are_required_unless_waived() {
+    let f = fixture();
+    let (code, out) = run(f.dir.path(), &["bundle", "bundle.json", "--trust", "trust.json"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("anchors.timestamps") && out.contains("NOT VERIFIED"));
+}
+
+#[test]
+fn withheld_record_supplied_separately() {
+    let f = fixture();
+    let (code, out) = run(f.dir.path(), &["bundle", "withheld.json", "--trust", "trust.json", "--allow-unanchored"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("not disclosed"), "{out}");
+    let (code, out) =
+        run(f.dir.path(), &["bundle", "withheld.json", "--trust", "trust.json", "--allow-unanchored", "--record", "record.json"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("of the disclosed record"), "{out}");
+    // A record that belongs to no claim.
+    std::fs::write(f.dir.path().join("other.json"), br#"{"kind":"gate_decision","body":{"x":1}}"#).unwrap();
+    let (code, _) =
+        run(f.dir.path(), &["bundle", "withheld.json", "--trust", "trust.json", "--allow-unanchored", "--record", "other.json"]);
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn tampered_and_malformed_bundles_exit_1_unreadable_exit_2() {
+    let f = fixture();
+    let mut t = f.bundle.clone();
+    t.claims[0].record = Some(Claim::new(ClaimKind::LeakageFinding, serde_json::json!({"rule": "other"})).unwrap());
+    std::fs::write(f.dir.path().join("tampered.json"), serde_json::to_vec(&t).unwrap()).unwrap();
+    std::fs::write(f.dir.path().join("garbage.json"), b"{\"format\":").unwrap();
+    std::fs::write(f.dir.path().join("huge-nesting.json"), "[".repeat(100_000)).unwrap();
+    for name in ["tampered.json", "garbage.json", "huge-nesting.json"] {
+        let (code, out) = run(f.dir.path(), &["bundle", name, "--trust", "trust.json", "--allow-unanchored"]);
+        assert_eq!(code, 1, "{name}: {out}");
+        assert!(out.contains("NOT VERIFIED"), "{name}: {out}");
+    }
+    for args in [
+        vec!["bundle", "missing.json", "--trust", "trust.json"],
+        vec!["bundle", "bundle.json", "--trust", "missing.json"],
+        vec!["bundle", "bundle.json", "--trust", "bundle.json"],
+        vec!["bundle", "bundle.json"],
+        vec!["no-such-subcommand"],
+    ] {
+        let (code, out) = run(f.dir.path(), &args);
+        assert_eq!(code, 2, "{args:?}: {out}");
+    }
+}
+
+#[test]
+fn batch_summarises_a_directory() {
+    let f = fixture();
+    let d = f.dir.path().join("batch");
+    std::fs::create_dir(&d).unwrap();
+    for i in 0..20 {
+        std::fs::copy(f.dir.path().join("bundle.json"), d.join(format!("b{i:02}.json"))).unwrap();
+    }
+    let (code, out) = run(f.dir.path(), &["batch", "batch", "--trust", "trust.json", "--allow-unanchored", "--jobs", "2"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("20 bundles: 20 verified, 0 not verified"), "{out}");
+    std::fs::write(d.join("zz-bad.json"), b"nope").unwrap();
+    let (code, out) = run(f.dir.path(), &["batch", "batch", "--trust", "trust.json", "--allow-unanchored", "--json"]);
+    assert_eq!(code, 1, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!((v["verified"].as_u64(), v["not_verified"].as_u64()), (Some(20), Some(1)));
+}
+
+#[test]
+fn checkpoints_chain() {
+    let f = fixture();
+    let (code, out) = run(f.dir.path(), &["checkpoints", "checkpoints.json", "--trust", "trust.json"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("VERIFIED  2 checkpoints"), "{out}");
+    let text = std::fs::read_to_string(f.dir.path().join("checkpoints.json")).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["links"][1]["consistency"] = serde_json::Value::Null;
+    std::fs::write(f.dir.path().join("broken.json"), serde_json::to_vec(&v).unwrap()).unwrap();
+    let (code, out) = run(f.dir.path(), &["checkpoints", "broken.json", "--trust", "trust.json"]);
+    assert_eq!(code, 1, "{out}");
+}
