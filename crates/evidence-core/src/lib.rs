@@ -10,6 +10,7 @@ pub mod claim;
 pub mod fuzzing;
 pub mod jcs;
 pub mod leaf;
+pub mod manual;
 pub mod merkle;
 pub mod note;
 pub mod sink;

@@ -5,7 +5,7 @@
 //! travels without the tree size it belongs to ([`RootHash`]).
 //!
 //! Bytes from outside are taken through fallible constructors only
-//! ([`Digest32::try_from_slice`], [`std::str::FromStr`] on hex); nothing here panics on input.
+//! ([`Commitment::try_from_slice`], [`std::str::FromStr`] on hex); nothing here panics on input.
 
 use std::fmt;
 use std::str::FromStr;
