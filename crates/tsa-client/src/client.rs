@@ -128,6 +128,9 @@ pub struct ClientConfig {
     pub retry: RetryPolicy,
     /// The `User-Agent` header.
     pub user_agent: String,
+    /// PEM bundles of extra trust anchors for the TSAs' TLS server certificates (private
+    /// TSAs), added to the system trust store. Not used for token verification.
+    pub extra_root_certificates_pem: Vec<Vec<u8>>,
 }
 
 impl Default for ClientConfig {
@@ -137,6 +140,7 @@ impl Default for ClientConfig {
             retry: RetryPolicy::default(),
             user_agent: concat!("evidence-ledger-tsa-client/", env!("CARGO_PKG_VERSION"))
                 .to_owned(),
+            extra_root_certificates_pem: Vec::new(),
         }
     }
 }
@@ -219,8 +223,8 @@ impl TsaClient {
     /// body and credentials is not wanted): a 3xx is a permanent [`FailureReason::HttpStatus`].
     ///
     /// # Errors
-    /// [`BuildError`] for an empty list, duplicate names, zero attempts, or when the HTTP client
-    /// cannot be built.
+    /// [`BuildError`] for an empty list, duplicate names, zero attempts, unparsable extra root
+    /// certificates, or when the HTTP client cannot be built.
     pub fn new(endpoints: Vec<TsaEndpoint>, config: ClientConfig) -> Result<Self, BuildError> {
         if endpoints.is_empty() {
             return Err(BuildError::NoEndpoints);
@@ -235,12 +239,18 @@ impl TsaClient {
             }
         }
         ensure_crypto_provider();
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(config.user_agent)
-            .build()
-            .map_err(BuildError::Http)?;
+            .user_agent(config.user_agent);
+        for pem in &config.extra_root_certificates_pem {
+            for cert in reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(BuildError::InvalidRootCertificate)?
+            {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let http = builder.build().map_err(BuildError::Http)?;
         Ok(Self {
             http,
             endpoints,

@@ -1,0 +1,783 @@
+//! The real client against a real, independent TSA (`openssl ts -reply` behind a local HTTP
+//! server), with `openssl ts -verify` as the validation callback.
+//!
+//! Every test skips with a printed message only when the `openssl` CLI is absent.
+
+use std::io::Write;
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tsa_client::testing::{Fault, OpensslTsa, OpensslVerifyError, TestPki, openssl_version};
+use tsa_client::{
+    ClientConfig, Credentials, FailureReason, Jurisdiction, ResidencyPolicy, RetryPolicy,
+    TimestampError, TsaClient, TsaEndpoint,
+};
+
+/// Returns early (skipping the test, loudly) when the `openssl` CLI is absent.
+macro_rules! require_openssl {
+    () => {
+        if openssl_version().is_none() {
+            eprintln!(
+                "SKIPPED {}: the openssl CLI (OpenSSL 3) is not on the PATH; \
+                 install it to run the test-TSA integration tests",
+                module_path!()
+            );
+            return;
+        }
+    };
+}
+
+fn jur(code: &str) -> Jurisdiction {
+    Jurisdiction::new(code).expect("valid test jurisdiction")
+}
+
+fn endpoint(name: &str, tsa: &OpensslTsa, code: &str) -> TsaEndpoint {
+    TsaEndpoint::new(name, &tsa.url(), jur(code))
+        .expect("the harness URL is valid")
+        .with_timeout(Duration::from_secs(10))
+}
+
+/// Short backoffs so that retry tests stay quick.
+fn config(attempts: u32) -> ClientConfig {
+    ClientConfig {
+        connect_timeout: Duration::from_secs(2),
+        retry: RetryPolicy {
+            max_attempts_per_endpoint: attempts,
+            initial_backoff: Duration::from_millis(10),
+            max_backoff: Duration::from_millis(40),
+            max_retry_after: Duration::from_secs(2),
+        },
+        ..ClientConfig::default()
+    }
+}
+
+/// The real validator: `openssl ts -verify` against the query (nonce, imprint, status,
+/// signature, chain to the trusted root).
+fn openssl_validator(
+    pki: &Arc<TestPki>,
+    query: &[u8],
+) -> impl FnMut(&TsaEndpoint, &[u8]) -> Result<String, OpensslVerifyError> {
+    let pki = Arc::clone(pki);
+    let query = query.to_vec();
+    move |_endpoint, reply| {
+        pki.verify_reply(&query, reply)?;
+        Ok(pki.reply_text(reply).unwrap_or_default())
+    }
+}
+
+fn reasons(err: &TimestampError) -> Vec<(String, u32, String)> {
+    err.attempts()
+        .iter()
+        .map(|a| (a.endpoint.clone(), a.attempt, format!("{:?}", a.reason)))
+        .collect()
+}
+
+fn start() -> (Arc<TestPki>, OpensslTsa) {
+    let tsa = OpensslTsa::start().expect("openssl is present, so the test TSA must start");
+    (Arc::clone(tsa.pki()), tsa)
+}
+
+#[tokio::test]
+async fn success_returns_a_token_openssl_verifies() {
+    require_openssl!();
+    let (pki, tsa) = start();
+    let query = pki.make_query(b"checkpoint 1").unwrap();
+    let client = TsaClient::new(vec![endpoint("tsa-ca", &tsa, "CA")], config(2)).unwrap();
+    let stamp = client
+        .timestamp(
+            &query,
+            &ResidencyPolicy::unrestricted(),
+            openssl_validator(&pki, &query),
+        )
+        .await
+        .unwrap();
+    assert_eq!(stamp.endpoint, "tsa-ca");
+    assert_eq!(stamp.jurisdiction, jur("CA"));
+    assert_eq!((stamp.attempts_on_endpoint, stamp.attempts_total), (1, 1));
+    assert!(!stamp.outside_residency);
+    assert!(stamp.failures.is_empty());
+    assert!(
+        stamp.validated.contains("Status: Granted"),
+        "{}",
+        stamp.validated
+    );
+    assert!(
+        stamp
+            .validated
+            .contains(tsa_client::testing::TEST_POLICY_OID)
+    );
+    // The stored bytes are the reply itself: they verify again on their own.
+    pki.verify_reply(&query, &stamp.response).unwrap();
+    let seen = tsa.requests();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(
+        seen[0].content_type.as_deref(),
+        Some("application/timestamp-query")
+    );
+    assert_eq!(seen[0].body, query);
+    assert_eq!(seen[0].authorization, None);
+}
+
+#[tokio::test]
+async fn tsa_down_is_a_retried_connect_failure_and_recovers_when_up() {
+    require_openssl!();
+    let (pki, tsa) = start();
+    tsa.set_fault(Fault::Down);
+    let query = pki.make_query(b"down").unwrap();
+    let client = TsaClient::new(vec![endpoint("down", &tsa, "CA")], config(2)).unwrap();
+    let policy = ResidencyPolicy::unrestricted();
+    let err = client
+        .timestamp(&query, &policy, openssl_validator(&pki, &query))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, TimestampError::AllFailed { .. }), "{err}");
+    assert_eq!(err.attempts().len(), 2, "{:?}", reasons(&err));
+    for a in err.attempts() {
+        assert!(
+            matches!(a.reason, FailureReason::Connect(_)),
+            "{:?}",
+            a.reason
+        );
+    }
+    assert!(err.all_unavailable());
+    assert!(tsa.requests().is_empty());
+
+    tsa.set_fault(Fault::None);
+    let mut stamp = None;
+    // The listener is reopened asynchronously on the same port; allow it a few tries.
+    for _ in 0..20 {
+        if let Ok(s) = client
+            .timestamp(&query, &policy, openssl_validator(&pki, &query))
+            .await
+        {
+            stamp = Some(s);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(stamp.expect("the TSA is up again").endpoint, "down");
+}
+
+#[tokio::test]
+async fn http_500_is_retried_then_reported_with_its_status() {
+    require_openssl!();
+    let (pki, tsa) = start();
+    tsa.set_fault(Fault::HttpStatus(500));
+    let query = pki.make_query(b"500").unwrap();
+    let client = TsaClient::new(vec![endpoint("five", &tsa, "CA")], config(3)).unwrap();
+    let err = client
+        .timestamp(
+            &query,
+            &ResidencyPolicy::unrestricted(),
+            openssl_validator(&pki, &query),
+        )
+        .await
+        .unwrap_err();
+    let attempts = err.attempts();
+    assert_eq!(attempts.len(), 3);
+    assert!(
+        attempts
+            .iter()
+            .all(|a| matches!(a.reason, FailureReason::HttpStatus(500)))
+    );
+    assert_eq!(
+        attempts.iter().map(|a| a.attempt).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
+    assert!(err.all_unavailable());
+    assert_eq!(tsa.requests().len(), 3);
+}
+
+#[tokio::test]
+async fn transient_failures_then_success_counts_attempts() {
+    require_openssl!();
+    let (pki, tsa) = start();
+    tsa.push_one_shot([Fault::HttpStatus(503), Fault::HttpStatus(408)]);
+    let query = pki.make_query(b"flaky").unwrap();
+    let client = TsaClient::new(vec![endpoint("flaky", &tsa, "CA")], config(3)).unwrap();
+    let stamp = client
+        .timestamp(
+            &query,
+            &ResidencyPolicy::unrestricted(),
+            openssl_validator(&pki, &query),
+        )
+        .await
+        .unwrap();
+    assert_eq!((stamp.attempts_on_endpoint, stamp.attempts_total), (3, 3));
+    assert_eq!(stamp.failures.len(), 2);
+    assert!(matches!(
+        stamp.failures[0].reason,
+        FailureReason::HttpStatus(503)
+    ));
+    assert!(matches!(
+        stamp.failures[1].reason,
+        FailureReason::HttpStatus(408)
+    ));
+}
+
+#[tokio::test]
+async fn permanent_http_status_is_not_retried() {
+    require_openssl!();
+    let (pki, tsa) = start();
+    tsa.set_fault(Fault::HttpStatus(404));
+    let query = pki.make_query(b"404").unwrap();
+    let client = TsaClient::new(vec![endpoint("nf", &tsa, "CA")], config(3)).unwrap();
+    let err = client
+        .timestamp(
+            &query,
+            &ResidencyPolicy::unrestricted(),
+            openssl_validator(&pki, &query),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.attempts().len(), 1);
+    assert!(matches!(
+        err.attempts()[0].reason,
+        FailureReason::HttpStatus(404)
+    ));
+    assert!(!err.all_unavailable());
+    assert_eq!(tsa.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured_within_the_cap_and_beyond_it_fails_over() {
+    require_openssl!();
+    let (pki, tsa) = start();
+    let query = pki.make_query(b"429").unwrap();
+    let client = TsaClient::new(vec![endpoint("busy", &tsa, "CA")], config(3)).unwrap();
+    let policy = ResidencyPolicy::unrestricted();
+
+    tsa.push_one_shot([Fault::TooManyRequests {
+        retry_after_secs: 1,
+    }]);
+    let started = Instant::now();
+    let stamp = client
+        .timestamp(&query, &policy, openssl_validator(&pki, &query))
+        .await
+        .unwrap();
+    // The retry waited for the announced second, not the 10-40 ms backoff.
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    assert_eq!(stamp.attempts_on_endpoint, 2);
+    assert!(matches!(
+        stamp.failures[0].reason,
+        FailureReason::HttpStatus(429)
+    ));
+
+    // Beyond the 2 s cap: no waiting, no retry against this TSA.
+    tsa.push_one_shot([Fault::TooManyRequests {
+        retry_after_secs: 3600,
+    }]);
+    let err = client
+        .timestamp(&query, &policy, openssl_validator(&pki, &query))
+        .await
+        .unwrap_err();
+    assert_eq!(err.attempts().len(), 1, "{:?}", reasons(&err));
+    assert!(matches!(
+        err.attempts()[0].reason,
+        FailureReason::HttpStatus(429)
+    ));
+}
+
+/// Asserts a single, non-retried validation rejection and returns openssl's complaint.
+fn assert_rejected_once(err: &TimestampError) -> String {
+    assert_eq!(err.attempts().len(), 1, "{:?}", reasons(err));
+    let FailureReason::Rejected(source) = &err.attempts()[0].reason else {
+        panic!(
+            "expected a validation rejection, got {:?}",
+            err.attempts()[0].reason
+        );
+    };
+    assert!(
+        !err.all_unavailable(),
+        "an answer was refused: not 'TSA down'"
+    );
+    source
+        .downcast_ref::<OpensslVerifyError>()
+        .expect("the source is the validator's error")
+        .output
+        .clone()
+}
+
+#[tokio::test]
+async fn garbage_body_is_a_validation_failure_not_unavailability() {
+    require_openssl!();
+    let (pki, tsa) = start();
+    tsa.set_fault(Fault::Garbage);
+    let query = pki.make_query(b"garbage").unwrap();
+    let client = TsaClient::new(vec![endpoint("junk", &tsa, "CA")], config(3)).unwrap();
+    let err = client
+        .timestamp(
+            &query,
+            &ResidencyPolicy::unrestricted(),
+            openssl_validator(&pki, &query),
+        )
+        .await
+        .unwrap_err();
+    let output = assert_rejected_once(&err);
+    assert!(!output.is_empty());
+    assert_eq!(tsa.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn wrong_content_type_is_refused_before_validation() {
+    require_openssl!();
+    let (pki, tsa) = start();
+    tsa.set_fault(Fault::WrongContentType);
+    let query = pki.make_query(b"ct").unwrap();
+    let client = TsaClient::new(vec![endpoint("html", &tsa, "CA")], config(3)).unwrap();
+    let mut validator_calls = 0;
+    let err = client
+        .timestamp(
+            &query,
+            &ResidencyPolicy::unrestricted(),
+            |_: &TsaEndpoint, _: &[u8]| {
+                validator_calls += 1;
+                Ok::<(), OpensslVerifyError>(())
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(validator_calls, 0);
+    assert_eq!(err.attempts().len(), 1);
+    assert!(
+        matches!(&err.attempts()[0].reason, FailureReason::WrongContentType(ct) if ct == "text/html; charset=utf-8"),
+        "{:?}",
+        reasons(&err)
+    );
+}
+
+#[tokio::test]
+async fn slow_reply_times_out() {
+    require_openssl!();
+    let (pki, tsa) = start();
+    tsa.set_fault(Fault::Slow(Duration::from_secs(5)));
+    let query = pki.make_query(b"slow").unwrap();
+    let ep = endpoint("slow", &tsa, "CA").with_timeout(Duration::from_millis(300));
+    let client = TsaClient::new(vec![ep], config(1)).unwrap();
+    let err = client
+        .timestamp(
+            &query,
+            &ResidencyPolicy::unrestricted(),
+            openssl_validator(&pki, &query),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.attempts().len(), 1);
+    assert!(
+        matches!(err.attempts()[0].reason, FailureReason::Timeout(d) if d == Duration::from_millis(300)),
+        "{:?}",
+        reasons(&err)
+    );
+    assert!(err.all_unavailable());
+}
+
+#[tokio::test]
+async fn reply_for_another_nonce_is_rejected_by_validation() {
+    require_openssl!();
+    let (pki, tsa) = start();
+    tsa.set_fault(Fault::OtherNonce);
+    let query = pki.make_query(b"mine").unwrap();
+    let client = TsaClient::new(vec![endpoint("mixup", &tsa, "CA")], config(3)).unwrap();
+    let mut replies = Vec::new();
+    let mut validate = openssl_validator(&pki, &query);
+    let err = client
+        .timestamp(
+            &query,
+            &ResidencyPolicy::unrestricted(),
+            |e: &TsaEndpoint, r: &[u8]| {
+                replies.push(r.to_vec());
+                validate(e, r)
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_rejected_once(&err);
+    // It is a genuine, granted, trusted reply: only the binding to our query is wrong.
+    let text = pki.reply_text(&replies[0]).unwrap();
+    assert!(text.contains("Status: Granted"), "{text}");
+    assert!(text.contains("Nonce: 0x"), "{text}");
+}
+
+#[tokio::test]
+async fn rejection_status_is_rejected_by_validation() {
+    require_openssl!();
+    let (pki, tsa) = start();
+    tsa.set_fault(Fault::Rejection);
+    let query = pki.make_query(b"reject me").unwrap();
+    let client = TsaClient::new(vec![endpoint("strict", &tsa, "CA")], config(3)).unwrap();
+    let mut replies = Vec::new();
+    let mut validate = openssl_validator(&pki, &query);
+    let err = client
+        .timestamp(
+            &query,
+            &ResidencyPolicy::unrestricted(),
+            |e: &TsaEndpoint, r: &[u8]| {
+                replies.push(r.to_vec());
+                validate(e, r)
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_rejected_once(&err);
+    let text = pki.reply_text(&replies[0]).unwrap();
+    assert!(text.contains("Status: Rejected."), "{text}");
+    assert!(
+        text.contains("TST info:\nNot included."),
+        "no token in a rejection: {text}"
+    );
+}
+
+#[tokio::test]
+async fn token_from_untrusted_tsa_is_rejected_by_validation() {
+    require_openssl!();
+    let (pki, tsa) = start();
+    tsa.set_fault(Fault::UntrustedSigner);
+    let query = pki.make_query(b"who signed").unwrap();
+    let client = TsaClient::new(vec![endpoint("impostor", &tsa, "CA")], config(3)).unwrap();
+    let mut replies = Vec::new();
+    let mut validate = openssl_validator(&pki, &query);
+    let err = client
+        .timestamp(
+            &query,
+            &ResidencyPolicy::unrestricted(),
+            |e: &TsaEndpoint, r: &[u8]| {
+                replies.push(r.to_vec());
+                validate(e, r)
+            },
+        )
+        .await
+        .unwrap_err();
+    let output = assert_rejected_once(&err);
+    assert!(output.to_lowercase().contains("certificate"), "{output}");
+    let text = pki.reply_text(&replies[0]).unwrap();
+    assert!(text.contains("Status: Granted"), "{text}");
+    assert!(text.contains("Untrusted TSA"), "{text}");
+}
+
+#[tokio::test]
+async fn failover_to_the_second_tsa_when_the_first_is_down() {
+    require_openssl!();
+    let (pki, first) = start();
+    let second = OpensslTsa::start_with_pki(Arc::clone(&pki)).unwrap();
+    first.set_fault(Fault::HttpStatus(502));
+    let query = pki.make_query(b"failover").unwrap();
+    let client = TsaClient::new(
+        vec![
+            endpoint("first", &first, "CA"),
+            endpoint("second", &second, "CA"),
+        ],
+        config(2),
+    )
+    .unwrap();
+    let stamp = client
+        .timestamp(
+            &query,
+            &ResidencyPolicy::unrestricted(),
+            openssl_validator(&pki, &query),
+        )
+        .await
+        .unwrap();
+    assert_eq!(stamp.endpoint, "second");
+    assert_eq!((stamp.attempts_on_endpoint, stamp.attempts_total), (1, 3));
+    assert_eq!(stamp.failures.len(), 2);
+    assert!(stamp.failures.iter().all(|f| f.endpoint == "first"));
+    assert_eq!(first.requests().len(), 2);
+    assert_eq!(second.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn failover_after_a_bad_answer_does_not_ask_the_same_tsa_again() {
+    require_openssl!();
+    let (pki, first) = start();
+    let second = OpensslTsa::start_with_pki(Arc::clone(&pki)).unwrap();
+    first.set_fault(Fault::Garbage);
+    let query = pki.make_query(b"failover garbage").unwrap();
+    let client = TsaClient::new(
+        vec![
+            endpoint("first", &first, "CA"),
+            endpoint("second", &second, "CA"),
+        ],
+        config(3),
+    )
+    .unwrap();
+    let stamp = client
+        .timestamp(
+            &query,
+            &ResidencyPolicy::unrestricted(),
+            openssl_validator(&pki, &query),
+        )
+        .await
+        .unwrap();
+    assert_eq!(stamp.endpoint, "second");
+    assert_eq!(first.requests().len(), 1);
+    assert!(matches!(
+        stamp.failures[0].reason,
+        FailureReason::Rejected(_)
+    ));
+}
+
+#[tokio::test]
+async fn residency_tries_allowed_first_and_flags_outside_fallback() {
+    require_openssl!();
+    let (pki, us) = start();
+    let ca = OpensslTsa::start_with_pki(Arc::clone(&pki)).unwrap();
+    let query = pki.make_query(b"residency").unwrap();
+    // Configured order puts the US TSA first; the tenant only allows Canada.
+    let client = TsaClient::new(
+        vec![endpoint("us", &us, "US"), endpoint("ca", &ca, "ca")],
+        config(1),
+    )
+    .unwrap();
+    let with_fallback = ResidencyPolicy::allow([jur("CA")], true);
+    let strict = ResidencyPolicy::allow([jur("CA")], false);
+
+    let stamp = client
+        .timestamp(&query, &with_fallback, openssl_validator(&pki, &query))
+        .await
+        .unwrap();
+    assert_eq!(stamp.endpoint, "ca");
+    assert!(!stamp.outside_residency);
+    assert!(us.requests().is_empty(), "the allowed TSA is tried first");
+
+    ca.set_fault(Fault::HttpStatus(503));
+    let stamp = client
+        .timestamp(&query, &with_fallback, openssl_validator(&pki, &query))
+        .await
+        .unwrap();
+    assert_eq!(stamp.endpoint, "us");
+    assert_eq!(stamp.jurisdiction, jur("US"));
+    assert!(stamp.outside_residency, "kept but flagged for re-anchoring");
+    assert_eq!(stamp.failures.len(), 1);
+    assert!(!stamp.failures[0].outside_residency);
+    pki.verify_reply(&query, &stamp.response).unwrap();
+
+    let us_before = us.requests().len();
+    let err = client
+        .timestamp(&query, &strict, openssl_validator(&pki, &query))
+        .await
+        .unwrap_err();
+    assert!(err.attempts().iter().all(|a| a.endpoint == "ca"));
+    assert_eq!(
+        us.requests().len(),
+        us_before,
+        "no fallback without the flag"
+    );
+
+    let err = client
+        .timestamp(
+            &query,
+            &ResidencyPolicy::allow([jur("EU")], false),
+            openssl_validator(&pki, &query),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, TimestampError::NoEligibleEndpoint { allowed } if allowed == &vec![jur("EU")]),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn oversize_streamed_body_is_refused_at_the_limit() {
+    require_openssl!();
+    let (pki, tsa) = start();
+    tsa.set_fault(Fault::Oversize);
+    let query = pki.make_query(b"big").unwrap();
+    let ep = endpoint("big", &tsa, "CA").with_max_response_bytes(64 * 1024);
+    let client = TsaClient::new(vec![ep], config(3)).unwrap();
+    let err = client
+        .timestamp(
+            &query,
+            &ResidencyPolicy::unrestricted(),
+            openssl_validator(&pki, &query),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.attempts().len(), 1, "too large is permanent");
+    assert!(
+        matches!(
+            err.attempts()[0].reason,
+            FailureReason::TooLarge { limit: 65_536 }
+        ),
+        "{:?}",
+        reasons(&err)
+    );
+}
+
+#[tokio::test]
+async fn reply_above_a_small_limit_is_refused_by_content_length() {
+    require_openssl!();
+    let (pki, tsa) = start();
+    let query = pki.make_query(b"small limit").unwrap();
+    let ep = endpoint("tight", &tsa, "CA").with_max_response_bytes(100);
+    let client = TsaClient::new(vec![ep], config(1)).unwrap();
+    let err = client
+        .timestamp(
+            &query,
+            &ResidencyPolicy::unrestricted(),
+            openssl_validator(&pki, &query),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err.attempts()[0].reason,
+            FailureReason::TooLarge { limit: 100 }
+        ),
+        "{:?}",
+        reasons(&err)
+    );
+}
+
+#[tokio::test]
+async fn quorum_gets_tokens_from_two_distinct_tsas() {
+    require_openssl!();
+    let (pki, a) = start();
+    let b = OpensslTsa::start_with_pki(Arc::clone(&pki)).unwrap();
+    let c = OpensslTsa::start_with_pki(Arc::clone(&pki)).unwrap();
+    a.set_fault(Fault::Garbage);
+    let query = pki.make_query(b"twice").unwrap();
+    let client = TsaClient::new(
+        vec![
+            endpoint("a", &a, "CA"),
+            endpoint("b", &b, "CA"),
+            endpoint("c", &c, "CA"),
+        ],
+        config(1),
+    )
+    .unwrap();
+    let two = NonZeroUsize::new(2).unwrap();
+    let policy = ResidencyPolicy::unrestricted();
+    let q = client
+        .timestamp_quorum(&query, &policy, two, openssl_validator(&pki, &query))
+        .await
+        .unwrap();
+    assert!(q.is_complete());
+    let names: Vec<_> = q.stamps.iter().map(|s| s.endpoint.as_str()).collect();
+    assert_eq!(names, ["b", "c"]);
+    for s in &q.stamps {
+        pki.verify_reply(&query, &s.response).unwrap();
+    }
+
+    c.set_fault(Fault::HttpStatus(500));
+    let q = client
+        .timestamp_quorum(&query, &policy, two, openssl_validator(&pki, &query))
+        .await
+        .unwrap();
+    assert!(!q.is_complete(), "one token kept even without its twin");
+    assert_eq!(q.stamps.len(), 1);
+    assert_eq!(q.trailing_failures.len(), 1);
+
+    let err = client
+        .timestamp_quorum(
+            &query,
+            &policy,
+            NonZeroUsize::new(4).unwrap(),
+            openssl_validator(&pki, &query),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        TimestampError::QuorumImpossible {
+            wanted: 4,
+            eligible: 3
+        }
+    ));
+}
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn credentials_are_sent_but_never_logged_or_printed() {
+    const PASSWORD: &str = "correct-horse-battery";
+    const BASIC: &str = "Basic YWxpY2U6Y29ycmVjdC1ob3JzZS1iYXR0ZXJ5";
+    const TOKEN: &str = "bearer-token-do-not-log";
+    require_openssl!();
+    let (pki, tsa) = start();
+    let bearer_tsa = OpensslTsa::start_with_pki(Arc::clone(&pki)).unwrap();
+    tsa.push_one_shot([Fault::HttpStatus(500)]);
+    let query = pki.make_query(b"credentials").unwrap();
+    let basic_ep = endpoint("commercial", &tsa, "US")
+        .with_credentials(Credentials::basic("alice", PASSWORD))
+        .unwrap();
+    let bearer_ep = endpoint("bearer", &bearer_tsa, "US")
+        .with_credentials(Credentials::bearer(TOKEN))
+        .unwrap();
+    let client = TsaClient::new(vec![basic_ep, bearer_ep], config(2)).unwrap();
+
+    let logs = Captured::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let guard = tracing::subscriber::set_default(subscriber);
+    let stamp = client
+        .timestamp(
+            &query,
+            &ResidencyPolicy::unrestricted(),
+            openssl_validator(&pki, &query),
+        )
+        .await
+        .unwrap();
+    let q = client
+        .timestamp_quorum(
+            &query,
+            &ResidencyPolicy::unrestricted(),
+            NonZeroUsize::new(2).unwrap(),
+            openssl_validator(&pki, &query),
+        )
+        .await
+        .unwrap();
+    drop(guard);
+    assert_eq!(stamp.endpoint, "commercial");
+    assert!(q.is_complete());
+
+    let seen = tsa.requests();
+    assert!(seen.len() >= 2);
+    assert!(
+        seen.iter()
+            .all(|r| r.authorization.as_deref() == Some(BASIC))
+    );
+    assert_eq!(
+        bearer_tsa.requests()[0].authorization.as_deref(),
+        Some(format!("Bearer {TOKEN}").as_str())
+    );
+
+    let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logged.contains("commercial") && logged.contains("accepted"),
+        "{logged}"
+    );
+    assert!(
+        logged.contains("HTTP status 500"),
+        "failures are logged: {logged}"
+    );
+    for secret in [PASSWORD, "YWxpY2U6Y29ycmVjdC1ob3JzZS1iYXR0ZXJ5", TOKEN] {
+        assert!(!logged.contains(secret), "secret in logs: {logged}");
+        for shown in [
+            format!("{client:?}"),
+            format!("{:#?}", client.endpoints()),
+            format!("{stamp:?}"),
+        ] {
+            assert!(!shown.contains(secret), "secret in Debug: {shown}");
+        }
+    }
+}
