@@ -3,7 +3,8 @@
 //!
 //! Every test skips with a printed message only when the `openssl` CLI is absent.
 
-use std::io::Write;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -780,4 +781,215 @@ async fn credentials_are_sent_but_never_logged_or_printed() {
             assert!(!shown.contains(secret), "secret in Debug: {shown}");
         }
     }
+}
+
+/// A TLS-terminating front for the plain-HTTP test TSA, so the client's https path (rustls with
+/// the ring provider, certificate checking, extra roots) is exercised end to end. rustls (ring)
+/// server with a certificate for `IP:127.0.0.1` issued by a fresh TLS test CA; each connection
+/// carries one request, forwarded to the test TSA, whose reply is relayed back.
+fn start_tls_front(pki: &TestPki, backend: SocketAddr) -> (SocketAddr, Vec<u8>) {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+    let dir = pki.dir();
+    std::fs::write(
+        dir.join("tls.cnf"),
+        "[ req ]\ndistinguished_name = dn\nprompt = no\n[ dn ]\nCN = x\n\
+         [ v3_ca ]\nbasicConstraints = critical, CA:TRUE\nkeyUsage = critical, keyCertSign\n\
+         [ v3_srv ]\nbasicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature\n\
+         extendedKeyUsage = serverAuth\nsubjectAltName = IP:127.0.0.1\n",
+    )
+    .expect("write tls.cnf");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .current_dir(dir)
+            .args(args)
+            .output()
+            .expect("run openssl");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    run(&[
+        &["req", "-x509", "-config", "tls.cnf", "-extensions", "v3_ca"][..],
+        &ec,
+        &[
+            "-keyout",
+            "tls-ca.key",
+            "-out",
+            "tls-ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=TLS test CA",
+        ],
+    ]
+    .concat());
+    run(&[
+        &["req", "-new", "-config", "tls.cnf"][..],
+        &ec,
+        &[
+            "-keyout",
+            "tls-srv.key",
+            "-out",
+            "tls-srv.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+    ]
+    .concat());
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "tls-srv.csr",
+        "-CA",
+        "tls-ca.pem",
+        "-CAkey",
+        "tls-ca.key",
+        "-set_serial",
+        "7",
+        "-days",
+        "2",
+        "-sha256",
+        "-extfile",
+        "tls.cnf",
+        "-extensions",
+        "v3_srv",
+        "-out",
+        "tls-srv.pem",
+    ]);
+    let certs: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_file_iter(dir.join("tls-srv.pem"))
+            .expect("read tls-srv.pem")
+            .collect::<Result<_, _>>()
+            .expect("parse tls-srv.pem");
+    let key = PrivateKeyDer::from_pem_file(dir.join("tls-srv.key")).expect("parse tls-srv.key");
+    let config = Arc::new(
+        rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .expect("server certificate"),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind TLS front");
+    let addr = listener.local_addr().expect("local_addr");
+    std::thread::spawn(move || {
+        for tcp in listener.incoming().flatten() {
+            let config = Arc::clone(&config);
+            std::thread::spawn(move || {
+                // A failed handshake (the untrusting client) just ends this connection.
+                let _ = relay_one(&config, tcp, backend);
+            });
+        }
+    });
+    (
+        addr,
+        std::fs::read(dir.join("tls-ca.pem")).expect("read tls-ca.pem"),
+    )
+}
+
+fn relay_one(
+    config: &Arc<rustls::ServerConfig>,
+    tcp: TcpStream,
+    backend: SocketAddr,
+) -> std::io::Result<()> {
+    tcp.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let conn = rustls::ServerConnection::new(Arc::clone(config)).map_err(std::io::Error::other)?;
+    let mut tls = rustls::StreamOwned::new(conn, tcp);
+    let mut request = Vec::new();
+    let mut chunk = [0_u8; 4096];
+    let body = loop {
+        let n = tls.read(&mut chunk)?;
+        if n == 0 {
+            return Ok(());
+        }
+        request.extend_from_slice(&chunk[..n]);
+        if let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&request[..end]).to_ascii_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            if request.len() >= end + 4 + length {
+                break request[end + 4..end + 4 + length].to_vec();
+            }
+        }
+    };
+    let mut back = TcpStream::connect(backend)?;
+    write!(
+        back,
+        "POST /tsa HTTP/1.1\r\nHost: {backend}\r\nContent-Type: application/timestamp-query\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )?;
+    back.write_all(&body)?;
+    let mut reply = Vec::new();
+    back.read_to_end(&mut reply)?;
+    tls.write_all(&reply)?;
+    tls.conn.send_close_notify();
+    tls.flush()
+}
+
+#[tokio::test]
+async fn https_endpoint_uses_rustls_with_ring_and_checks_the_server_certificate() {
+    require_openssl!();
+    let (pki, tsa) = start();
+    let (front, tls_ca_pem) = start_tls_front(&pki, tsa.addr());
+    let url = format!("https://127.0.0.1:{}/tsa", front.port());
+    let query = pki.make_query(b"over tls").unwrap();
+    let ep = TsaEndpoint::new("tls", &url, jur("CA"))
+        .unwrap()
+        .with_credentials(Credentials::bearer("tls-token"))
+        .unwrap();
+
+    let mut trusting = config(1);
+    trusting.extra_root_certificates_pem = vec![tls_ca_pem];
+    let client = TsaClient::new(vec![ep.clone()], trusting).unwrap();
+    let stamp = client
+        .timestamp(
+            &query,
+            &ResidencyPolicy::unrestricted(),
+            openssl_validator(&pki, &query),
+        )
+        .await
+        .unwrap();
+    assert_eq!(stamp.endpoint, "tls");
+    pki.verify_reply(&query, &stamp.response).unwrap();
+    assert_eq!(tsa.requests().len(), 1);
+
+    // Without the TLS test CA the handshake fails: the server certificate is checked.
+    let client = TsaClient::new(vec![ep], config(1)).unwrap();
+    let err = client
+        .timestamp(
+            &query,
+            &ResidencyPolicy::unrestricted(),
+            openssl_validator(&pki, &query),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.attempts().len(), 1);
+    let reason = &err.attempts()[0].reason;
+    assert!(matches!(reason, FailureReason::Connect(_)), "{reason:?}");
+    let mut chain = String::new();
+    let mut source: Option<&dyn std::error::Error> = Some(reason);
+    while let Some(e) = source {
+        chain.push_str(&e.to_string().to_lowercase());
+        source = e.source();
+    }
+    assert!(chain.contains("certificate"), "{chain}");
+    assert_eq!(tsa.requests().len(), 1, "nothing reached the TSA");
 }
