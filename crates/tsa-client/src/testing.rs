@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -594,6 +594,30 @@ struct Shared {
     shutdown: watch::Sender<bool>,
     one_shot: Mutex<VecDeque<Fault>>,
     requests: Mutex<Vec<ReceivedRequest>>,
+    /// Whether the listening socket is open; `set_fault` waits on it so that `Down` is in
+    /// effect (connections refused) when it returns, and lifted when another mode is set.
+    listening: Mutex<bool>,
+    listening_changed: Condvar,
+}
+
+impl Shared {
+    fn set_listening(&self, open: bool) {
+        *self
+            .listening
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = open;
+        self.listening_changed.notify_all();
+    }
+
+    fn wait_listening(&self, open: bool, limit: Duration) {
+        let guard = self
+            .listening
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let _ = self
+            .listening_changed
+            .wait_timeout_while(guard, limit, |now| *now != open);
+    }
 }
 
 /// A running test TSA on `127.0.0.1` (random port), served from its own thread and Tokio
@@ -634,6 +658,9 @@ impl OpensslTsa {
             shutdown,
             one_shot: Mutex::new(VecDeque::new()),
             requests: Mutex::new(Vec::new()),
+            // The socket is bound (and queueing connections) from here on.
+            listening: Mutex::new(true),
+            listening_changed: Condvar::new(),
         });
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -666,10 +693,14 @@ impl OpensslTsa {
         &self.shared.pki
     }
 
-    /// Sets the persistent fault mode (takes effect for the next request; `Down` closes the
-    /// listening socket, any other mode reopens it on the same port).
+    /// Sets the persistent fault mode for the following requests. `Down` closes the listening
+    /// socket (after in-flight requests finish; keep-alive connections are closed too) and
+    /// returns once it is closed; any other mode reopens it on the same port and returns once
+    /// it listens. Blocks the calling thread for that (normally milliseconds; at most 10 s).
     pub fn set_fault(&self, fault: Fault) {
         self.shared.fault.send_replace(fault);
+        self.shared
+            .wait_listening(fault != Fault::Down, Duration::from_secs(10));
     }
 
     /// Queues faults used one per request, in order, before the persistent mode applies again.
@@ -711,6 +742,7 @@ async fn serve_loop(addr: SocketAddr, first: std::net::TcpListener, shared: Arc<
         }
         if *fault_rx.borrow_and_update() == Fault::Down {
             drop(first.take());
+            shared.set_listening(false);
             tokio::select! {
                 _ = fault_rx.changed() => continue,
                 _ = shutdown_rx.changed() => continue,
@@ -721,7 +753,10 @@ async fn serve_loop(addr: SocketAddr, first: std::net::TcpListener, shared: Arc<
             None => tokio::net::TcpListener::bind(addr).await,
         };
         let listener = match listener {
-            Ok(l) => l,
+            Ok(l) => {
+                shared.set_listening(true);
+                l
+            }
             Err(e) => {
                 eprintln!("openssl-tsa: cannot listen on {addr}: {e}; retrying");
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -741,7 +776,7 @@ async fn serve_loop(addr: SocketAddr, first: std::net::TcpListener, shared: Arc<
         };
         let server = axum::serve(listener, app).with_graceful_shutdown(went_down);
         tokio::select! {
-            _ = server => {}
+            _ = server => shared.set_listening(false),
             _ = shutdown_rx.changed() => return,
         }
     }

@@ -6,78 +6,17 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::num::NonZeroUsize;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tsa_client::testing::{Fault, OpensslTsa, OpensslVerifyError, TestPki, openssl_version};
+#[macro_use]
+mod common;
+
+use common::{config, endpoint, jur, openssl_validator, reasons, start};
+use tsa_client::testing::{Fault, OpensslTsa, OpensslVerifyError, TestPki};
 use tsa_client::{
-    ClientConfig, Credentials, FailureReason, Jurisdiction, ResidencyPolicy, RetryPolicy,
-    TimestampError, TsaClient, TsaEndpoint,
+    Credentials, FailureReason, ResidencyPolicy, TimestampError, TsaClient, TsaEndpoint,
 };
-
-/// Returns early (skipping the test, loudly) when the `openssl` CLI is absent.
-macro_rules! require_openssl {
-    () => {
-        if openssl_version().is_none() {
-            eprintln!(
-                "SKIPPED {}: the openssl CLI (OpenSSL 3) is not on the PATH; \
-                 install it to run the test-TSA integration tests",
-                module_path!()
-            );
-            return;
-        }
-    };
-}
-
-fn jur(code: &str) -> Jurisdiction {
-    Jurisdiction::new(code).expect("valid test jurisdiction")
-}
-
-fn endpoint(name: &str, tsa: &OpensslTsa, code: &str) -> TsaEndpoint {
-    TsaEndpoint::new(name, &tsa.url(), jur(code))
-        .expect("the harness URL is valid")
-        .with_timeout(Duration::from_secs(10))
-}
-
-/// Short backoffs so that retry tests stay quick.
-fn config(attempts: u32) -> ClientConfig {
-    ClientConfig {
-        connect_timeout: Duration::from_secs(2),
-        retry: RetryPolicy {
-            max_attempts_per_endpoint: attempts,
-            initial_backoff: Duration::from_millis(10),
-            max_backoff: Duration::from_millis(40),
-            max_retry_after: Duration::from_secs(2),
-        },
-        ..ClientConfig::default()
-    }
-}
-
-/// The real validator: `openssl ts -verify` against the query (nonce, imprint, status,
-/// signature, chain to the trusted root).
-fn openssl_validator(
-    pki: &Arc<TestPki>,
-    query: &[u8],
-) -> impl FnMut(&TsaEndpoint, &[u8]) -> Result<String, OpensslVerifyError> {
-    let pki = Arc::clone(pki);
-    let query = query.to_vec();
-    move |_endpoint, reply| {
-        pki.verify_reply(&query, reply)?;
-        Ok(pki.reply_text(reply).unwrap_or_default())
-    }
-}
-
-fn reasons(err: &TimestampError) -> Vec<(String, u32, String)> {
-    err.attempts()
-        .iter()
-        .map(|a| (a.endpoint.clone(), a.attempt, format!("{:?}", a.reason)))
-        .collect()
-}
-
-fn start() -> (Arc<TestPki>, OpensslTsa) {
-    let tsa = OpensslTsa::start().expect("openssl is present, so the test TSA must start");
-    (Arc::clone(tsa.pki()), tsa)
-}
 
 #[tokio::test]
 async fn success_returns_a_token_openssl_verifies() {
@@ -144,20 +83,22 @@ async fn tsa_down_is_a_retried_connect_failure_and_recovers_when_up() {
     assert!(err.all_unavailable());
     assert!(tsa.requests().is_empty());
 
+    // Back up: set_fault returns once the socket listens again on the same port.
     tsa.set_fault(Fault::None);
-    let mut stamp = None;
-    // The listener is reopened asynchronously on the same port; allow it a few tries.
-    for _ in 0..20 {
-        if let Ok(s) = client
-            .timestamp(&query, &policy, openssl_validator(&pki, &query))
-            .await
-        {
-            stamp = Some(s);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(stamp.expect("the TSA is up again").endpoint, "down");
+    let stamp = client
+        .timestamp(&query, &policy, openssl_validator(&pki, &query))
+        .await
+        .unwrap();
+    assert_eq!((stamp.endpoint.as_str(), stamp.attempts_total), ("down", 1));
+
+    // And down again, after a connection was used (the pool must not keep it alive).
+    tsa.set_fault(Fault::Down);
+    let err = client
+        .timestamp(&query, &policy, openssl_validator(&pki, &query))
+        .await
+        .unwrap_err();
+    assert!(err.all_unavailable(), "{:?}", reasons(&err));
+    assert_eq!(tsa.requests().len(), 1);
 }
 
 #[tokio::test]
@@ -686,101 +627,6 @@ async fn quorum_gets_tokens_from_two_distinct_tsas() {
             eligible: 3
         }
     ));
-}
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-#[tokio::test]
-async fn credentials_are_sent_but_never_logged_or_printed() {
-    const PASSWORD: &str = "correct-horse-battery";
-    const BASIC: &str = "Basic YWxpY2U6Y29ycmVjdC1ob3JzZS1iYXR0ZXJ5";
-    const TOKEN: &str = "bearer-token-do-not-log";
-    require_openssl!();
-    let (pki, tsa) = start();
-    let bearer_tsa = OpensslTsa::start_with_pki(Arc::clone(&pki)).unwrap();
-    tsa.push_one_shot([Fault::HttpStatus(500)]);
-    let query = pki.make_query(b"credentials").unwrap();
-    let basic_ep = endpoint("commercial", &tsa, "US")
-        .with_credentials(Credentials::basic("alice", PASSWORD))
-        .unwrap();
-    let bearer_ep = endpoint("bearer", &bearer_tsa, "US")
-        .with_credentials(Credentials::bearer(TOKEN))
-        .unwrap();
-    let client = TsaClient::new(vec![basic_ep, bearer_ep], config(2)).unwrap();
-
-    let logs = Captured::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let guard = tracing::subscriber::set_default(subscriber);
-    let stamp = client
-        .timestamp(
-            &query,
-            &ResidencyPolicy::unrestricted(),
-            openssl_validator(&pki, &query),
-        )
-        .await
-        .unwrap();
-    let q = client
-        .timestamp_quorum(
-            &query,
-            &ResidencyPolicy::unrestricted(),
-            NonZeroUsize::new(2).unwrap(),
-            openssl_validator(&pki, &query),
-        )
-        .await
-        .unwrap();
-    drop(guard);
-    assert_eq!(stamp.endpoint, "commercial");
-    assert!(q.is_complete());
-
-    let seen = tsa.requests();
-    assert!(seen.len() >= 2);
-    assert!(
-        seen.iter()
-            .all(|r| r.authorization.as_deref() == Some(BASIC))
-    );
-    assert_eq!(
-        bearer_tsa.requests()[0].authorization.as_deref(),
-        Some(format!("Bearer {TOKEN}").as_str())
-    );
-
-    let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
-    assert!(
-        logged.contains("commercial") && logged.contains("accepted"),
-        "{logged}"
-    );
-    assert!(
-        logged.contains("HTTP status 500"),
-        "failures are logged: {logged}"
-    );
-    for secret in [PASSWORD, "YWxpY2U6Y29ycmVjdC1ob3JzZS1iYXR0ZXJ5", TOKEN] {
-        assert!(!logged.contains(secret), "secret in logs: {logged}");
-        for shown in [
-            format!("{client:?}"),
-            format!("{:#?}", client.endpoints()),
-            format!("{stamp:?}"),
-        ] {
-            assert!(!shown.contains(secret), "secret in Debug: {shown}");
-        }
-    }
 }
 
 /// A TLS-terminating front for the plain-HTTP test TSA, so the client's https path (rustls with
