@@ -44,6 +44,14 @@ impl Jurisdiction {
     }
 }
 
+impl std::str::FromStr for Jurisdiction {
+    type Err = EndpointError;
+
+    fn from_str(code: &str) -> Result<Self, Self::Err> {
+        Self::new(code)
+    }
+}
+
 impl fmt::Debug for Jurisdiction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Jurisdiction({})", self.0)

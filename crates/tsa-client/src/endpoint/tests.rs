@@ -7,6 +7,7 @@ fn jurisdiction_normalises_and_validates() {
         Jurisdiction::new("CA").unwrap()
     );
     assert_eq!(Jurisdiction::new("eu").unwrap().as_str(), "EU");
+    assert_eq!("us".parse::<Jurisdiction>().unwrap().to_string(), "US");
     for bad in ["", "C", "TOOLONGCODE", "C A", "ÇA"] {
         assert!(
             matches!(
