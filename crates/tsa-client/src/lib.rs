@@ -1,7 +1,18 @@
-//! # tsa-client
-//!
-//! RFC 3161 time-stamp client: moves the request and response bytes that evidence-core builds and verifies over HTTP.
-//!
-//! **Status: not yet built.** This crate is a placeholder in the workspace layout;
-//! see the repository README's status table.
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
+
+mod client;
+mod endpoint;
+mod error;
+#[cfg(feature = "openssl-tsa")]
+pub mod testing;
+
+pub use client::{
+    ClientConfig, LEGACY_REPLY_CONTENT_TYPE, QUERY_CONTENT_TYPE, Quorum, REPLY_CONTENT_TYPE,
+    ResidencyPolicy, RetryPolicy, Stamped, TsaClient,
+};
+pub use endpoint::{
+    Credentials, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, EndpointError, Jurisdiction,
+    SecretString, TsaEndpoint,
+};
+pub use error::{AttemptFailure, BoxError, BuildError, FailureReason, TimestampError};
