@@ -1,7 +1,25 @@
 //! # ledger-server
 //!
-//! The ledger: durable per-tenant logs, sealing, dual-rail anchoring, and the HTTP service.
+//! The ledger: durable per-tenant logs, sealing, dual-rail anchoring (and, in a later
+//! issue, the HTTP service). See `README.md` in this crate for the storage choice,
+//! running against an existing PostgreSQL, the key provider and the outbox states.
 //!
-//! **Status: not yet built.** This crate is a placeholder in the workspace layout;
-//! see the repository README's status table.
+//! - [`store`]: the [`store::Store`] / [`store::TenantStore`] traits and the SQLite and
+//!   PostgreSQL backends.
+//! - [`Ledger`] / [`TenantLedger`]: appends (implements [`evidence_core::ClaimSink`]),
+//!   sealing, proofs, retraction, supersession, erasure, incidents, bundles.
+//! - [`crypto`]: records encrypted at rest, key providers.
+//! - [`anchor`]: the anchoring outbox, rail traits and workers; [`scheduler`]: sealing
+//!   on a cadence and on size.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod anchor;
+pub mod crypto;
+mod ledger;
+pub mod scheduler;
+pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use ledger::{ClaimParts, Ledger, LedgerError, TenantLedger, now};

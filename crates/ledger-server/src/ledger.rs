@@ -1,0 +1,602 @@
+//! The [`Ledger`] and its per-tenant handle [`TenantLedger`].
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use evidence_core::bundle::{
+    Anchors, BUNDLE_FORMAT, Base64, Bundle, BundleClaim, FabricAnchor, IncidentFlag, LaterCheckpoint, RecordStatus, TimestampAnchor,
+};
+use evidence_core::checkpoint::{Checkpoint, origin_for};
+use evidence_core::claim::{Claim, ClaimKind, Salt, commitment};
+use evidence_core::merkle::{
+    ConsistencyProof, InclusionProof, MapSource, NodeId, consistency_node_ids, consistency_proof, inclusion_node_ids, inclusion_proof,
+    root_of,
+};
+use evidence_core::note::NoteSigner;
+use evidence_core::sink::validate_request;
+use evidence_core::{AppendReceipt, AppendRequest, CheckpointSeq, ClaimSink, ContentHash, NodeHash, Seq, SinkError, TenantId, UnixMillis};
+use serde_json::json;
+
+use crate::crypto::{KeyError, KeyProvider, SecretKey, open_record, random_salt, seal_record};
+use crate::store::{
+    AnchorRow, AnchorState, CheckpointRow, IncidentRow, LeafEffect, NewLeaf, Rail, STORED_MIN_LEVEL, SealSigned, Store, StoreError,
+    TenantConfig, TenantStore,
+};
+
+/// Errors of ledger operations.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LedgerError {
+    /// The request itself was refused.
+    #[error(transparent)]
+    Request(#[from] SinkError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A key was unavailable or a record did not decrypt.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// A sequence number that is not in the log.
+    #[error("no leaf {0} in this tenant's log")]
+    NoSuchLeaf(Seq),
+    /// A checkpoint that does not exist.
+    #[error("no checkpoint {0} in this tenant's chain")]
+    NoSuchCheckpoint(CheckpointSeq),
+    /// The claim is not sealed by any checkpoint yet.
+    #[error("leaf {0} is not sealed by a checkpoint yet")]
+    NotSealed(Seq),
+    /// An internal consistency check failed (a bug or a corrupted store).
+    #[error("internal: {0}")]
+    Internal(String),
+    /// The arguments are not usable.
+    #[error("invalid argument: {0}")]
+    Invalid(String),
+}
+
+/// The current time from the system clock.
+pub fn now() -> UnixMillis {
+    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    UnixMillis(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// A ledger: one store, one checkpoint key, one key provider.
+pub struct Ledger<S: Store> {
+    inner: Arc<LedgerInner<S>>,
+}
+
+impl<S: Store> Clone for Ledger<S> {
+    fn clone(&self) -> Self {
+        Self { inner: Arc::clone(&self.inner) }
+    }
+}
+
+impl<S: Store + std::fmt::Debug> std::fmt::Debug for Ledger<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ledger").field("name", &self.inner.name).field("store", &self.inner.store).finish_non_exhaustive()
+    }
+}
+
+struct LedgerInner<S> {
+    store: S,
+    name: String,
+    signer: NoteSigner,
+    keys: Arc<dyn KeyProvider>,
+    rails: Vec<Rail>,
+}
+
+impl<S: Store> Ledger<S> {
+    /// A ledger named after the signer's key name (checkpoint origins are
+    /// `<name>/tenant/<tenant>`), enqueuing anchors on both rails.
+    pub fn new(store: S, signer: NoteSigner, keys: impl KeyProvider) -> Self {
+        Self::with_rails(store, signer, keys, Rail::ALL.to_vec())
+    }
+
+    /// As [`Ledger::new`], enqueuing anchors only on `rails`.
+    pub fn with_rails(store: S, signer: NoteSigner, keys: impl KeyProvider, rails: Vec<Rail>) -> Self {
+        Self { inner: Arc::new(LedgerInner { name: signer.name().to_owned(), store, signer, keys: Arc::new(keys), rails }) }
+    }
+
+    /// The ledger name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.inner.store
+    }
+
+    /// The ledger's checkpoint verifier for `tenant`.
+    ///
+    /// # Errors
+    /// [`LedgerError::Invalid`] when the name makes no valid key name.
+    pub fn verifier(&self, tenant: &TenantId) -> Result<evidence_core::NoteVerifier, LedgerError> {
+        evidence_core::checkpoint::tenant_verifier(&self.inner.name, tenant, *self.inner.signer.verifier().key())
+            .map_err(|e| LedgerError::Invalid(e.to_string()))
+    }
+
+    /// Creates a tenant (idempotent: an existing tenant keeps its stored policy).
+    ///
+    /// # Errors
+    /// [`LedgerError`].
+    pub async fn create_tenant(&self, tenant: &TenantId, config: &TenantConfig) -> Result<TenantLedger<S::Tenant>, LedgerError> {
+        let store = self.inner.store.create_tenant(tenant, config).await?;
+        self.handle(store)
+    }
+
+    /// Opens an existing tenant.
+    ///
+    /// # Errors
+    /// [`LedgerError::Store`] with [`StoreError::UnknownTenant`].
+    pub async fn tenant(&self, tenant: &TenantId) -> Result<TenantLedger<S::Tenant>, LedgerError> {
+        let store = self.inner.store.open_tenant(tenant).await?;
+        self.handle(store)
+    }
+
+    /// Every tenant.
+    ///
+    /// # Errors
+    /// [`LedgerError::Store`].
+    pub async fn tenants(&self) -> Result<Vec<TenantId>, LedgerError> {
+        Ok(self.inner.store.tenants().await?)
+    }
+
+    fn handle(&self, store: S::Tenant) -> Result<TenantLedger<S::Tenant>, LedgerError> {
+        let tenant = store.tenant().clone();
+        let origin = origin_for(&self.inner.name, &tenant);
+        let signer = self.inner.signer.renamed(&origin).map_err(|e| LedgerError::Invalid(format!("origin {origin:?}: {e}")))?;
+        let key = self.inner.keys.tenant_key(&tenant)?;
+        Ok(TenantLedger {
+            inner: Arc::new(TenantInner { store, signer, key, ledger_name: self.inner.name.clone(), rails: self.inner.rails.clone() }),
+        })
+    }
+}
+
+/// One tenant's ledger: implements [`ClaimSink`].
+pub struct TenantLedger<T: TenantStore> {
+    inner: Arc<TenantInner<T>>,
+}
+
+impl<T: TenantStore> Clone for TenantLedger<T> {
+    fn clone(&self) -> Self {
+        Self { inner: Arc::clone(&self.inner) }
+    }
+}
+
+impl<T: TenantStore> std::fmt::Debug for TenantLedger<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TenantLedger").field("tenant", self.inner.store.tenant()).finish_non_exhaustive()
+    }
+}
+
+struct TenantInner<T> {
+    store: T,
+    signer: NoteSigner,
+    key: SecretKey,
+    ledger_name: String,
+    rails: Vec<Rail>,
+}
+
+/// Everything the ledger holds about one claim, for a bundle or an export.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClaimParts {
+    /// The leaf.
+    pub seq: Seq,
+    /// Leaf entry bytes.
+    pub leaf_entry: Vec<u8>,
+    /// Content hash.
+    pub content_hash: ContentHash,
+    /// Append time.
+    pub appended_at: UnixMillis,
+    /// The salt and record, or None when erased.
+    pub record: Option<(Salt, Claim)>,
+}
+
+impl<T: TenantStore> TenantLedger<T> {
+    /// The store handle (bound to this tenant).
+    pub fn store(&self) -> &T {
+        &self.inner.store
+    }
+
+    /// The tenant's policy.
+    pub fn config(&self) -> &TenantConfig {
+        self.inner.store.config()
+    }
+
+    fn prepare(&self, req: &AppendRequest, effect: LeafEffect, at: UnixMillis) -> Result<NewLeaf, LedgerError> {
+        let canonical = req.claim.canonical_bytes().map_err(SinkError::from)?;
+        let content_hash = evidence_core::claim::content_hash_of(&canonical);
+        let salt = random_salt()?;
+        let c = commitment(&Salt(salt), &content_hash);
+        let record = seal_record(&self.inner.key, self.inner.store.tenant(), &c, salt, &canonical)?;
+        Ok(NewLeaf {
+            kind: req.claim.kind,
+            appended_at: at,
+            commitment: c,
+            links: req.links.clone(),
+            content_hash,
+            idempotency_key: req.idempotency_key.clone(),
+            record,
+            effect,
+        })
+    }
+
+    /// Appends claims (client kinds only) in one transaction.
+    ///
+    /// # Errors
+    /// [`LedgerError`]; nothing is stored when any request is refused.
+    pub async fn append_many(&self, reqs: Vec<AppendRequest>) -> Result<Vec<AppendReceipt>, LedgerError> {
+        let at = now();
+        let mut leaves = Vec::with_capacity(reqs.len());
+        for r in &reqs {
+            validate_request(r)?;
+            leaves.push(self.prepare(r, LeafEffect::None, at)?);
+        }
+        Ok(self.inner.store.append(leaves).await?)
+    }
+
+    async fn append_generated(
+        &self,
+        kind: ClaimKind,
+        body: serde_json::Value,
+        links: Vec<ContentHash>,
+        effect: LeafEffect,
+    ) -> Result<AppendReceipt, LedgerError> {
+        let claim = Claim::new(kind, body).map_err(SinkError::from)?;
+        let req = AppendRequest::new(claim).with_links(links);
+        let leaf = self.prepare(&req, effect, now())?;
+        let mut out = self.inner.store.append(vec![leaf]).await?;
+        out.pop().ok_or_else(|| LedgerError::Internal("append returned no receipt".into()))
+    }
+
+    async fn leaf(&self, seq: Seq) -> Result<crate::store::LeafRow, LedgerError> {
+        let mut rows = self.inner.store.leaves(seq.0, seq.0.saturating_add(1)).await?;
+        rows.pop().ok_or(LedgerError::NoSuchLeaf(seq))
+    }
+
+    /// Appends a `retraction` claim linking the target's content hash. The target stays.
+    ///
+    /// # Errors
+    /// [`LedgerError::NoSuchLeaf`] and storage errors.
+    pub async fn retract(&self, target: Seq, reason: &str) -> Result<AppendReceipt, LedgerError> {
+        let t = self.leaf(target).await?;
+        self.append_generated(
+            ClaimKind::Retraction,
+            json!({ "retracts": t.content_hash.to_hex(), "seq": target.0, "reason": reason }),
+            vec![t.content_hash],
+            LeafEffect::None,
+        )
+        .await
+    }
+
+    /// Appends `replacement` and a `supersession` claim linking the target and the
+    /// replacement, in one transaction. Returns (replacement, supersession) receipts.
+    ///
+    /// # Errors
+    /// [`LedgerError`].
+    pub async fn supersede(
+        &self,
+        target: Seq,
+        replacement: AppendRequest,
+        reason: &str,
+    ) -> Result<(AppendReceipt, AppendReceipt), LedgerError> {
+        validate_request(&replacement)?;
+        let t = self.leaf(target).await?;
+        let at = now();
+        let new = self.prepare(&replacement, LeafEffect::None, at)?;
+        let sup_req = AppendRequest::new(
+            Claim::new(
+                ClaimKind::Supersession,
+                json!({ "supersedes": t.content_hash.to_hex(), "seq": target.0, "replacement": new.content_hash.to_hex(), "reason": reason }),
+            )
+            .map_err(SinkError::from)?,
+        )
+        .with_links(vec![t.content_hash, new.content_hash]);
+        let sup = self.prepare(&sup_req, LeafEffect::None, at)?;
+        let mut out = self.inner.store.append(vec![new, sup]).await?;
+        let s = out.pop();
+        let r = out.pop();
+        r.zip(s).ok_or_else(|| LedgerError::Internal("supersede returned too few receipts".into()))
+    }
+
+    /// Crypto-shreds the target's record (ciphertext, wrapped data key, salt) and appends
+    /// an `erasure` claim linking its content hash, in one transaction. The leaf stays and
+    /// its proofs still verify; the commitment can no longer be opened.
+    ///
+    /// # Errors
+    /// [`LedgerError`].
+    pub async fn erase(&self, target: Seq, reason: &str) -> Result<AppendReceipt, LedgerError> {
+        let t = self.leaf(target).await?;
+        self.append_generated(
+            ClaimKind::Erasure,
+            json!({ "erases": t.content_hash.to_hex(), "seq": target.0, "reason": reason }),
+            vec![t.content_hash],
+            LeafEffect::Erase { target },
+        )
+        .await
+    }
+
+    /// Appends an `incident` claim flagging `[from, to]`; every bundle of a claim appended
+    /// inside the window carries the flag.
+    ///
+    /// # Errors
+    /// [`LedgerError`].
+    pub async fn incident(
+        &self,
+        from: UnixMillis,
+        to: UnixMillis,
+        reason: &str,
+        details: serde_json::Value,
+    ) -> Result<AppendReceipt, LedgerError> {
+        if from > to {
+            return Err(LedgerError::Invalid("incident window ends before it starts".into()));
+        }
+        self.append_generated(
+            ClaimKind::Incident,
+            json!({ "from": from.to_rfc3339(), "to": to.to_rfc3339(), "reason": reason, "details": details }),
+            Vec::new(),
+            LeafEffect::Incident { from, to, reason: reason.to_owned() },
+        )
+        .await
+    }
+
+    /// Incidents whose window covers `t`.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn incidents_covering(&self, t: UnixMillis) -> Result<Vec<IncidentRow>, LedgerError> {
+        Ok(self.inner.store.incidents_covering(t).await?)
+    }
+
+    /// Seals every claim stored so far (an empty interval still seals).
+    ///
+    /// # Errors
+    /// [`LedgerError`]; [`StoreError::SealBusy`] when another process is sealing.
+    pub async fn seal_now(&self) -> Result<CheckpointRow, LedgerError> {
+        let tenant = self.inner.store.tenant().clone();
+        let origin = origin_for(&self.inner.ledger_name, &tenant);
+        let signer = &self.inner.signer;
+        let at = now();
+        let sign = move |d: crate::store::SealDraft| {
+            let cp = Checkpoint { origin, tenant, seq: d.seq, root: d.root, prev: d.prev, sealed_at: at };
+            let note = cp.sign(signer).map_err(|e| StoreError::Seal(e.to_string()))?;
+            Ok(SealSigned { note, hash: cp.hash(), sealed_at: at })
+        };
+        Ok(self.inner.store.seal(sign, &self.inner.rails, at).await?)
+    }
+
+    /// The checkpoint with sequence number `seq`.
+    ///
+    /// # Errors
+    /// [`LedgerError::NoSuchCheckpoint`].
+    pub async fn checkpoint(&self, seq: CheckpointSeq) -> Result<CheckpointRow, LedgerError> {
+        let mut v = self.inner.store.checkpoints(seq.0, 1).await?;
+        match v.pop() {
+            Some(c) if c.seq == seq => Ok(c),
+            _ => Err(LedgerError::NoSuchCheckpoint(seq)),
+        }
+    }
+
+    /// All checkpoints from `from`, at most `limit`.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn checkpoints(&self, from: u64, limit: u32) -> Result<Vec<CheckpointRow>, LedgerError> {
+        Ok(self.inner.store.checkpoints(from, limit).await?)
+    }
+
+    /// The anchoring state of a checkpoint, per rail (re-anchors included).
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn anchor_state(&self, seq: CheckpointSeq) -> Result<Vec<AnchorRow>, LedgerError> {
+        Ok(self.inner.store.anchors(seq).await?)
+    }
+
+    /// Fetches the complete nodes `ids` of a tree of at least `size` leaves: stored ones
+    /// from the node table, low ones recomputed from leaf hashes.
+    async fn source(&self, ids: Vec<NodeId>) -> Result<MapSource, LedgerError> {
+        let (high, low): (Vec<NodeId>, Vec<NodeId>) = ids.into_iter().partition(|id| id.level >= STORED_MIN_LEVEL);
+        let mut map: HashMap<NodeId, NodeHash> = self.inner.store.nodes(&high).await?.into_iter().collect();
+        for id in low {
+            let start = id.index << id.level;
+            let end = start + (1u64 << id.level);
+            let leaves = self.inner.store.leaf_hashes(start, end).await?;
+            if leaves.len() as u64 != end - start {
+                return Err(LedgerError::Internal(format!("node {id:?}: {} leaves stored", leaves.len())));
+            }
+            map.insert(id, root_of(&leaves));
+        }
+        Ok(MapSource(map))
+    }
+
+    /// The inclusion proof of leaf `seq` in the tree sealed by `checkpoint`, checked
+    /// against its root before it is returned.
+    ///
+    /// # Errors
+    /// [`LedgerError`].
+    pub async fn inclusion_proof(&self, seq: Seq, checkpoint: &CheckpointRow) -> Result<InclusionProof, LedgerError> {
+        let size = checkpoint.root.tree_size.0;
+        if seq.0 >= size {
+            return Err(LedgerError::NotSealed(seq));
+        }
+        let src = self.source(inclusion_node_ids(seq.0, size)).await?;
+        let proof = inclusion_proof(seq.0, size, &src).map_err(|e| LedgerError::Internal(e.to_string()))?;
+        let leaf = self.leaf(seq).await?;
+        proof
+            .verify(&leaf.leaf_hash, &checkpoint.root)
+            .map_err(|e| LedgerError::Internal(format!("inclusion proof does not verify: {e}")))?;
+        Ok(proof)
+    }
+
+    /// The consistency proof between two checkpoints, checked before it is returned.
+    ///
+    /// # Errors
+    /// [`LedgerError`].
+    pub async fn consistency_proof(&self, old: &CheckpointRow, new: &CheckpointRow) -> Result<ConsistencyProof, LedgerError> {
+        let (m, n) = (old.root.tree_size.0, new.root.tree_size.0);
+        if m > n {
+            return Err(LedgerError::Invalid(format!("checkpoint {} is larger than {}", old.seq, new.seq)));
+        }
+        let src = self.source(consistency_node_ids(m, n)).await?;
+        let proof = consistency_proof(m, n, &src).map_err(|e| LedgerError::Internal(e.to_string()))?;
+        proof.verify(&old.root, &new.root).map_err(|e| LedgerError::Internal(format!("consistency proof does not verify: {e}")))?;
+        Ok(proof)
+    }
+
+    /// The leaf, salt and decrypted record of a claim (record None when erased).
+    ///
+    /// # Errors
+    /// [`LedgerError`]; a record that fails to decrypt is an error, not an erasure.
+    pub async fn claim_parts(&self, seq: Seq) -> Result<ClaimParts, LedgerError> {
+        let leaf = self.leaf(seq).await?;
+        let entry = evidence_core::LeafEntry::decode(&leaf.entry).map_err(|e| LedgerError::Internal(e.to_string()))?;
+        let record = match self.inner.store.record(seq).await? {
+            None => None,
+            Some(rec) => {
+                let plain = open_record(&self.inner.key, self.inner.store.tenant(), &entry.commitment, &rec)?;
+                let claim = claim_from_canonical(&plain)?;
+                Some((Salt(rec.salt), claim))
+            }
+        };
+        Ok(ClaimParts { seq, leaf_entry: leaf.entry, content_hash: leaf.content_hash, appended_at: leaf.appended_at, record })
+    }
+
+    /// An `evidence-bundle/v1` for `seqs`: proven against the latest checkpoint that
+    /// covers them all and has at least one anchor (else the latest covering one), with
+    /// its anchors, a consistency proof to the latest checkpoint and incident flags.
+    ///
+    /// # Errors
+    /// [`LedgerError::NotSealed`] when a claim is not sealed yet.
+    pub async fn bundle(&self, seqs: &[Seq]) -> Result<Bundle, LedgerError> {
+        let Some(max) = seqs.iter().map(|s| s.0).max() else {
+            return Err(LedgerError::Invalid("no claims asked for".into()));
+        };
+        let all = self.inner.store.checkpoints(0, u32::MAX).await?;
+        let covering: Vec<&CheckpointRow> = all.iter().filter(|c| c.root.tree_size.0 > max).collect();
+        let Some(latest) = covering.last() else {
+            return Err(LedgerError::NotSealed(Seq(max)));
+        };
+        let mut chosen = *latest;
+        let mut chosen_anchors = self.inner.store.anchors(chosen.seq).await?;
+        for c in covering.iter().rev() {
+            let a = self.inner.store.anchors(c.seq).await?;
+            if a.iter().any(|r| r.state == AnchorState::Anchored) {
+                chosen = c;
+                chosen_anchors = a;
+                break;
+            }
+        }
+        let mut claims = Vec::with_capacity(seqs.len());
+        for &seq in seqs {
+            let parts = self.claim_parts(seq).await?;
+            let proof = self.inclusion_proof(seq, chosen).await?;
+            let incidents = self
+                .inner
+                .store
+                .incidents_covering(parts.appended_at)
+                .await?
+                .into_iter()
+                .map(|i| IncidentFlag { incident: i.content_hash, from: i.from, to: i.to, reason: i.reason })
+                .collect();
+            let (status, salt, record, content_hash) = match parts.record {
+                Some((salt, claim)) => (RecordStatus::Disclosed, Some(Base64(salt.0.to_vec())), Some(claim), Some(parts.content_hash)),
+                None => (RecordStatus::Erased, None, None, None),
+            };
+            claims.push(BundleClaim {
+                seq: seq.0,
+                leaf_entry: Base64(parts.leaf_entry),
+                content_hash,
+                salt,
+                record_status: status,
+                record,
+                inclusion_proof: proof,
+                incidents,
+            });
+        }
+        let mut anchors = Anchors::default();
+        for a in chosen_anchors.iter().filter(|a| a.state == AnchorState::Anchored) {
+            let Some(ev) = &a.evidence else { continue };
+            match a.rail {
+                Rail::Tsa => anchors.timestamps.push(TimestampAnchor {
+                    tsa: a.authority.clone().unwrap_or_default(),
+                    jurisdiction: a.jurisdiction.clone(),
+                    token: Base64(ev.clone()),
+                    certificates: Vec::new(),
+                    outside_residency: a.in_residency == Some(false),
+                }),
+                Rail::Fabric => match serde_json::from_slice::<FabricAnchor>(ev) {
+                    Ok(f) => anchors.fabric.push(f),
+                    Err(e) => {
+                        tracing::warn!(anchor = a.id, error = %e, "fabric evidence is not a FabricAnchor receipt; left out of the bundle")
+                    }
+                },
+            }
+        }
+        let mut later_checkpoints = Vec::new();
+        if latest.seq != chosen.seq {
+            later_checkpoints
+                .push(LaterCheckpoint { checkpoint: latest.note.clone(), proof: self.consistency_proof(chosen, latest).await? });
+        }
+        Ok(Bundle {
+            format: BUNDLE_FORMAT.to_owned(),
+            ledger: self.inner.ledger_name.clone(),
+            tenant: self.inner.store.tenant().clone(),
+            checkpoint: chosen.note.clone(),
+            claims,
+            anchors,
+            later_checkpoints,
+        })
+    }
+
+    pub(crate) async fn reanchor(
+        &self,
+        original: &AnchorRow,
+        cp_hash: &evidence_core::CheckpointHash,
+        success: crate::store::AnchorSuccess,
+    ) -> Result<AppendReceipt, LedgerError> {
+        self.append_generated(
+            ClaimKind::Reanchor,
+            json!({
+                "checkpoint_seq": original.checkpoint_seq.0,
+                "checkpoint_hash": cp_hash.to_hex(),
+                "rail": original.rail.as_str(),
+                "anchor_id": original.id,
+                "authority": success.authority,
+                "jurisdiction": success.jurisdiction,
+                "reason": "outside_residency_policy",
+            }),
+            Vec::new(),
+            LeafEffect::Reanchor { original: original.id, success },
+        )
+        .await
+    }
+}
+
+fn claim_from_canonical(bytes: &[u8]) -> Result<Claim, LedgerError> {
+    let v: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| LedgerError::Internal(format!("stored record: {e}")))?;
+    let kind = v
+        .get("kind")
+        .and_then(serde_json::Value::as_str)
+        .and_then(ClaimKind::from_name)
+        .ok_or_else(|| LedgerError::Internal("stored record has no known kind".into()))?;
+    let body = v.get("body").cloned().unwrap_or(serde_json::Value::Null);
+    Claim::new(kind, body).map_err(|e| LedgerError::Internal(format!("stored record: {e}")))
+}
+
+impl<T: TenantStore> ClaimSink for TenantLedger<T> {
+    type Error = LedgerError;
+
+    fn tenant(&self) -> &TenantId {
+        self.inner.store.tenant()
+    }
+
+    async fn append(&self, req: AppendRequest) -> Result<AppendReceipt, LedgerError> {
+        let mut v = self.append_many(vec![req]).await?;
+        v.pop().ok_or_else(|| LedgerError::Internal("append returned no receipt".into()))
+    }
+
+    async fn append_batch(&self, reqs: Vec<AppendRequest>) -> Result<Vec<AppendReceipt>, LedgerError> {
+        self.append_many(reqs).await
+    }
+}

@@ -1,0 +1,562 @@
+//! The storage layer: one [`Store`] per deployment, one [`TenantStore`] handle per tenant.
+//!
+//! A [`TenantStore`] is bound to one tenant when it is opened (SQLite: its own database
+//! file; PostgreSQL: its own schema) and no method takes a tenant argument, so a handle
+//! for tenant A has no way to name tenant B's rows. Sequence numbers and anchor ids are
+//! only ever looked up inside the handle's own file or schema.
+//!
+//! Every write is one transaction that commits before the call returns.
+
+use std::collections::HashMap;
+use std::future::Future;
+
+use evidence_core::checkpoint::SignedCheckpoint;
+use evidence_core::merkle::{Frontier, MapSource, NodeId, frontier_ids};
+use evidence_core::{
+    AppendReceipt, CheckpointHash, CheckpointSeq, ClaimKind, Commitment, ContentHash, LeafEntry, LeafHash, NodeHash, RootHash, Seq,
+    TenantId, TreeSize, UnixMillis,
+};
+use serde::{Deserialize, Serialize};
+
+pub mod postgres;
+pub mod sqlite;
+
+/// Complete Merkle nodes at this level and above are stored; lower ones (at most 128
+/// leaves each) are recomputed from leaf hashes. Keeps a seal of a million leaves to a
+/// few thousand node rows.
+pub const STORED_MIN_LEVEL: u8 = 8;
+
+/// Errors of the storage layer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database failed.
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    /// A migration failed.
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The tenant is not in the catalogue.
+    #[error("unknown tenant {0}")]
+    UnknownTenant(TenantId),
+    /// A stored value is not what this code wrote.
+    #[error("corrupt store: {0}")]
+    Corrupt(String),
+    /// Another process holds the tenant's sealing lock (PostgreSQL).
+    #[error("another process is sealing this tenant")]
+    SealBusy,
+    /// The seal callback refused (signing failed).
+    #[error("sealing: {0}")]
+    Seal(String),
+    /// A filesystem operation failed (SQLite directories).
+    #[error("filesystem: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A tenant's policy, kept in the catalogue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantConfig {
+    /// Jurisdictions (e.g. `CA`) whose TSAs and Fabric endorsers may anchor this tenant's
+    /// checkpoints. Empty: any.
+    #[serde(default)]
+    pub residency: Vec<String>,
+    /// The Fabric channel checkpoints are anchored on.
+    pub fabric_channel: String,
+    /// Seal at least this often (milliseconds). Default one hour.
+    pub seal_every_ms: u64,
+    /// Also seal as soon as this many claims are unsealed (0: never on size).
+    pub seal_after_claims: u64,
+}
+
+impl Default for TenantConfig {
+    fn default() -> Self {
+        Self { residency: Vec::new(), fabric_channel: "evidence".into(), seal_every_ms: 3_600_000, seal_after_claims: 10_000 }
+    }
+}
+
+impl TenantConfig {
+    /// True when a jurisdiction is allowed by the residency policy. Unknown jurisdictions
+    /// are outside any non-empty policy.
+    pub fn allows(&self, jurisdiction: Option<&str>) -> bool {
+        self.residency.is_empty() || jurisdiction.is_some_and(|j| self.residency.iter().any(|r| r.eq_ignore_ascii_case(j)))
+    }
+}
+
+/// A record encrypted at rest (see [`crate::crypto`]).
+#[derive(Clone, PartialEq, Eq)]
+pub struct EncryptedRecord {
+    /// AEAD ciphertext of the claim's canonical bytes.
+    pub ciphertext: Vec<u8>,
+    /// Its nonce.
+    pub nonce: Vec<u8>,
+    /// The per-record data key, wrapped by the tenant key (nonce ‖ ciphertext).
+    pub wrapped_key: Vec<u8>,
+    /// The commitment salt.
+    pub salt: [u8; 32],
+}
+
+impl std::fmt::Debug for EncryptedRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "EncryptedRecord({} bytes)", self.ciphertext.len())
+    }
+}
+
+/// A side effect applied in the same transaction as the leaf that records it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LeafEffect {
+    /// Nothing else.
+    None,
+    /// Store an incident window (the leaf is the `incident` claim).
+    Incident {
+        /// Window start.
+        from: UnixMillis,
+        /// Window end.
+        to: UnixMillis,
+        /// Short reason.
+        reason: String,
+    },
+    /// Delete the record of `target` (the leaf is the `erasure` claim).
+    Erase {
+        /// The erased claim.
+        target: Seq,
+    },
+    /// Mark `original` anchored with `success` (evidence outside the residency policy) and
+    /// add an anchor row re-anchoring it on the same rail (the leaf is the `reanchor` claim).
+    Reanchor {
+        /// The anchor row whose evidence was outside the residency policy.
+        original: i64,
+        /// Its evidence, kept.
+        success: AnchorSuccess,
+    },
+}
+
+/// A leaf to append; the store assigns its sequence number.
+#[derive(Clone, Debug)]
+pub struct NewLeaf {
+    /// Claim kind.
+    pub kind: ClaimKind,
+    /// Append time.
+    pub appended_at: UnixMillis,
+    /// Salted commitment.
+    pub commitment: Commitment,
+    /// Links recorded in the entry.
+    pub links: Vec<ContentHash>,
+    /// Content hash (kept for receipts and links).
+    pub content_hash: ContentHash,
+    /// Idempotency key.
+    pub idempotency_key: Option<String>,
+    /// The encrypted record.
+    pub record: EncryptedRecord,
+    /// What else the transaction does.
+    pub effect: LeafEffect,
+}
+
+/// A stored leaf.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeafRow {
+    /// Its index.
+    pub seq: Seq,
+    /// The v1 entry bytes.
+    pub entry: Vec<u8>,
+    /// `SHA-256(0x00 ‖ entry)`.
+    pub leaf_hash: LeafHash,
+    /// Kind code.
+    pub kind_code: u16,
+    /// Append time.
+    pub appended_at: UnixMillis,
+    /// Content hash.
+    pub content_hash: ContentHash,
+    /// Idempotency key.
+    pub idempotency_key: Option<String>,
+}
+
+impl LeafRow {
+    /// The receipt this leaf was (or would have been) acknowledged with.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] when the entry does not decode.
+    pub fn receipt(&self) -> Result<AppendReceipt, StoreError> {
+        let e = LeafEntry::decode(&self.entry).map_err(|e| StoreError::Corrupt(format!("leaf {}: {e}", self.seq)))?;
+        Ok(AppendReceipt {
+            tenant: e.tenant.clone(),
+            seq: self.seq,
+            kind: e.kind().ok_or_else(|| StoreError::Corrupt(format!("leaf {}: unknown kind {}", self.seq, e.kind_code)))?,
+            content_hash: self.content_hash,
+            commitment: e.commitment,
+            leaf_hash: self.leaf_hash,
+            appended_at: self.appended_at,
+        })
+    }
+}
+
+/// A stored checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckpointRow {
+    /// Position in the chain.
+    pub seq: CheckpointSeq,
+    /// Tree size and root.
+    pub root: RootHash,
+    /// The signed note.
+    pub note: SignedCheckpoint,
+    /// `SHA-256(body)`.
+    pub hash: CheckpointHash,
+    /// Seal time.
+    pub sealed_at: UnixMillis,
+}
+
+/// Which rail an anchor row is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rail {
+    /// RFC 3161 time-stamping.
+    Tsa,
+    /// Hyperledger Fabric.
+    Fabric,
+}
+
+impl Rail {
+    /// Both rails, in the order rows are enqueued.
+    pub const ALL: [Rail; 2] = [Rail::Tsa, Rail::Fabric];
+
+    /// The stored name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Rail::Tsa => "tsa",
+            Rail::Fabric => "fabric",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self, StoreError> {
+        match s {
+            "tsa" => Ok(Rail::Tsa),
+            "fabric" => Ok(Rail::Fabric),
+            other => Err(StoreError::Corrupt(format!("unknown rail {other:?}"))),
+        }
+    }
+}
+
+/// The state of one anchor row.
+///
+/// `failed` is not final: a failed row is retried at `next_attempt_at`, for as long as it
+/// takes. Outages delay anchors, they never drop them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnchorState {
+    /// Not yet attempted.
+    Pending,
+    /// Evidence stored.
+    Anchored,
+    /// The last attempt failed; a retry is scheduled.
+    Failed,
+}
+
+impl AnchorState {
+    /// The stored name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            AnchorState::Pending => "pending",
+            AnchorState::Anchored => "anchored",
+            AnchorState::Failed => "failed",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self, StoreError> {
+        match s {
+            "pending" => Ok(AnchorState::Pending),
+            "anchored" => Ok(AnchorState::Anchored),
+            "failed" => Ok(AnchorState::Failed),
+            other => Err(StoreError::Corrupt(format!("unknown anchor state {other:?}"))),
+        }
+    }
+}
+
+/// One outbox row: the anchoring of one checkpoint on one rail.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AnchorRow {
+    /// Row id (unique within the tenant).
+    pub id: i64,
+    /// The checkpoint anchored.
+    pub checkpoint_seq: CheckpointSeq,
+    /// The rail.
+    pub rail: Rail,
+    /// Its state.
+    pub state: AnchorState,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// When a worker may next try it.
+    pub next_attempt_at: UnixMillis,
+    /// The last failure, if any.
+    pub last_error: Option<String>,
+    /// The evidence bytes (TSA: DER TimeStampResp; Fabric: receipt JSON).
+    pub evidence: Option<Vec<u8>>,
+    /// Who anchored it (TSA name, Fabric network).
+    pub authority: Option<String>,
+    /// Their jurisdiction.
+    pub jurisdiction: Option<String>,
+    /// Whether the evidence is inside the tenant's residency policy (None until anchored).
+    pub in_residency: Option<bool>,
+    /// The row this one re-anchors.
+    pub reanchor_of: Option<i64>,
+    /// When it was enqueued.
+    pub created_at: UnixMillis,
+    /// When it was anchored.
+    pub anchored_at: Option<UnixMillis>,
+}
+
+/// What a successful anchoring stores.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AnchorSuccess {
+    /// Evidence bytes.
+    pub evidence: Vec<u8>,
+    /// Who anchored it.
+    pub authority: String,
+    /// Their jurisdiction.
+    pub jurisdiction: Option<String>,
+    /// Inside the residency policy.
+    pub in_residency: bool,
+}
+
+/// A stored incident window.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IncidentRow {
+    /// The `incident` claim's leaf.
+    pub seq: Seq,
+    /// Window start.
+    pub from: UnixMillis,
+    /// Window end.
+    pub to: UnixMillis,
+    /// Reason.
+    pub reason: String,
+    /// Content hash of the incident claim.
+    pub content_hash: ContentHash,
+}
+
+/// What the store hands the sealer: the checkpoint to sign.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SealDraft {
+    /// Its sequence number.
+    pub seq: CheckpointSeq,
+    /// The previous checkpoint's hash (zeros for the first).
+    pub prev: CheckpointHash,
+    /// The root being sealed.
+    pub root: RootHash,
+}
+
+/// What the sealer hands back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SealSigned {
+    /// The signed note.
+    pub note: SignedCheckpoint,
+    /// Its hash.
+    pub hash: CheckpointHash,
+    /// Seal time written in the body.
+    pub sealed_at: UnixMillis,
+}
+
+/// A deployment's storage: the catalogue and the per-tenant logs.
+pub trait Store: Send + Sync + 'static {
+    /// The per-tenant handle.
+    type Tenant: TenantStore;
+
+    /// Creates a tenant (or returns the existing one, keeping its stored policy).
+    fn create_tenant(&self, tenant: &TenantId, config: &TenantConfig) -> impl Future<Output = Result<Self::Tenant, StoreError>> + Send;
+
+    /// Opens an existing tenant.
+    fn open_tenant(&self, tenant: &TenantId) -> impl Future<Output = Result<Self::Tenant, StoreError>> + Send;
+
+    /// Every tenant in the catalogue.
+    fn tenants(&self) -> impl Future<Output = Result<Vec<TenantId>, StoreError>> + Send;
+}
+
+/// One tenant's log. Bound to the tenant at open; takes no tenant argument.
+pub trait TenantStore: Send + Sync + Clone + 'static {
+    /// The tenant.
+    fn tenant(&self) -> &TenantId;
+    /// Its policy as stored at open.
+    fn config(&self) -> &TenantConfig;
+
+    /// Appends leaves in one transaction with consecutive sequence numbers. A leaf whose
+    /// idempotency key is already stored (or earlier in the batch) is not written again:
+    /// its original receipt is returned in its place.
+    fn append(&self, leaves: Vec<NewLeaf>) -> impl Future<Output = Result<Vec<AppendReceipt>, StoreError>> + Send;
+
+    /// Number of leaves.
+    fn size(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Leaves with `from <= seq < to`.
+    fn leaves(&self, from: u64, to: u64) -> impl Future<Output = Result<Vec<LeafRow>, StoreError>> + Send;
+
+    /// Leaf hashes with `from <= seq < to`, in order.
+    fn leaf_hashes(&self, from: u64, to: u64) -> impl Future<Output = Result<Vec<LeafHash>, StoreError>> + Send;
+
+    /// The encrypted record of a leaf (None when erased or unknown).
+    fn record(&self, seq: Seq) -> impl Future<Output = Result<Option<EncryptedRecord>, StoreError>> + Send;
+
+    /// Stored nodes among `ids` (only levels >= [`STORED_MIN_LEVEL`] are stored).
+    fn nodes(&self, ids: &[NodeId]) -> impl Future<Output = Result<Vec<(NodeId, NodeHash)>, StoreError>> + Send;
+
+    /// Seals every leaf stored so far: one transaction that reads the previous
+    /// checkpoint, extends the tree, asks `sign` for the note, stores the checkpoint, the
+    /// new nodes and one outbox row per rail. PostgreSQL takes the tenant's advisory lock
+    /// and answers [`StoreError::SealBusy`] when another process holds it.
+    fn seal<F>(&self, sign: F, rails: &[Rail], now: UnixMillis) -> impl Future<Output = Result<CheckpointRow, StoreError>> + Send
+    where
+        F: FnOnce(SealDraft) -> Result<SealSigned, StoreError> + Send;
+
+    /// Checkpoints with `seq >= from`, ascending, at most `limit`.
+    fn checkpoints(&self, from: u64, limit: u32) -> impl Future<Output = Result<Vec<CheckpointRow>, StoreError>> + Send;
+
+    /// The latest checkpoint.
+    fn latest_checkpoint(&self) -> impl Future<Output = Result<Option<CheckpointRow>, StoreError>> + Send;
+
+    /// Outbox rows of a checkpoint.
+    fn anchors(&self, checkpoint: CheckpointSeq) -> impl Future<Output = Result<Vec<AnchorRow>, StoreError>> + Send;
+
+    /// Claims up to `limit` rows due at `now` on `rail` (state not anchored, `next_attempt_at <= now`)
+    /// by pushing their `next_attempt_at` to `lease_until`, so that concurrent workers do not
+    /// take the same row. A worker that dies simply lets the lease expire.
+    fn claim_due(
+        &self,
+        rail: Rail,
+        now: UnixMillis,
+        lease_until: UnixMillis,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<AnchorRow>, StoreError>> + Send;
+
+    /// Stores evidence and marks the row anchored.
+    fn anchor_succeeded(&self, id: i64, ok: AnchorSuccess, now: UnixMillis) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Records a failed attempt and schedules the next one.
+    fn anchor_failed(&self, id: i64, error: &str, next_attempt_at: UnixMillis) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Incidents whose window covers `t`.
+    fn incidents_covering(&self, t: UnixMillis) -> impl Future<Output = Result<Vec<IncidentRow>, StoreError>> + Send;
+
+    /// Outbox rows not yet anchored, across checkpoints.
+    fn unanchored(&self) -> impl Future<Output = Result<Vec<AnchorRow>, StoreError>> + Send;
+}
+
+/// Builds the leaf entries for `leaves` starting at `start`.
+pub(crate) fn encode_leaf(tenant: &TenantId, seq: u64, l: &NewLeaf) -> Result<(Vec<u8>, LeafHash), StoreError> {
+    let entry = LeafEntry {
+        tenant: tenant.clone(),
+        seq: Seq(seq),
+        kind_code: l.kind.code(),
+        appended_at: l.appended_at,
+        commitment: l.commitment,
+        links: l.links.clone(),
+    };
+    let bytes = entry.encode().map_err(|e| StoreError::Corrupt(format!("leaf entry: {e}")))?;
+    let h = evidence_core::leaf::leaf_hash_of(&bytes);
+    Ok((bytes, h))
+}
+
+/// The frontier (right-edge hashes, in `frontier_ids(size)` order) stored with a checkpoint.
+pub(crate) fn frontier_map(size: u64, blob: &[u8]) -> Result<HashMap<NodeId, NodeHash>, StoreError> {
+    let ids = frontier_ids(size);
+    if blob.len() != ids.len() * 32 {
+        return Err(StoreError::Corrupt(format!("checkpoint frontier has {} bytes for size {size}", blob.len())));
+    }
+    ids.into_iter().zip(blob.chunks_exact(32)).map(|(id, c)| Ok((id, NodeHash(digest(c, "frontier hash")?)))).collect()
+}
+
+/// The work of a seal once the previous frontier and the new leaf hashes are known.
+pub(crate) struct SealWork {
+    pub root: RootHash,
+    pub frontier_blob: Vec<u8>,
+    pub nodes: Vec<(NodeId, NodeHash)>,
+}
+
+/// Extends the tree of `old_size` leaves (right edge `old`) by `new_leaves`.
+pub(crate) fn extend(old_size: u64, old: HashMap<NodeId, NodeHash>, new_leaves: &[LeafHash]) -> Result<SealWork, StoreError> {
+    let mut frontier = Frontier::load(old_size, &MapSource(old.clone())).map_err(|e| StoreError::Corrupt(format!("frontier: {e}")))?;
+    let new_size = old_size + new_leaves.len() as u64;
+    let want: Vec<NodeId> = frontier_ids(new_size);
+    // The right edge holds at most one node per level.
+    let mut edge_index = [u64::MAX; 64];
+    for id in &want {
+        edge_index[usize::from(id.level) % 64] = id.index;
+    }
+    let mut edge = old;
+    let mut nodes = Vec::new();
+    for l in new_leaves {
+        frontier.append(*l, |id, h| {
+            if id.level >= STORED_MIN_LEVEL {
+                nodes.push((id, *h));
+            }
+            // Only the last node of a level can be on the final right edge; keep the latest.
+            if edge_index[usize::from(id.level) % 64] == id.index {
+                edge.insert(id, *h);
+            }
+        });
+    }
+    let mut frontier_blob = Vec::with_capacity(want.len() * 32);
+    for id in &want {
+        let h = edge.get(id).ok_or_else(|| StoreError::Corrupt(format!("right-edge node {id:?} missing")))?;
+        frontier_blob.extend_from_slice(&h.0);
+    }
+    Ok(SealWork { root: frontier.root_hash(), frontier_blob, nodes })
+}
+
+/// Checks the tree sizes a checkpoint row claims.
+pub(crate) fn size_u64(v: i64, what: &str) -> Result<u64, StoreError> {
+    u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("{what} is negative: {v}")))
+}
+
+pub(crate) fn digest(v: &[u8], what: &str) -> Result<[u8; 32], StoreError> {
+    <[u8; 32]>::try_from(v).map_err(|_| StoreError::Corrupt(format!("{what} is {} bytes, not 32", v.len())))
+}
+
+pub(crate) fn i64_of(v: u64) -> Result<i64, StoreError> {
+    i64::try_from(v).map_err(|_| StoreError::Corrupt(format!("{v} does not fit a database integer")))
+}
+
+pub(crate) fn checkpoint_row(
+    seq: i64,
+    tree_size: i64,
+    root: &[u8],
+    note: String,
+    hash: &[u8],
+    sealed_at: i64,
+) -> Result<CheckpointRow, StoreError> {
+    Ok(CheckpointRow {
+        seq: CheckpointSeq(size_u64(seq, "checkpoint seq")?),
+        root: RootHash { hash: NodeHash(digest(root, "checkpoint root")?), tree_size: TreeSize(size_u64(tree_size, "tree size")?) },
+        note: SignedCheckpoint { note },
+        hash: CheckpointHash(digest(hash, "checkpoint hash")?),
+        sealed_at: UnixMillis(sealed_at),
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn leaf_row(
+    seq: i64,
+    entry: Vec<u8>,
+    leaf_hash: &[u8],
+    kind: i64,
+    appended_at: i64,
+    content_hash: &[u8],
+    idempotency_key: Option<String>,
+) -> Result<LeafRow, StoreError> {
+    Ok(LeafRow {
+        seq: Seq(size_u64(seq, "seq")?),
+        entry,
+        leaf_hash: LeafHash(digest(leaf_hash, "leaf hash")?),
+        kind_code: u16::try_from(kind).map_err(|_| StoreError::Corrupt(format!("kind {kind}")))?,
+        appended_at: UnixMillis(appended_at),
+        content_hash: ContentHash(digest(content_hash, "content hash")?),
+        idempotency_key,
+    })
+}
+
+pub(crate) use parse_helpers::*;
+mod parse_helpers {
+    use super::{AnchorState, Rail, StoreError};
+    pub(crate) fn rail(s: &str) -> Result<Rail, StoreError> {
+        Rail::parse(s)
+    }
+    pub(crate) fn state(s: &str) -> Result<AnchorState, StoreError> {
+        AnchorState::parse(s)
+    }
+}
