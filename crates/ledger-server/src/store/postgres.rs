@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 
 use evidence_core::merkle::NodeId;
 use evidence_core::{AppendReceipt, CheckpointHash, CheckpointSeq, LeafHash, NodeHash, Seq, TenantId, UnixMillis, sha256};
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Postgres, QueryBuilder, Row as _};
 
 use super::{
@@ -74,9 +74,26 @@ impl PgStore {
     /// # Errors
     /// [`StoreError`].
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
-        let pool = PgPoolOptions::new().max_connections(max_connections).connect(url).await?;
+        let opts: PgConnectOptions = url.parse()?;
+        Self::connect_with(opts, max_connections).await
+    }
+
+    /// As [`PgStore::connect`], from options.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    pub async fn connect_with(opts: PgConnectOptions, max_connections: u32) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new().max_connections(max_connections).connect_with(opts).await?;
         migrate(&pool, CATALOGUE_SCHEMA, &CATALOGUE).await?;
         Ok(Self { inner: Arc::new(StoreInner { pool, open: Mutex::new(HashMap::new()) }) })
+    }
+
+    /// A bare pool (one connection) without migrations, for administration in tests.
+    ///
+    /// # Errors
+    /// [`StoreError::Db`].
+    pub async fn raw_connect(opts: PgConnectOptions) -> Result<PgPool, StoreError> {
+        Ok(PgPoolOptions::new().max_connections(1).connect_with(opts).await?)
     }
 
     /// The pool.
