@@ -528,7 +528,7 @@ impl<T: TenantStore> TenantLedger<T> {
                 Rail::Fabric => match serde_json::from_slice::<FabricAnchor>(ev) {
                     Ok(f) => anchors.fabric.push(f),
                     Err(e) => {
-                        tracing::warn!(anchor = a.id, error = %e, "fabric evidence is not a FabricAnchor receipt; left out of the bundle")
+                        tracing::warn!(anchor = a.id, error = %e, "fabric evidence is not a FabricAnchor receipt; left out of the bundle");
                     }
                 },
             }

@@ -125,7 +125,7 @@ fn start_cluster() -> (String, PathBuf, bool) {
         c
     };
     if root {
-        if Command::new("id").arg("postgres").output().map(|o| !o.status.success()).unwrap_or(true) {
+        if !Command::new("id").arg("postgres").output().is_ok_and(|o| o.status.success()) {
             let _ = run(Command::new("useradd").args(["--system", "--no-create-home", "postgres"]));
         }
         run(Command::new("chown").args(["postgres", &dir.display().to_string()])).expect("chown pg dir");

@@ -1,5 +1,7 @@
 //! The ledger's behaviour, identical on SQLite and PostgreSQL.
 
+#![allow(clippy::many_single_char_names, clippy::large_enum_variant)]
+
 mod support;
 
 use std::time::Duration;

@@ -29,6 +29,7 @@ pub fn finding(n: u64) -> AppendRequest {
     )
 }
 
+#[allow(clippy::large_enum_variant)]
 pub enum Guard {
     Sqlite(TempDir),
     Pg(PgHarness),
