@@ -70,12 +70,21 @@ impl PgHarness {
     /// # Panics
     /// When PostgreSQL cannot be started: tests need it.
     pub async fn start() -> Self {
+        Self::start_with(false).await
+    }
+
+    /// As [`PgHarness::start`]; with `durable` the throwaway cluster keeps `fsync=on`
+    /// (for benchmarks that must measure durable commits).
+    ///
+    /// # Panics
+    /// When PostgreSQL cannot be started.
+    pub async fn start_with(durable: bool) -> Self {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let db = format!("ledger_test_{}_{n}_{}", std::process::id(), crate::now().0);
         let (base_url, cluster) = match std::env::var("DATABASE_URL") {
             Ok(u) if !u.is_empty() => (u, None),
             _ => {
-                let (url, dir, root) = start_cluster();
+                let (url, dir, root) = start_cluster(durable);
                 (url, Some((dir, root)))
             }
         };
@@ -101,7 +110,7 @@ fn with_database(url: &str, db: &str) -> String {
     out
 }
 
-fn start_cluster() -> (String, PathBuf, bool) {
+fn start_cluster(durable: bool) -> (String, PathBuf, bool) {
     let dir = std::env::temp_dir().join(format!(
         "ledger-pg-{}-{}-{}",
         std::process::id(),
@@ -135,7 +144,8 @@ fn start_cluster() -> (String, PathBuf, bool) {
     run(&mut as_pg(&["initdb", "-D", &d, "-A", "trust", "-U", "postgres", "--no-sync"])).expect("initdb");
     let sock = dir.display().to_string();
     let log = dir.join("log").display().to_string();
-    let opts = format!("-k {sock} -c listen_addresses='' -F -c max_connections=200");
+    let fsync = if durable { "" } else { " -F" };
+    let opts = format!("-k {sock} -c listen_addresses=''{fsync} -c max_connections=200");
     run(&mut as_pg(&["pg_ctl", "-D", &d, "-l", &log, "-w", "start", "-o", &opts])).expect("pg_ctl start");
     (format!("postgres://postgres@localhost/postgres?host={sock}"), dir, root)
 }
