@@ -71,6 +71,21 @@ async fn one_tenant<T: TenantStore>(t: &TenantLedger<T>, total: u64, batch: u64)
     Run { claims: n, secs: start.elapsed().as_secs_f64(), lat }
 }
 
+/// As [`one_tenant`] with `clients` concurrent appenders on the same tenant.
+async fn one_tenant_concurrent<T: TenantStore>(t: &TenantLedger<T>, total: u64, batch: u64, clients: u64) -> Run {
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let t = t.clone();
+        tasks.push(tokio::spawn(async move { one_tenant(&t, total / clients, batch).await.lat }));
+    }
+    let mut lat = Vec::new();
+    for task in tasks {
+        lat.extend(task.await.expect("task"));
+    }
+    Run { claims: total / clients * clients, secs: start.elapsed().as_secs_f64(), lat }
+}
+
 async fn many_tenants<S: Store>(l: &Ledger<S>, tenants: u64, per: u64, batch: u64) -> Run {
     let mut handles = Vec::new();
     for i in 0..tenants {
@@ -147,6 +162,8 @@ fn main() {
             let l = ledger(SqliteStore::open(dir.path(), Durability::PowerLoss).await.expect("sqlite"));
             let t = l.create_tenant(&TenantId::new("one").expect("id"), &TenantConfig::default()).await.expect("t");
             report("sqlite  1 tenant  batch 100", one_tenant(&t, k(100_000), 100).await, floor);
+            let t = l.create_tenant(&TenantId::new("one-c4").expect("id"), &TenantConfig::default()).await.expect("t");
+            report("sqlite  1 tenant  batch 100, 4 clients", one_tenant_concurrent(&t, k(100_000), 100, 4).await, floor);
             let t = l.create_tenant(&TenantId::new("one-b1").expect("id"), &TenantConfig::default()).await.expect("t");
             report("sqlite  1 tenant  batch 1", one_tenant(&t, k(3_000), 1).await, floor);
             report("sqlite  100 tenants batch 100", many_tenants(&l, 100, k(1_000), 100).await, floor);
@@ -158,6 +175,8 @@ fn main() {
             let l = ledger(PgStore::connect_with(h.options.clone(), 16).await.expect("pg"));
             let t = l.create_tenant(&TenantId::new("one").expect("id"), &TenantConfig::default()).await.expect("t");
             report("postgres 1 tenant  batch 100", one_tenant(&t, k(100_000), 100).await, floor);
+            let t = l.create_tenant(&TenantId::new("one-c4").expect("id"), &TenantConfig::default()).await.expect("t");
+            report("postgres 1 tenant  batch 100, 4 clients", one_tenant_concurrent(&t, k(100_000), 100, 4).await, floor);
             let t = l.create_tenant(&TenantId::new("one-b1").expect("id"), &TenantConfig::default()).await.expect("t");
             report("postgres 1 tenant  batch 1", one_tenant(&t, k(3_000), 1).await, floor);
             report("postgres 100 tenants batch 100", many_tenants(&l, 100, k(1_000), 100).await, floor);

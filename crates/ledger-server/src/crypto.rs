@@ -189,12 +189,6 @@ fn aad(domain: &[u8], tenant: &TenantId, commitment: &Commitment) -> Vec<u8> {
     a
 }
 
-fn random_nonce() -> Result<[u8; 24], KeyError> {
-    let mut n = [0u8; 24];
-    getrandom::fill(&mut n).map_err(|e| KeyError::Random(e.to_string()))?;
-    Ok(n)
-}
-
 /// Encrypts `plaintext` for the leaf with `commitment`.
 ///
 /// # Errors
@@ -206,13 +200,21 @@ pub fn seal_record(
     salt: [u8; 32],
     plaintext: &[u8],
 ) -> Result<EncryptedRecord, KeyError> {
-    let data_key = SecretKey::random()?;
-    let nonce = random_nonce()?;
+    // One call to the OS generator for the data key and both nonces.
+    let mut fresh = Zeroizing::new([0u8; 80]);
+    getrandom::fill(fresh.as_mut()).map_err(|e| KeyError::Random(e.to_string()))?;
+    let mut dk = [0u8; 32];
+    dk.copy_from_slice(&fresh[..32]);
+    let data_key = SecretKey::from_bytes(dk);
+    dk.fill(0);
+    let mut nonce = [0u8; 24];
+    nonce.copy_from_slice(&fresh[32..56]);
+    let mut key_nonce = [0u8; 24];
+    key_nonce.copy_from_slice(&fresh[56..80]);
     let record_aad = aad(b"evidence/v1/record\0", tenant, commitment);
     let ciphertext = XChaCha20Poly1305::new(&(*data_key.0).into())
         .encrypt(&XNonce::from(nonce), Payload { msg: plaintext, aad: &record_aad })
         .map_err(|_| KeyError::Aead("encrypt"))?;
-    let key_nonce = random_nonce()?;
     let key_aad = aad(b"evidence/v1/data-key\0", tenant, commitment);
     let wrapped = XChaCha20Poly1305::new(&(*tenant_key.0).into())
         .encrypt(&XNonce::from(key_nonce), Payload { msg: data_key.0.as_ref(), aad: &key_aad })

@@ -65,6 +65,8 @@ async fn open_pool(path: &Path, durability: Durability) -> Result<SqlitePool, St
             Durability::ProcessCrash => SqliteSynchronous::Normal,
         })
         .foreign_keys(true)
+        // Fewer, larger WAL checkpoints: each one syncs the database file.
+        .pragma("wal_autocheckpoint", "8192")
         .busy_timeout(Duration::from_secs(30));
     Ok(SqlitePoolOptions::new().max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None).connect_with(opts).await?)
 }
