@@ -549,6 +549,18 @@ impl<T: TenantStore> TenantLedger<T> {
         })
     }
 
+    /// A `c2sp.org/tlog-proof@v1` for leaf `seq` against the latest checkpoint (the entry
+    /// is the binary leaf entry, returned alongside), for transparency-log tooling.
+    ///
+    /// # Errors
+    /// [`LedgerError::NotSealed`] when no checkpoint covers the leaf yet.
+    pub async fn tlog_proof(&self, seq: Seq) -> Result<(Vec<u8>, evidence_core::TlogProof), LedgerError> {
+        let cp = self.inner.store.latest_checkpoint().await?.filter(|c| c.root.tree_size.0 > seq.0).ok_or(LedgerError::NotSealed(seq))?;
+        let proof = self.inclusion_proof(seq, &cp).await?;
+        let leaf = self.leaf(seq).await?;
+        Ok((leaf.entry, evidence_core::TlogProof::new(&proof, &cp.note, None)))
+    }
+
     pub(crate) async fn reanchor(
         &self,
         original: &AnchorRow,

@@ -173,6 +173,13 @@ async fn erasure_retraction_supersession_incidents<S: Store>(s: S) {
     assert_eq!(b.claims[2].incidents[0].incident, inc.content_hash);
     assert_eq!(t.incidents_covering(from).await.unwrap().len(), 1);
     assert!(t.incidents_covering(UnixMillis(from.0 - 10_000)).await.unwrap().is_empty());
+    // The standard tlog-proof export verifies with the tenant's key.
+    let (entry, tp) = t.tlog_proof(Seq(0)).await.unwrap();
+    let text = tp.encode();
+    let parsed = evidence_core::TlogProof::parse(&text).unwrap();
+    let leaf = evidence_core::leaf::leaf_hash_of(&entry);
+    parsed.verify(&leaf, &[l.verifier(&tid("dealer-3")).unwrap()], None).unwrap();
+    assert!(parsed.verify(&evidence_core::LeafHash([1; 32]), &[l.verifier(&tid("dealer-3")).unwrap()], None).is_err());
     // Offline verification of everything but the anchors (none yet).
     let report = verify_bundle_offline(&b, &trust(&l), None, Requirements { min_timestamps: 0, min_fabric: 0 });
     assert_eq!(report.verdict, Verdict::Verified, "{:#?}", report.checks);
