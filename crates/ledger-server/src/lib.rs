@@ -5,3 +5,5 @@
 //! **Status: not yet built.** This crate is a placeholder in the workspace layout;
 //! see the repository README's status table.
 #![forbid(unsafe_code)]
+
+pub mod auth;
