@@ -11,12 +11,16 @@
 //! - [`crypto`]: records encrypted at rest, key providers.
 //! - [`anchor`]: the anchoring outbox, rail traits and workers; [`scheduler`]: sealing
 //!   on a cadence and on size.
+//! - [`auth`], [`metrics`]: bearer-token authorisation and Prometheus text (for the HTTP
+//!   service).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod anchor;
+pub mod auth;
 pub mod crypto;
 mod ledger;
+pub mod metrics;
 pub mod scheduler;
 pub mod store;
 #[cfg(feature = "testing")]

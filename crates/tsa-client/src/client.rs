@@ -48,10 +48,7 @@ impl RetryPolicy {
     /// "equal jitter", i.e. uniformly in `[d/2, d]` where `d = min(initial * 2^(retry-1), max)`.
     pub fn backoff(&self, retry: u32) -> Duration {
         let exp = retry.saturating_sub(1).min(31);
-        let full = self
-            .initial_backoff
-            .saturating_mul(1_u32 << exp)
-            .min(self.max_backoff);
+        let full = self.initial_backoff.saturating_mul(1_u32 << exp).min(self.max_backoff);
         let half = full / 2;
         half + random_below(full.saturating_sub(half))
     }
@@ -85,25 +82,17 @@ impl ResidencyPolicy {
     /// Only the given jurisdictions count as inside residency; `fallback_outside` allows the
     /// others as a flagged last resort.
     pub fn allow(allowed: impl IntoIterator<Item = Jurisdiction>, fallback_outside: bool) -> Self {
-        Self {
-            allowed: Some(allowed.into_iter().collect()),
-            fallback_outside,
-        }
+        Self { allowed: Some(allowed.into_iter().collect()), fallback_outside }
     }
 
     /// Every jurisdiction is allowed; nothing is ever flagged.
     pub fn unrestricted() -> Self {
-        Self {
-            allowed: None,
-            fallback_outside: false,
-        }
+        Self { allowed: None, fallback_outside: false }
     }
 
     /// Whether a TSA in `jurisdiction` is inside residency.
     pub fn allows(&self, jurisdiction: &Jurisdiction) -> bool {
-        self.allowed
-            .as_ref()
-            .is_none_or(|set| set.contains(jurisdiction))
+        self.allowed.as_ref().is_none_or(|set| set.contains(jurisdiction))
     }
 
     /// Whether TSAs outside residency may be used when all allowed ones fail.
@@ -112,10 +101,7 @@ impl ResidencyPolicy {
     }
 
     fn allowed_list(&self) -> Vec<Jurisdiction> {
-        self.allowed
-            .as_ref()
-            .map(|s| s.iter().cloned().collect())
-            .unwrap_or_default()
+        self.allowed.as_ref().map(|s| s.iter().cloned().collect()).unwrap_or_default()
     }
 }
 
@@ -138,8 +124,7 @@ impl Default for ClientConfig {
         Self {
             connect_timeout: Duration::from_secs(5),
             retry: RetryPolicy::default(),
-            user_agent: concat!("evidence-ledger-tsa-client/", env!("CARGO_PKG_VERSION"))
-                .to_owned(),
+            user_agent: concat!("evidence-ledger-tsa-client/", env!("CARGO_PKG_VERSION")).to_owned(),
             extra_root_certificates_pem: Vec::new(),
         }
     }
@@ -209,10 +194,7 @@ fn ensure_crypto_provider() {
 
 enum Attempt {
     Reply(Vec<u8>),
-    Failed {
-        reason: FailureReason,
-        retry_after: Option<Duration>,
-    },
+    Failed { reason: FailureReason, retry_after: Option<Duration> },
 }
 
 impl TsaClient {
@@ -244,18 +226,12 @@ impl TsaClient {
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(config.user_agent);
         for pem in &config.extra_root_certificates_pem {
-            for cert in reqwest::Certificate::from_pem_bundle(pem)
-                .map_err(BuildError::InvalidRootCertificate)?
-            {
+            for cert in reqwest::Certificate::from_pem_bundle(pem).map_err(BuildError::InvalidRootCertificate)? {
                 builder = builder.add_root_certificate(cert);
             }
         }
         let http = builder.build().map_err(BuildError::Http)?;
-        Ok(Self {
-            http,
-            endpoints,
-            retry: config.retry,
-        })
+        Ok(Self { http, endpoints, retry: config.retry })
     }
 
     /// The configured endpoints, in configured order.
@@ -266,16 +242,9 @@ impl TsaClient {
     /// The endpoints in the order they would be tried under `residency`, each with whether it is
     /// outside residency.
     pub fn plan(&self, residency: &ResidencyPolicy) -> Vec<(&TsaEndpoint, bool)> {
-        let inside = self
-            .endpoints
-            .iter()
-            .filter(|e| residency.allows(e.jurisdiction()))
-            .map(|e| (e, false));
-        let outside = self
-            .endpoints
-            .iter()
-            .filter(|e| residency.fallback_outside() && !residency.allows(e.jurisdiction()))
-            .map(|e| (e, true));
+        let inside = self.endpoints.iter().filter(|e| residency.allows(e.jurisdiction())).map(|e| (e, false));
+        let outside =
+            self.endpoints.iter().filter(|e| residency.fallback_outside() && !residency.allows(e.jurisdiction())).map(|e| (e, true));
         inside.chain(outside).collect()
     }
 
@@ -307,9 +276,7 @@ impl TsaClient {
     {
         let plan = self.plan(residency);
         if plan.is_empty() {
-            return Err(TimestampError::NoEligibleEndpoint {
-                allowed: residency.allowed_list(),
-            });
+            return Err(TimestampError::NoEligibleEndpoint { allowed: residency.allowed_list() });
         }
         let (mut stamps, trailing) = self.collect(request_der, &plan, 1, validate).await;
         match stamps.pop() {
@@ -345,27 +312,16 @@ impl TsaClient {
     {
         let plan = self.plan(residency);
         if plan.is_empty() {
-            return Err(TimestampError::NoEligibleEndpoint {
-                allowed: residency.allowed_list(),
-            });
+            return Err(TimestampError::NoEligibleEndpoint { allowed: residency.allowed_list() });
         }
         if plan.len() < wanted.get() {
-            return Err(TimestampError::QuorumImpossible {
-                wanted: wanted.get(),
-                eligible: plan.len(),
-            });
+            return Err(TimestampError::QuorumImpossible { wanted: wanted.get(), eligible: plan.len() });
         }
-        let (stamps, trailing) = self
-            .collect(request_der, &plan, wanted.get(), validate)
-            .await;
+        let (stamps, trailing) = self.collect(request_der, &plan, wanted.get(), validate).await;
         if stamps.is_empty() {
             return Err(TimestampError::AllFailed { attempts: trailing });
         }
-        Ok(Quorum {
-            stamps,
-            wanted: wanted.get(),
-            trailing_failures: trailing,
-        })
+        Ok(Quorum { stamps, wanted: wanted.get(), trailing_failures: trailing })
     }
 
     /// Walks the plan until `wanted` replies are accepted. Returns the accepted stamps and the
@@ -406,39 +362,35 @@ impl TsaClient {
                     outside_residency: outside,
                     reason,
                 };
-                let (reason, retry_after) =
-                    match self.exchange(endpoint, request_der, attempt).await {
-                        Attempt::Reply(bytes) => match validate(endpoint, &bytes) {
-                            Ok(validated) => {
-                                tracing::info!(
-                                    endpoint = endpoint.name(),
-                                    url = %endpoint.log_url(),
-                                    attempt,
-                                    attempts_total = total,
-                                    outside_residency = outside,
-                                    bytes = bytes.len(),
-                                    "time-stamp reply accepted"
-                                );
-                                stamps.push(Stamped {
-                                    endpoint: endpoint.name().to_owned(),
-                                    jurisdiction: endpoint.jurisdiction().clone(),
-                                    url: endpoint.url().clone(),
-                                    attempts_on_endpoint: attempt,
-                                    attempts_total: total,
-                                    response: bytes,
-                                    validated,
-                                    outside_residency: outside,
-                                    failures: std::mem::take(&mut failures),
-                                });
-                                continue 'endpoints;
-                            }
-                            Err(e) => (FailureReason::Rejected(e.into()), None),
-                        },
-                        Attempt::Failed {
-                            reason,
-                            retry_after,
-                        } => (reason, retry_after),
-                    };
+                let (reason, retry_after) = match self.exchange(endpoint, request_der, attempt).await {
+                    Attempt::Reply(bytes) => match validate(endpoint, &bytes) {
+                        Ok(validated) => {
+                            tracing::info!(
+                                endpoint = endpoint.name(),
+                                url = %endpoint.log_url(),
+                                attempt,
+                                attempts_total = total,
+                                outside_residency = outside,
+                                bytes = bytes.len(),
+                                "time-stamp reply accepted"
+                            );
+                            stamps.push(Stamped {
+                                endpoint: endpoint.name().to_owned(),
+                                jurisdiction: endpoint.jurisdiction().clone(),
+                                url: endpoint.url().clone(),
+                                attempts_on_endpoint: attempt,
+                                attempts_total: total,
+                                response: bytes,
+                                validated,
+                                outside_residency: outside,
+                                failures: std::mem::take(&mut failures),
+                            });
+                            continue 'endpoints;
+                        }
+                        Err(e) => (FailureReason::Rejected(e.into()), None),
+                    },
+                    Attempt::Failed { reason, retry_after } => (reason, retry_after),
+                };
                 let transient = reason.is_unavailable();
                 tracing::warn!(
                     endpoint = endpoint.name(),
@@ -487,18 +439,12 @@ impl TsaClient {
         let timeout = endpoint.timeout();
         match tokio::time::timeout(timeout, self.exchange_inner(endpoint, request_der)).await {
             Ok(outcome) => outcome,
-            Err(_elapsed) => Attempt::Failed {
-                reason: FailureReason::Timeout(timeout),
-                retry_after: None,
-            },
+            Err(_elapsed) => Attempt::Failed { reason: FailureReason::Timeout(timeout), retry_after: None },
         }
     }
 
     async fn exchange_inner(&self, endpoint: &TsaEndpoint, request_der: &[u8]) -> Attempt {
-        let failed = |reason| Attempt::Failed {
-            reason,
-            retry_after: None,
-        };
+        let failed = |reason| Attempt::Failed { reason, retry_after: None };
         let mut request = self
             .http
             .post(endpoint.url().clone())
@@ -508,9 +454,7 @@ impl TsaClient {
             .body(request_der.to_vec());
         request = match endpoint.credentials() {
             None => request,
-            Some(Credentials::Basic { user, password }) => {
-                request.basic_auth(user, Some(password.expose()))
-            }
+            Some(Credentials::Basic { user, password }) => request.basic_auth(user, Some(password.expose())),
             Some(Credentials::Bearer(token)) => request.bearer_auth(token.expose()),
         };
         let mut response = match request.send().await {
@@ -528,11 +472,8 @@ impl TsaClient {
             return failed(FailureReason::WrongContentType(seen));
         }
         let limit = endpoint.max_response_bytes();
-        if let Some(announced) = response
-            .headers()
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
+        if let Some(announced) =
+            response.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok())
             && announced > u64::try_from(limit).unwrap_or(u64::MAX)
         {
             return failed(FailureReason::TooLarge { limit });
@@ -583,14 +524,9 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), String> {
     let Some(value) = headers.get(CONTENT_TYPE) else {
         return Err(String::new());
     };
-    let shown: String = String::from_utf8_lossy(value.as_bytes())
-        .chars()
-        .take(100)
-        .collect();
+    let shown: String = String::from_utf8_lossy(value.as_bytes()).chars().take(100).collect();
     let essence = shown.split(';').next().unwrap_or("").trim();
-    if essence.eq_ignore_ascii_case(REPLY_CONTENT_TYPE)
-        || essence.eq_ignore_ascii_case(LEGACY_REPLY_CONTENT_TYPE)
-    {
+    if essence.eq_ignore_ascii_case(REPLY_CONTENT_TYPE) || essence.eq_ignore_ascii_case(LEGACY_REPLY_CONTENT_TYPE) {
         Ok(())
     } else {
         Err(shown)

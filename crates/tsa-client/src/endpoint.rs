@@ -27,14 +27,11 @@ impl Jurisdiction {
     /// [`EndpointError::InvalidJurisdiction`] when the code is empty, longer than 8 characters or
     /// holds anything but ASCII letters, digits and `-`.
     pub fn new(code: &str) -> Result<Self, EndpointError> {
-        let valid = (2..=8).contains(&code.len())
-            && code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        let valid = (2..=8).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
         if valid {
             Ok(Self(code.to_ascii_uppercase()))
         } else {
-            Err(EndpointError::InvalidJurisdiction {
-                code: code.chars().take(16).collect(),
-            })
+            Err(EndpointError::InvalidJurisdiction { code: code.chars().take(16).collect() })
         }
     }
 
@@ -116,10 +113,7 @@ impl fmt::Debug for SecretString {
 impl Credentials {
     /// HTTP Basic credentials.
     pub fn basic(user: impl Into<String>, password: impl Into<String>) -> Self {
-        Self::Basic {
-            user: user.into(),
-            password: SecretString::new(password),
-        }
+        Self::Basic { user: user.into(), password: SecretString::new(password) }
     }
 
     /// A bearer token.
@@ -131,15 +125,8 @@ impl Credentials {
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Basic { user, .. } => f
-                .debug_struct("Basic")
-                .field("user", user)
-                .field("password", &Secret(String::new()))
-                .finish(),
-            Self::Bearer(_) => f
-                .debug_tuple("Bearer")
-                .field(&Secret(String::new()))
-                .finish(),
+            Self::Basic { user, .. } => f.debug_struct("Basic").field("user", user).field("password", &Secret(String::new())).finish(),
+            Self::Bearer(_) => f.debug_tuple("Bearer").field(&Secret(String::new())).finish(),
         }
     }
 }
@@ -167,28 +154,16 @@ impl TsaEndpoint {
     /// [`EndpointError::InvalidUrl`] when `url` does not parse, is not `http`/`https`, or carries
     /// a user name or password (credentials go in [`Credentials`], never in the URL, so that URLs
     /// can be logged).
-    pub fn new(
-        name: impl Into<String>,
-        url: &str,
-        jurisdiction: Jurisdiction,
-    ) -> Result<Self, EndpointError> {
-        let parsed = Url::parse(url).map_err(|e| EndpointError::InvalidUrl {
-            reason: e.to_string(),
-        })?;
+    pub fn new(name: impl Into<String>, url: &str, jurisdiction: Jurisdiction) -> Result<Self, EndpointError> {
+        let parsed = Url::parse(url).map_err(|e| EndpointError::InvalidUrl { reason: e.to_string() })?;
         if parsed.scheme() != "http" && parsed.scheme() != "https" {
-            return Err(EndpointError::InvalidUrl {
-                reason: format!("scheme {:?} is not http or https", parsed.scheme()),
-            });
+            return Err(EndpointError::InvalidUrl { reason: format!("scheme {:?} is not http or https", parsed.scheme()) });
         }
         if !parsed.username().is_empty() || parsed.password().is_some() {
-            return Err(EndpointError::InvalidUrl {
-                reason: "the URL carries user info; pass credentials separately".to_owned(),
-            });
+            return Err(EndpointError::InvalidUrl { reason: "the URL carries user info; pass credentials separately".to_owned() });
         }
         if parsed.host_str().is_none() {
-            return Err(EndpointError::InvalidUrl {
-                reason: "the URL has no host".to_owned(),
-            });
+            return Err(EndpointError::InvalidUrl { reason: "the URL has no host".to_owned() });
         }
         Ok(Self {
             name: name.into(),
@@ -207,9 +182,7 @@ impl TsaEndpoint {
     /// loopback address: credentials are only sent over TLS (loopback is allowed for tests).
     pub fn with_credentials(mut self, credentials: Credentials) -> Result<Self, EndpointError> {
         if self.url.scheme() != "https" && !is_loopback(&self.url) {
-            return Err(EndpointError::CredentialsOverPlainHttp {
-                endpoint: self.name.clone(),
-            });
+            return Err(EndpointError::CredentialsOverPlainHttp { endpoint: self.name.clone() });
         }
         self.credentials = Some(credentials);
         Ok(self)

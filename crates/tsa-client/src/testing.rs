@@ -33,12 +33,7 @@ pub fn openssl_version() -> Option<String> {
         return None;
     }
     let line = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    let major = line
-        .strip_prefix("OpenSSL ")?
-        .split('.')
-        .next()?
-        .parse::<u32>()
-        .ok()?;
+    let major = line.strip_prefix("OpenSSL ")?.split('.').next()?.parse::<u32>().ok()?;
     (major >= 3).then_some(line)
 }
 
@@ -90,14 +85,9 @@ struct TempDir(PathBuf);
 impl TempDir {
     fn new(prefix: &str) -> Result<Self, HarnessError> {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let path = std::env::temp_dir().join(format!(
-            "{prefix}-{}-{}-{nanos}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        let path =
+            std::env::temp_dir().join(format!("{prefix}-{}-{}-{nanos}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed)));
         std::fs::create_dir_all(&path).map_err(io_err(format!("create {}", path.display())))?;
         Ok(Self(path))
     }
@@ -135,11 +125,7 @@ impl TestPki {
             return Err(HarnessError::OpensslMissing);
         }
         let dir = TempDir::new("tsa-client-openssl-tsa")?;
-        let pki = Self {
-            dir,
-            counter: AtomicU64::new(0),
-            reply_lock: tokio::sync::Mutex::new(()),
-        };
+        let pki = Self { dir, counter: AtomicU64::new(0), reply_lock: tokio::sync::Mutex::new(()) };
         pki.write("pki.cnf", PKI_CNF.as_bytes())?;
         let ts_cnf = TS_CNF.replace("@DIR@", &pki.dir.0.display().to_string());
         pki.write("ts.cnf", ts_cnf.as_bytes())?;
@@ -149,37 +135,11 @@ impl TestPki {
         pki.make_ca("root", "/O=tsa-client tests/CN=Test Root CA")?;
         pki.make_tsa("tsa", "root", "rsa", "/O=tsa-client tests/CN=Test TSA", "2")?;
         pki.make_ca("untrusted-root", "/O=Somebody else/CN=Untrusted Root CA")?;
-        pki.make_tsa(
-            "untrusted-tsa",
-            "untrusted-root",
-            "ec",
-            "/O=Somebody else/CN=Untrusted TSA",
-            "3",
-        )?;
-        std::fs::copy(pki.path("root.pem"), pki.path("chain.pem"))
-            .map_err(io_err("copy chain.pem"))?;
-        std::fs::copy(
-            pki.path("untrusted-root.pem"),
-            pki.path("untrusted-chain.pem"),
-        )
-        .map_err(io_err("copy untrusted-chain.pem"))?;
-        pki.write(
-            "other.dat",
-            b"some other document, time-stamped by someone else",
-        )?;
-        pki.openssl(
-            "ts -query (other nonce)",
-            &[
-                "ts",
-                "-query",
-                "-data",
-                "other.dat",
-                "-sha256",
-                "-cert",
-                "-out",
-                "other.tsq",
-            ],
-        )?;
+        pki.make_tsa("untrusted-tsa", "untrusted-root", "ec", "/O=Somebody else/CN=Untrusted TSA", "3")?;
+        std::fs::copy(pki.path("root.pem"), pki.path("chain.pem")).map_err(io_err("copy chain.pem"))?;
+        std::fs::copy(pki.path("untrusted-root.pem"), pki.path("untrusted-chain.pem")).map_err(io_err("copy untrusted-chain.pem"))?;
+        pki.write("other.dat", b"some other document, time-stamped by someone else")?;
+        pki.openssl("ts -query (other nonce)", &["ts", "-query", "-data", "other.dat", "-sha256", "-cert", "-out", "other.tsq"])?;
         Ok(Arc::new(pki))
     }
 
@@ -222,12 +182,7 @@ impl TestPki {
         let n = self.next();
         let (dat, tsq) = (format!("data-{n}.dat"), format!("query-{n}.tsq"));
         self.write(&dat, data)?;
-        self.openssl(
-            "ts -query",
-            &[
-                "ts", "-query", "-data", &dat, "-sha256", "-cert", "-out", &tsq,
-            ],
-        )?;
+        self.openssl("ts -query", &["ts", "-query", "-data", &dat, "-sha256", "-cert", "-out", &tsq])?;
         let query = self.read(&tsq);
         self.remove(&[&dat, &tsq]);
         query
@@ -255,16 +210,8 @@ impl TestPki {
                 .arg(&tsa)
                 .output()
                 .map_err(|e| format!("could not run openssl: {e}"))?;
-            let text = format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-            if out.status.success() && text.contains("Verification: OK") {
-                Ok(())
-            } else {
-                Err(text.trim().to_owned())
-            }
+            let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+            if out.status.success() && text.contains("Verification: OK") { Ok(()) } else { Err(text.trim().to_owned()) }
         })();
         self.remove(&[&tsq, &tsr]);
         outcome.map_err(|output| OpensslVerifyError { output })
@@ -295,16 +242,9 @@ impl TestPki {
             tsq.clone()
         };
         let (section, cert, key, chain) = match signer {
-            Signer::Trusted | Signer::OtherNonce => {
-                ("tsa_trusted", "tsa.pem", "tsa.key", "chain.pem")
-            }
+            Signer::Trusted | Signer::OtherNonce => ("tsa_trusted", "tsa.pem", "tsa.key", "chain.pem"),
             Signer::Reject => ("tsa_reject", "tsa.pem", "tsa.key", "chain.pem"),
-            Signer::Untrusted => (
-                "tsa_untrusted",
-                "untrusted-tsa.pem",
-                "untrusted-tsa.key",
-                "untrusted-chain.pem",
-            ),
+            Signer::Untrusted => ("tsa_untrusted", "untrusted-tsa.pem", "untrusted-tsa.key", "untrusted-chain.pem"),
         };
         let out = tokio::process::Command::new("openssl")
             .current_dir(self.dir())
@@ -372,23 +312,10 @@ impl TestPki {
         .map(drop)
     }
 
-    fn make_tsa(
-        &self,
-        name: &str,
-        ca: &str,
-        alg: &str,
-        subject: &str,
-        serial: &str,
-    ) -> Result<(), HarnessError> {
-        let (key, csr, pem) = (
-            format!("{name}.key"),
-            format!("{name}.csr"),
-            format!("{name}.pem"),
-        );
+    fn make_tsa(&self, name: &str, ca: &str, alg: &str, subject: &str, serial: &str) -> Result<(), HarnessError> {
+        let (key, csr, pem) = (format!("{name}.key"), format!("{name}.csr"), format!("{name}.pem"));
         let (ca_pem, ca_key) = (format!("{ca}.pem"), format!("{ca}.key"));
-        let mut req = vec![
-            "req", "-new", "-config", "pki.cnf", "-nodes", "-keyout", &key,
-        ];
+        let mut req = vec!["req", "-new", "-config", "pki.cnf", "-nodes", "-keyout", &key];
         if alg == "rsa" {
             req.extend(["-newkey", "rsa:2048"]);
         } else {
@@ -424,11 +351,7 @@ impl TestPki {
     }
 
     fn openssl(&self, what: &str, args: &[&str]) -> Result<String, HarnessError> {
-        let out = Command::new("openssl")
-            .current_dir(self.dir())
-            .args(args)
-            .output()
-            .map_err(io_err(format!("run openssl {what}")))?;
+        let out = Command::new("openssl").current_dir(self.dir()).args(args).output().map_err(io_err(format!("run openssl {what}")))?;
         if out.status.success() {
             Ok(String::from_utf8_lossy(&out.stdout).into_owned())
         } else {
@@ -602,21 +525,13 @@ struct Shared {
 
 impl Shared {
     fn set_listening(&self, open: bool) {
-        *self
-            .listening
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = open;
+        *self.listening.lock().unwrap_or_else(PoisonError::into_inner) = open;
         self.listening_changed.notify_all();
     }
 
     fn wait_listening(&self, open: bool, limit: Duration) {
-        let guard = self
-            .listening
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let _ = self
-            .listening_changed
-            .wait_timeout_while(guard, limit, |now| *now != open);
+        let guard = self.listening.lock().unwrap_or_else(PoisonError::into_inner);
+        let _ = self.listening_changed.wait_timeout_while(guard, limit, |now| *now != open);
     }
 }
 
@@ -644,11 +559,8 @@ impl OpensslTsa {
     /// # Errors
     /// [`HarnessError::Io`] when the socket or runtime cannot be set up.
     pub fn start_with_pki(pki: Arc<TestPki>) -> Result<Self, HarnessError> {
-        let std_listener =
-            std::net::TcpListener::bind("127.0.0.1:0").map_err(io_err("bind 127.0.0.1:0"))?;
-        std_listener
-            .set_nonblocking(true)
-            .map_err(io_err("set_nonblocking"))?;
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(io_err("bind 127.0.0.1:0"))?;
+        std_listener.set_nonblocking(true).map_err(io_err("set_nonblocking"))?;
         let addr = std_listener.local_addr().map_err(io_err("local_addr"))?;
         let (fault, _) = watch::channel(Fault::None);
         let (shutdown, _) = watch::channel(false);
@@ -662,20 +574,13 @@ impl OpensslTsa {
             listening: Mutex::new(true),
             listening_changed: Condvar::new(),
         });
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(io_err("build the test TSA runtime"))?;
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(io_err("build the test TSA runtime"))?;
         let thread_shared = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name(format!("openssl-tsa-{}", addr.port()))
             .spawn(move || runtime.block_on(serve_loop(addr, std_listener, thread_shared)))
             .map_err(io_err("spawn the test TSA thread"))?;
-        Ok(Self {
-            shared,
-            addr,
-            thread: Some(thread),
-        })
+        Ok(Self { shared, addr, thread: Some(thread) })
     }
 
     /// The URL to POST time-stamp queries to.
@@ -699,26 +604,17 @@ impl OpensslTsa {
     /// it listens. Blocks the calling thread for that (normally milliseconds; at most 10 s).
     pub fn set_fault(&self, fault: Fault) {
         self.shared.fault.send_replace(fault);
-        self.shared
-            .wait_listening(fault != Fault::Down, Duration::from_secs(10));
+        self.shared.wait_listening(fault != Fault::Down, Duration::from_secs(10));
     }
 
     /// Queues faults used one per request, in order, before the persistent mode applies again.
     pub fn push_one_shot(&self, faults: impl IntoIterator<Item = Fault>) {
-        self.shared
-            .one_shot
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .extend(faults);
+        self.shared.one_shot.lock().unwrap_or_else(PoisonError::into_inner).extend(faults);
     }
 
     /// Every request received so far, in order.
     pub fn requests(&self) -> Vec<ReceivedRequest> {
-        self.shared
-            .requests
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.shared.requests.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 }
 
@@ -763,9 +659,7 @@ async fn serve_loop(addr: SocketAddr, first: std::net::TcpListener, shared: Arc<
                 continue;
             }
         };
-        let app = Router::new()
-            .fallback(handle)
-            .with_state(Arc::clone(&shared));
+        let app = Router::new().fallback(handle).with_state(Arc::clone(&shared));
         let mut down_rx = shared.fault.subscribe();
         let went_down = async move {
             while down_rx.changed().await.is_ok() {
@@ -784,32 +678,15 @@ async fn serve_loop(addr: SocketAddr, first: std::net::TcpListener, shared: Arc<
 
 const TSR: &str = "application/timestamp-reply";
 
-async fn handle(
-    State(shared): State<Arc<Shared>>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let header_text = |name| {
-        headers
-            .get(name)
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-    };
-    shared
-        .requests
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .push(ReceivedRequest {
-            path: uri.path().to_owned(),
-            content_type: header_text(header::CONTENT_TYPE),
-            authorization: header_text(header::AUTHORIZATION),
-            body: body.to_vec(),
-        });
-    let one_shot = shared
-        .one_shot
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .pop_front();
+async fn handle(State(shared): State<Arc<Shared>>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let header_text = |name| headers.get(name).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    shared.requests.lock().unwrap_or_else(PoisonError::into_inner).push(ReceivedRequest {
+        path: uri.path().to_owned(),
+        content_type: header_text(header::CONTENT_TYPE),
+        authorization: header_text(header::AUTHORIZATION),
+        body: body.to_vec(),
+    });
+    let one_shot = shared.one_shot.lock().unwrap_or_else(PoisonError::into_inner).pop_front();
     let fault = one_shot.unwrap_or_else(|| *shared.fault.borrow());
     let signed = |signer| {
         let shared = Arc::clone(&shared);
@@ -828,22 +705,13 @@ async fn handle(
     match fault {
         Fault::None => reply(signed(Signer::Trusted).await, TSR),
         Fault::Down => (StatusCode::SERVICE_UNAVAILABLE, "test TSA: down").into_response(),
-        Fault::HttpStatus(code) => (
-            StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            "test TSA: injected status",
-        )
-            .into_response(),
-        Fault::TooManyRequests { retry_after_secs } => (
-            StatusCode::TOO_MANY_REQUESTS,
-            [(header::RETRY_AFTER, retry_after_secs.to_string())],
-            "test TSA: slow down",
-        )
-            .into_response(),
-        Fault::Garbage => (
-            [(header::CONTENT_TYPE, TSR)],
-            b"this is not a TimeStampResp \x30\x03\x02\x01".to_vec(),
-        )
-            .into_response(),
+        Fault::HttpStatus(code) => {
+            (StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), "test TSA: injected status").into_response()
+        }
+        Fault::TooManyRequests { retry_after_secs } => {
+            (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, retry_after_secs.to_string())], "test TSA: slow down").into_response()
+        }
+        Fault::Garbage => ([(header::CONTENT_TYPE, TSR)], b"this is not a TimeStampResp \x30\x03\x02\x01".to_vec()).into_response(),
         Fault::WrongContentType => reply(signed(Signer::Trusted).await, "text/html; charset=utf-8"),
         Fault::Slow(delay) => {
             tokio::time::sleep(delay).await;
@@ -854,9 +722,7 @@ async fn handle(
         Fault::UntrustedSigner => reply(signed(Signer::Untrusted).await, TSR),
         Fault::Oversize => {
             static CHUNK: [u8; 64 * 1024] = [0; 64 * 1024];
-            let chunks = futures_util::stream::iter(
-                (0..16 * 1024).map(|_| Ok::<_, Infallible>(Bytes::from_static(&CHUNK))),
-            );
+            let chunks = futures_util::stream::iter((0..16 * 1024).map(|_| Ok::<_, Infallible>(Bytes::from_static(&CHUNK))));
             ([(header::CONTENT_TYPE, TSR)], Body::from_stream(chunks)).into_response()
         }
     }

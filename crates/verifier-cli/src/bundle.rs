@@ -70,8 +70,8 @@ pub struct BatchArgs {
 /// Verify a run of signed checkpoints of one tenant: every signature, the hash chain, and
 /// the consistency proofs between them (the log only grew, no fork).
 ///
-/// The input is JSON: {"ledger": "...", "tenant": "...", "links": [{"checkpoint": "<note>",
-/// "consistency": {old_size, new_size, path} | null}, ...]}. Exit status as for `bundle`.
+/// The input is JSON: `{"ledger": "...", "tenant": "...", "links": [{"checkpoint": "<signed note>",
+/// "consistency": {"old_size", "new_size", "path"} | null}, ...]}`. Exit status as for `bundle`.
 #[derive(Debug, Args)]
 pub struct CheckpointsArgs {
     /// The checkpoints file.

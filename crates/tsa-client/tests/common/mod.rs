@@ -34,9 +34,7 @@ pub fn jur(code: &str) -> Jurisdiction {
 }
 
 pub fn endpoint(name: &str, tsa: &OpensslTsa, code: &str) -> TsaEndpoint {
-    TsaEndpoint::new(name, &tsa.url(), jur(code))
-        .expect("the harness URL is valid")
-        .with_timeout(Duration::from_secs(10))
+    TsaEndpoint::new(name, &tsa.url(), jur(code)).expect("the harness URL is valid").with_timeout(Duration::from_secs(10))
 }
 
 /// Short backoffs so that retry tests stay quick.
@@ -55,10 +53,7 @@ pub fn config(attempts: u32) -> ClientConfig {
 
 /// The real validator: `openssl ts -verify` against the query (nonce, imprint, status,
 /// signature, chain to the trusted root).
-pub fn openssl_validator(
-    pki: &Arc<TestPki>,
-    query: &[u8],
-) -> impl FnMut(&TsaEndpoint, &[u8]) -> Result<String, OpensslVerifyError> {
+pub fn openssl_validator(pki: &Arc<TestPki>, query: &[u8]) -> impl FnMut(&TsaEndpoint, &[u8]) -> Result<String, OpensslVerifyError> {
     let pki = Arc::clone(pki);
     let query = query.to_vec();
     move |_endpoint, reply| {
@@ -68,10 +63,7 @@ pub fn openssl_validator(
 }
 
 pub fn reasons(err: &TimestampError) -> Vec<(String, u32, String)> {
-    err.attempts()
-        .iter()
-        .map(|a| (a.endpoint.clone(), a.attempt, format!("{:?}", a.reason)))
-        .collect()
+    err.attempts().iter().map(|a| (a.endpoint.clone(), a.attempt, format!("{:?}", a.reason))).collect()
 }
 
 pub fn start() -> (Arc<TestPki>, OpensslTsa) {
