@@ -273,7 +273,29 @@ async fn scheduler_seals_on_size<S: Store>(s: S) {
     assert!(sealed, "the scheduler sealed after 5 claims");
 }
 
+async fn background_worker_anchors<S: Store>(s: S) {
+    let l = ledger(s);
+    let t = l.create_tenant(&tid("dealer-7"), &TenantConfig::default()).await.unwrap();
+    t.append_batch((0..3).map(finding).collect()).await.unwrap();
+    let cp = t.seal_now().await.unwrap();
+    let tsa = OpensslTsa::generate("Worker TSA", "CA").unwrap();
+    let bg = ledger_server::scheduler::spawn_anchor_worker(l.clone(), tsa, FabricTestDouble::default(), Duration::from_millis(50));
+    let mut done = false;
+    for _ in 0..200 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if t.anchor_state(cp.seq).await.unwrap().iter().all(|r| r.state == AnchorState::Anchored) {
+            done = true;
+            break;
+        }
+    }
+    bg.shutdown().await;
+    assert!(done, "the worker anchored both rails");
+    let b = t.bundle(&[Seq(1)]).await.unwrap();
+    assert_eq!((b.anchors.timestamps.len(), b.anchors.fabric.len()), (1, 1));
+}
+
 both_backends!(
+    background_worker_anchors,
     appends_are_consecutive_and_idempotent,
     sealing_chains_and_proves,
     tenants_are_isolated,
