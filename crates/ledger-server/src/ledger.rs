@@ -358,6 +358,9 @@ impl<T: TenantStore> TenantLedger<T> {
         let signer = &self.inner.signer;
         let at = now();
         let sign = move |d: crate::store::SealDraft| {
+            // Read the clock again under the seal lock, and never go back in time along
+            // the chain (another process may have sealed in between, or the clock stepped).
+            let at = now().max(at).max(d.prev_sealed_at.unwrap_or(UnixMillis(i64::MIN)));
             let cp = Checkpoint { origin, tenant, seq: d.seq, root: d.root, prev: d.prev, sealed_at: at };
             let note = cp.sign(signer).map_err(|e| StoreError::Seal(e.to_string()))?;
             Ok(SealSigned { note, hash: cp.hash(), sealed_at: at })

@@ -341,6 +341,8 @@ pub struct SealDraft {
     pub prev: CheckpointHash,
     /// The root being sealed.
     pub root: RootHash,
+    /// When the previous checkpoint was sealed (a new one must not be earlier).
+    pub prev_sealed_at: Option<UnixMillis>,
 }
 
 /// What the sealer hands back.

@@ -439,9 +439,11 @@ impl TenantStore for PgTenant {
         if !locked {
             return Err(StoreError::SealBusy);
         }
-        let last = sqlx::query(self.q("SELECT seq, tree_size, checkpoint_hash, frontier FROM @.checkpoints ORDER BY seq DESC LIMIT 1"))
-            .fetch_optional(&mut *tx)
-            .await?;
+        let last =
+            sqlx::query(self.q("SELECT seq, tree_size, checkpoint_hash, frontier, sealed_at FROM @.checkpoints ORDER BY seq DESC LIMIT 1"))
+                .fetch_optional(&mut *tx)
+                .await?;
+        let prev_sealed_at = last.as_ref().map(|r| r.try_get::<i64, _>("sealed_at")).transpose()?.map(UnixMillis);
         let (seq, prev, old_size, old_map) = match last {
             None => (0, CheckpointHash([0; 32]), 0, HashMap::new()),
             Some(r) => {
@@ -465,7 +467,7 @@ impl TenantStore for PgTenant {
         }
         let hashes = hashes.iter().map(|h| Ok(LeafHash(digest(h, "leaf hash")?))).collect::<Result<Vec<_>, StoreError>>()?;
         let work = extend(old_size, old_map, &hashes)?;
-        let draft = SealDraft { seq: CheckpointSeq(seq), prev, root: work.root };
+        let draft = SealDraft { seq: CheckpointSeq(seq), prev, root: work.root, prev_sealed_at };
         let signed = sign(draft)?;
         for chunk in work.nodes.chunks(CHUNK) {
             let mut qb = QueryBuilder::<Postgres>::new(self.qs("INSERT INTO @.nodes (level, idx, hash) "));

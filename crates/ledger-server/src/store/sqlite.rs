@@ -383,9 +383,10 @@ impl TenantStore for SqliteTenant {
         F: FnOnce(SealDraft) -> Result<SealSigned, StoreError> + Send,
     {
         let mut tx = self.inner.pool.begin().await?;
-        let last = sqlx::query("SELECT seq, tree_size, checkpoint_hash, frontier FROM checkpoints ORDER BY seq DESC LIMIT 1")
+        let last = sqlx::query("SELECT seq, tree_size, checkpoint_hash, frontier, sealed_at FROM checkpoints ORDER BY seq DESC LIMIT 1")
             .fetch_optional(&mut *tx)
             .await?;
+        let prev_sealed_at = last.as_ref().map(|r| r.try_get::<i64, _>("sealed_at")).transpose()?.map(UnixMillis);
         let (seq, prev, old_size, old_map) = match last {
             None => (0, CheckpointHash([0; 32]), 0, HashMap::new()),
             Some(r) => {
@@ -409,7 +410,7 @@ impl TenantStore for SqliteTenant {
         }
         let hashes = hashes.iter().map(|h| Ok(LeafHash(digest(h, "leaf hash")?))).collect::<Result<Vec<_>, StoreError>>()?;
         let work = extend(old_size, old_map, &hashes)?;
-        let draft = SealDraft { seq: CheckpointSeq(seq), prev, root: work.root };
+        let draft = SealDraft { seq: CheckpointSeq(seq), prev, root: work.root, prev_sealed_at };
         let signed = sign(draft)?;
         for chunk in work.nodes.chunks(CHUNK) {
             let mut qb = QueryBuilder::<Sqlite>::new("INSERT OR REPLACE INTO nodes (level, idx, hash) ");
