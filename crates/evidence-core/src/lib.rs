@@ -18,6 +18,7 @@ pub mod tlog_proof;
 pub mod types;
 
 // -- modules owned by the RFC 3161 work (issue 4) go below this line --
+pub mod rfc3161;
 
 // -- modules owned by the Fabric work (issue 5) go below this line --
 
