@@ -242,6 +242,21 @@ async fn outbox_survives_outages_and_reanchors<S: Store>(s: S) {
     assert_eq!(b.anchors.timestamps.iter().filter(|a| a.outside_residency).count(), 1);
     assert_eq!(b.anchors.fabric.len(), 1);
     assert!(t.store().unanchored().await.unwrap().is_empty());
+    // Offline, with evidence-core's RFC 3161 verifier and the TSA roots from the trust file:
+    // the in-residency token verifies; the flagged one verifies too but does not count.
+    let inner = tsa.inner();
+    let mut trusted = trust(&l);
+    trusted.tsa_roots_pem =
+        vec![std::fs::read_to_string(inner.first.ca_pem()).unwrap(), std::fs::read_to_string(inner.reanchor.ca_pem()).unwrap()];
+    let need_tsa = Requirements { min_timestamps: 1, min_fabric: 0 };
+    let report = verify_bundle_offline(&b, &trusted, Some(&evidence_core::bundle::StandardAnchors), need_tsa);
+    assert_eq!(report.verdict, Verdict::Verified, "{:#?}", report.checks);
+    assert_eq!(report.timestamps_verified, 1);
+    assert!(report.checks.iter().any(|c| c.id == "anchor.residency"));
+    // Without the CA TSA's root, its token does not chain and the bundle is not verified.
+    trusted.tsa_roots_pem.pop();
+    let report = verify_bundle_offline(&b, &trusted, Some(&evidence_core::bundle::StandardAnchors), need_tsa);
+    assert_ne!(report.verdict, Verdict::Verified);
 }
 
 fn tsa_verify(tsa: &Switchable<FailoverTsa>, reanchor: bool, digest: &[u8; 32], der: &[u8]) -> bool {

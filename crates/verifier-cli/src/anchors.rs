@@ -1,13 +1,13 @@
-//! The anchor verifiers `evidence-verify bundle` uses.
+//! The anchor verifiers `evidence-verify bundle` uses: evidence-core's standard ones.
 //!
-//! STATUS: evidence-core's RFC 3161 and Fabric verification modules are being built
-//! (issues 4 and 5). Until they are wired in here, this returns `None`: anchors are
-//! reported as "not checked", and a bundle is NOT verified unless the caller passes
-//! `--allow-unanchored`, which the report states.
+//! RFC 3161 tokens are verified in full (against the trust file's TSA roots, at genTime).
+//! STATUS: Fabric receipts are reported as "not checked" until evidence-core's Fabric
+//! module is wired in (issue 5); a bundle therefore needs `--allow-unanchored`-free
+//! verification of both rails only once that lands. The report says so.
 
-use evidence_core::bundle::AnchorVerifier;
+use evidence_core::bundle::{AnchorVerifier, StandardAnchors};
 
-/// The standard anchor verifier, when one is available.
-pub fn standard() -> Option<Box<dyn AnchorVerifier + Sync>> {
-    None
+/// The standard anchor verifier.
+pub fn standard() -> Box<dyn AnchorVerifier + Sync> {
+    Box::new(StandardAnchors)
 }

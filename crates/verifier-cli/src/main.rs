@@ -14,6 +14,7 @@ mod bundle;
 mod input;
 mod outcome;
 mod report;
+mod timestamp;
 mod tlog_proof;
 
 use outcome::Outcome;
@@ -37,6 +38,10 @@ enum Command {
     Batch(bundle::BatchArgs),
     /// Verify a run of signed checkpoints and the consistency proofs between them.
     Checkpoints(bundle::CheckpointsArgs),
+    /// Verify an RFC 3161 time-stamp response or token offline.
+    Timestamp(timestamp::TimestampArgs),
+    /// Dump a time-stamp request, response or token in readable form.
+    Inspect(timestamp::InspectArgs),
     /// Verify a c2sp.org/tlog-proof@v1 file against checkpoint verifier keys.
     TlogProof(tlog_proof::TlogProofArgs),
 }
@@ -54,6 +59,8 @@ fn main() -> ExitCode {
         Command::Bundle(args) => bundle::run_bundle(args),
         Command::Batch(args) => bundle::run_batch(args),
         Command::Checkpoints(args) => bundle::run_checkpoints(args),
+        Command::Timestamp(args) => timestamp::run(args),
+        Command::Inspect(args) => timestamp::inspect(args),
         Command::TlogProof(args) => tlog_proof::run(args),
     };
     outcome.into()

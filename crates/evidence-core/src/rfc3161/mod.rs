@@ -44,6 +44,71 @@ pub use verify::{
     Imprint, Rfc3161Error, TimestampReport, ValidationTime, Verdict, VerifyOptions, embedded_chain_top, verify_response, verify_token,
 };
 
+/// Checks one bundle anchor: the token stamps `checkpoint_hash` (SHA-256 imprint), chains
+/// to one of the trust file's TSA roots at genTime, and verifies. Returns the report lines.
+pub fn bundle_check(
+    anchor: &crate::bundle::TimestampAnchor,
+    checkpoint_hash: &crate::types::CheckpointHash,
+    trust: &crate::bundle::TrustFile,
+) -> Vec<crate::bundle::Check> {
+    use crate::bundle::{Check, Outcome};
+    let subject = format!("TSA {}", anchor.tsa);
+    let mut roots = Vec::new();
+    for pem in &trust.tsa_roots_pem {
+        match certificates_from_pem_or_der(pem.as_bytes()) {
+            Ok(c) => roots.extend(c),
+            Err(e) => {
+                return vec![Check::line(
+                    "anchor.timestamp",
+                    subject,
+                    Outcome::Fail(format!("the trust file holds an unreadable TSA root: {e}")),
+                )];
+            }
+        }
+    }
+    let untrusted: Vec<Certificate> = anchor.certificates.iter().filter_map(|c| Certificate::from_der(&c.0).ok()).collect();
+    let opts = VerifyOptions {
+        imprint: Some(Imprint::Digest { alg: HashAlg::Sha256, digest: &checkpoint_hash.0 }),
+        request: None,
+        trust_anchors: &roots,
+        untrusted: &untrusted,
+        at: ValidationTime::GenTime,
+    };
+    let report = match parse_response(&anchor.token.0) {
+        Ok(_) => verify_response(&anchor.token.0, &opts),
+        Err(_) => verify_token(&anchor.token.0, &opts),
+    };
+    let mut out = Vec::new();
+    match (&report.outcome, &report.facts) {
+        (Ok(v), Some(f)) => {
+            let weak = match v {
+                Verdict::ValidWeak { reasons } => format!(" (weak algorithms: {})", reasons.join(", ")),
+                Verdict::Valid => String::new(),
+            };
+            let tsa = f.signer_chain.first().cloned().unwrap_or_default();
+            let line = format!(
+                "the TSA {tsa} stamped this checkpoint's hash at genTime {} (serial {}, chain to a trusted TSA root valid at genTime){weak}",
+                f.gen_time, f.serial_hex
+            );
+            out.push(Check::line(
+                "anchor.timestamp",
+                subject.clone(),
+                if weak.is_empty() { Outcome::Pass(line) } else { Outcome::Warn(line) },
+            ));
+            if anchor.outside_residency {
+                out.push(Check::line(
+                    "anchor.residency",
+                    subject,
+                    Outcome::Warn(format!("TSA {} is outside the tenant's residency policy; the checkpoint was re-anchored", anchor.tsa)),
+                ));
+            }
+        }
+        (Err(e), _) => out.push(Check::line("anchor.timestamp", subject, Outcome::Fail(e.to_string()))),
+        (Ok(_), None) => out.push(Check::line("anchor.timestamp", subject, Outcome::Fail("no facts in a verified report".into()))),
+    }
+    out
+}
+
 /// DER of a `TimeStampReq` for a digest: version 1, the imprint, an optional policy, the
 /// nonce (the caller supplies fresh random bytes: evidence-core has no RNG), and certReq.
 ///
