@@ -120,8 +120,7 @@ fn check_one(path: &Path, trust: &TrustFile, record: Option<&Claim>, required: R
         }
     }
     let anchors = crate::anchors::standard();
-    let report =
-        verify_bundle_offline(&bundle, trust, Some(&*anchors as &dyn evidence_core::bundle::AnchorVerifier), required);
+    let report = verify_bundle_offline(&bundle, trust, Some(&*anchors as &dyn evidence_core::bundle::AnchorVerifier), required);
     Ok(One::Checked { bundle: Box::new(bundle), report })
 }
 
