@@ -21,6 +21,7 @@ pub mod auth;
 pub mod crypto;
 mod ledger;
 pub mod metrics;
+pub mod rails;
 pub mod scheduler;
 pub mod store;
 #[cfg(feature = "testing")]
