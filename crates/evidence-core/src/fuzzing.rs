@@ -25,7 +25,54 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("tlog_proof", tlog_proof),
     ("merkle_proofs", merkle_proofs),
     ("bundle_json", bundle_json),
+    ("tsp_response", tsp_response),
+    ("tsp_token", tsp_token),
+    ("tst_info", tst_info),
+    ("tsp_request", tsp_request),
+    ("x509_certificates", x509_certificates),
 ];
+
+/// Verification options every RFC 3161 target uses: the token's own chain top as anchor
+/// (the hostile case: everything comes from the input).
+fn tsp_verify(data: &[u8], response: bool) {
+    let parsed = if response { crate::rfc3161::parse_response(data).ok().and_then(|r| r.token) } else { crate::rfc3161::parse_token(data).ok() };
+    let anchors: Vec<_> = parsed.as_ref().and_then(crate::rfc3161::embedded_chain_top).into_iter().collect();
+    let opts = crate::rfc3161::VerifyOptions { imprint: Some(crate::rfc3161::Imprint::Data(b"hello")), trust_anchors: &anchors, ..Default::default() };
+    let _ = if response { crate::rfc3161::verify_response(data, &opts) } else { crate::rfc3161::verify_token(data, &opts) };
+}
+
+/// `TimeStampResp` parsing and full verification.
+pub fn tsp_response(data: &[u8]) {
+    tsp_verify(data, true);
+}
+
+/// `TimeStampToken` parsing and full verification, and CMS containers carrying tokens.
+pub fn tsp_token(data: &[u8]) {
+    tsp_verify(data, false);
+    let _ = crate::rfc3161::token::tokens_in_signed_data(data);
+}
+
+/// `TSTInfo` parsing.
+pub fn tst_info(data: &[u8]) {
+    let _ = crate::rfc3161::parse_tst_info(data);
+}
+
+/// `TimeStampReq` parsing.
+pub fn tsp_request(data: &[u8]) {
+    let _ = crate::rfc3161::parse_request(data);
+}
+
+/// Certificate parsing (PEM or DER), the accessors, and chain signatures among them.
+pub fn x509_certificates(data: &[u8]) {
+    if let Ok(certs) = crate::rfc3161::certificates_from_pem_or_der(data) {
+        for c in &certs {
+            let _ = (c.is_ca(), c.extended_key_usage(), c.subject_key_id(), c.subject_text());
+            for i in &certs {
+                let _ = crate::rfc3161::sig::verify(&i.spki_algorithm, &i.public_key, &c.signature_algorithm, None, &c.tbs, &c.signature);
+            }
+        }
+    }
+}
 
 /// A decoded entry must re-encode to the same bytes.
 pub fn leaf_entry(data: &[u8]) {
