@@ -35,9 +35,14 @@ pub const TARGETS: &[(&str, Target)] = &[
 /// Verification options every RFC 3161 target uses: the token's own chain top as anchor
 /// (the hostile case: everything comes from the input).
 fn tsp_verify(data: &[u8], response: bool) {
-    let parsed = if response { crate::rfc3161::parse_response(data).ok().and_then(|r| r.token) } else { crate::rfc3161::parse_token(data).ok() };
+    let parsed =
+        if response { crate::rfc3161::parse_response(data).ok().and_then(|r| r.token) } else { crate::rfc3161::parse_token(data).ok() };
     let anchors: Vec<_> = parsed.as_ref().and_then(crate::rfc3161::embedded_chain_top).into_iter().collect();
-    let opts = crate::rfc3161::VerifyOptions { imprint: Some(crate::rfc3161::Imprint::Data(b"hello")), trust_anchors: &anchors, ..Default::default() };
+    let opts = crate::rfc3161::VerifyOptions {
+        imprint: Some(crate::rfc3161::Imprint::Data(b"hello")),
+        trust_anchors: &anchors,
+        ..Default::default()
+    };
     let _ = if response { crate::rfc3161::verify_response(data, &opts) } else { crate::rfc3161::verify_token(data, &opts) };
 }
 

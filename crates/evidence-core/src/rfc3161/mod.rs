@@ -32,6 +32,7 @@
 
 pub mod ber;
 pub mod cert;
+pub mod dev;
 pub mod oids;
 pub mod sig;
 pub mod token;
