@@ -21,6 +21,7 @@ pub mod types;
 pub mod rfc3161;
 
 // -- modules owned by the Fabric work (issue 5) go below this line --
+pub mod fabric;
 
 pub use bundle::{Bundle, BundleReport, TrustFile, Verdict, verify_bundle_offline};
 pub use checkpoint::{Checkpoint, SignedCheckpoint};

@@ -1,0 +1,58 @@
+//! Hyperledger Fabric: protobuf message types and offline verification of blocks and receipts.
+//!
+//! - [`proto`]: prost message types generated from `crates/fabric-anchor/protos` (our own
+//!   wire-compatible subset of `hyperledger/fabric-protos`, see its `PROVENANCE.md`).
+//! - [`verify_block`]: data hash, header hash chain, orderer signatures, every creator and
+//!   endorsement signature, certificates chaining to trusted MSP roots.
+//! - [`verify_receipt`]: a [`FabricReceipt`] proves that a checkpoint hash was written by the
+//!   `evidence-anchor` chaincode in a given block.
+//!
+//! Certificates are validated at the transaction's channel-header time (not today): Fabric's
+//! test-network certificates live one year, and a receipt must stay checkable afterwards.
+//!
+//! # The `evidence-anchor` chaincode contract
+//!
+//! Chaincode name (and thus read-write-set namespace): `evidence-anchor`
+//! ([`ANCHOR_NAMESPACE`]). Arguments are the `ChaincodeInput.args` byte strings, UTF-8.
+//!
+//! - `Anchor(key, checkpoint_hash)`: args `["Anchor", key, hash_hex]` where `key` is
+//!   `ckpt/<tenant>/<seq>` (`seq` in decimal, no leading zeros) and `hash_hex` is the checkpoint
+//!   hash as 64 lowercase hex characters. The chaincode refuses (status 500, no write) when
+//!   `hash_hex` is not 64 lowercase hex characters or when `key` already exists
+//!   (`GetState(key)` non-empty). Otherwise it does `PutState(key, hash_hex as UTF-8 bytes)` and
+//!   returns status 200 with an empty payload. Its public read-write set in namespace
+//!   `evidence-anchor` is therefore exactly: reads `[KVRead { key, version: None }]` (the
+//!   existence check), writes `[KVWrite { key, is_delete: false, value: hash_hex bytes }]`, no
+//!   range queries, no metadata writes, no private collections.
+//! - `Get(key)`: args `["Get", key]`, evaluated (not submitted); returns status 200 with the
+//!   stored `hash_hex` bytes as payload, or status 404-like 500 with message `not found` when
+//!   absent. No writes.
+//!
+//! The value is stored as hex text rather than 32 raw bytes so that Fabric tooling (peer CLI,
+//! explorers, CouchDB views) shows it readably; [`verify_receipt`] compares it exactly.
+//!
+//! # Trust
+//!
+//! [`verify_receipt`] takes the trusted MSP roots from its caller (the verifier's trust file).
+//! The roots a receipt carries ([`FabricReceipt::msp_roots`]) are informative only: they are
+//! what the channel configuration said when the receipt was captured, and are never used to
+//! verify that receipt.
+//!
+//! # Not done yet
+//!
+//! Intermediate CAs, Idemix identities, BFT (identifier-header) orderer signatures, and
+//! endorsement-policy evaluation (which endorsers are *enough*) are not implemented: every
+//! endorsement present must verify, and at least one must be present.
+pub mod proto;
+
+mod error;
+mod receipt;
+mod verify;
+mod x509;
+
+pub use error::{FabricError, Location, SignatureRole};
+pub use receipt::{ANCHOR_NAMESPACE, FabricReceipt, ReceiptMspRoot, ReceiptReport, anchor_value, verify_receipt};
+pub use verify::{
+    BlockReport, HEADER_TYPE_ENDORSER_TRANSACTION, MspRoots, Predecessor, SignatureReport, TxReport, VerifyOptions,
+    header_der, header_hash, verify_block,
+};
