@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use evidence_core::fabric::proto::common;
 use evidence_core::fabric::{FabricError, MspRoots, Predecessor, SignatureRole, VerifyOptions, header_hash, verify_block};
-use prost::Message as _;
 use proptest::prelude::*;
+use prost::Message as _;
 
 const LEDGERS: [&str; 2] = ["asset-transfer-basic-2.4.7", "asset-transfer-private-data-2.4.7-org1"];
 
@@ -64,8 +64,8 @@ fn every_block_from_1_verifies_and_links_to_its_predecessor() {
         assert!(bs.len() >= 10);
         let mut endorsements = 0;
         for i in 1..bs.len() {
-            let rep = verify_block(&bs[i], &r, Some(Predecessor::Block(&bs[i - 1])), &opts())
-                .unwrap_or_else(|e| panic!("{l} block {i}: {e}"));
+            let rep =
+                verify_block(&bs[i], &r, Some(Predecessor::Block(&bs[i - 1])), &opts()).unwrap_or_else(|e| panic!("{l} block {i}: {e}"));
             assert_eq!(rep.number, i as u64);
             assert!(rep.linked_to_predecessor);
             assert!(!rep.orderer_signatures.is_empty());
@@ -94,7 +94,17 @@ fn genesis_block_has_no_orderer_signature() {
     for l in LEDGERS {
         let bs = blocks(l);
         let e = verify_block(&bs[0], &roots(l), None, &opts()).unwrap_err();
-        assert!(matches!(e, FabricError::NoOrdererSignature { block: 0 } | FabricError::Signature { .. } | FabricError::UntrustedMsp { .. } | FabricError::Missing { .. } | FabricError::Certificate { .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                FabricError::NoOrdererSignature { block: 0 }
+                    | FabricError::Signature { .. }
+                    | FabricError::UntrustedMsp { .. }
+                    | FabricError::Missing { .. }
+                    | FabricError::Certificate { .. }
+            ),
+            "{e}"
+        );
     }
 }
 
@@ -164,10 +174,7 @@ fn tampered_envelope_with_fixed_data_hash_fails_signature_and_orderer() {
         b.header.as_mut().unwrap().data_hash = evidence_core::sha256(&parts).to_vec();
     });
     let e = verify_block(&t, &roots(LEDGERS[0]), None, &opts()).unwrap_err();
-    assert!(
-        matches!(e, FabricError::Signature { role: SignatureRole::Creator, .. } | FabricError::Decode { .. }),
-        "{e}"
-    );
+    assert!(matches!(e, FabricError::Signature { role: SignatureRole::Creator, .. } | FabricError::Decode { .. }), "{e}");
 }
 
 #[test]

@@ -249,6 +249,12 @@ async fn outbox_survives_outages_and_reanchors<S: Store>(s: S) {
     trusted.tsa_roots_pem =
         vec![std::fs::read_to_string(inner.first.ca_pem()).unwrap(), std::fs::read_to_string(inner.reanchor.ca_pem()).unwrap()];
     let need_tsa = Requirements { min_timestamps: 1, min_fabric: 0 };
+    // The Fabric test double's receipt is not a Fabric block: the real verifier refuses it.
+    let report = verify_bundle_offline(&b, &trusted, Some(&evidence_core::bundle::StandardAnchors), need_tsa);
+    assert!(report.checks.iter().any(|c| c.id == "anchor.fabric" && matches!(c.outcome, evidence_core::bundle::Outcome::Fail(_))));
+    assert_ne!(report.verdict, Verdict::Verified);
+    let mut b = b;
+    b.anchors.fabric.clear();
     let report = verify_bundle_offline(&b, &trusted, Some(&evidence_core::bundle::StandardAnchors), need_tsa);
     assert_eq!(report.verdict, Verdict::Verified, "{:#?}", report.checks);
     assert_eq!(report.timestamps_verified, 1);

@@ -53,6 +53,6 @@ mod x509;
 pub use error::{FabricError, Location, SignatureRole};
 pub use receipt::{ANCHOR_NAMESPACE, FabricReceipt, ReceiptMspRoot, ReceiptReport, anchor_value, verify_receipt};
 pub use verify::{
-    BlockReport, HEADER_TYPE_ENDORSER_TRANSACTION, MspRoots, Predecessor, SignatureReport, TxReport, VerifyOptions,
-    header_der, header_hash, verify_block,
+    BlockReport, HEADER_TYPE_ENDORSER_TRANSACTION, MspRoots, Predecessor, SignatureReport, TxReport, VerifyOptions, header_der,
+    header_hash, verify_block,
 };

@@ -5,7 +5,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::error::{FabricError, Location};
 use super::proto::{kvrwset, protos, rwset};
-use super::verify::{BlockReport, HEADER_TYPE_ENDORSER_TRANSACTION, MspRoots, Predecessor, VerifyOptions, decode, decode_block, verify_decoded};
+use super::verify::{
+    BlockReport, HEADER_TYPE_ENDORSER_TRANSACTION, MspRoots, Predecessor, VerifyOptions, decode, decode_block, verify_decoded,
+};
 use crate::types::CheckpointHash;
 
 /// The anchor chaincode's name, which is also its read-write-set namespace.
@@ -100,10 +102,11 @@ pub fn verify_receipt(
     let block = decode_block(&receipt.block, opts)?;
     let (report, txs) = verify_decoded(&block, roots, prev, opts)?;
     let count = txs.len();
-    let tx = usize::try_from(receipt.tx_index)
-        .ok()
-        .and_then(|i| txs.get(i))
-        .ok_or(FabricError::TxIndex { block: report.number, tx_index: receipt.tx_index, count })?;
+    let tx = usize::try_from(receipt.tx_index).ok().and_then(|i| txs.get(i)).ok_or(FabricError::TxIndex {
+        block: report.number,
+        tx_index: receipt.tx_index,
+        count,
+    })?;
     let at = Location { block: Some(report.number), tx: Some(tx.report.index) };
     let mismatch = |field: &'static str, expected: &str, found: &str| FabricError::ReceiptMismatch {
         at,
@@ -141,20 +144,14 @@ pub fn verify_receipt(
 }
 
 fn find_write(payload_data: &[u8], at: Location, key: &str, value: &str) -> Result<(), FabricError> {
-    let ws_err = |reason: String| FabricError::WriteSet {
-        at,
-        namespace: ANCHOR_NAMESPACE,
-        key: key.to_owned(),
-        value: value.to_owned(),
-        reason,
-    };
+    let ws_err =
+        |reason: String| FabricError::WriteSet { at, namespace: ANCHOR_NAMESPACE, key: key.to_owned(), value: value.to_owned(), reason };
     let tx: protos::Transaction = decode(payload_data, at, "protos.Transaction")?;
     let mut seen = Vec::new();
     for action in &tx.actions {
         let cap: protos::ChaincodeActionPayload = decode(&action.payload, at, "protos.ChaincodeActionPayload")?;
         let ea = cap.action.ok_or(FabricError::Missing { at, field: "ChaincodeActionPayload.action" })?;
-        let prp: protos::ProposalResponsePayload =
-            decode(&ea.proposal_response_payload, at, "protos.ProposalResponsePayload")?;
+        let prp: protos::ProposalResponsePayload = decode(&ea.proposal_response_payload, at, "protos.ProposalResponsePayload")?;
         let cca: protos::ChaincodeAction = decode(&prp.extension, at, "protos.ChaincodeAction")?;
         let txrw: rwset::TxReadWriteSet = decode(&cca.results, at, "rwset.TxReadWriteSet")?;
         for ns in txrw.ns_rwset.iter().filter(|n| n.namespace == ANCHOR_NAMESPACE) {

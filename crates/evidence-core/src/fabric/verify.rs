@@ -248,11 +248,7 @@ pub(crate) fn verify_decoded(
     let parts: Vec<&[u8]> = envelopes.iter().map(Vec::as_slice).collect();
     let computed = sha256(&parts);
     if !bool::from(subtle::ConstantTimeEq::ct_eq(computed.as_slice(), header.data_hash.as_slice())) {
-        return Err(FabricError::DataHash {
-            block: number,
-            in_header: hex::encode(&header.data_hash),
-            computed: hex::encode(computed),
-        });
+        return Err(FabricError::DataHash { block: number, in_header: hex::encode(&header.data_hash), computed: hex::encode(computed) });
     }
 
     // Chain link.
@@ -417,9 +413,12 @@ fn verify_identity_signature(
         return Err(cert_err(format!("not issued by any root of the MSP ({last})")));
     }
     let digest = sha256(&[message]);
-    leaf.key
-        .verify_prehash(&digest, signature, LowS::Required)
-        .map_err(|reason| FabricError::Signature { at, role, msp_id: msp_id.clone(), reason })?;
+    leaf.key.verify_prehash(&digest, signature, LowS::Required).map_err(|reason| FabricError::Signature {
+        at,
+        role,
+        msp_id: msp_id.clone(),
+        reason,
+    })?;
     Ok(SignatureReport {
         role: role.to_string(),
         msp_id: msp_id.clone(),

@@ -127,10 +127,7 @@ impl ParsedCert {
             return Err(format!("unsupported certificate signature algorithm {alg}"));
         };
         let sig = self.cert.signature().as_bytes().ok_or("signature bit string is not whole bytes")?;
-        issuer
-            .key
-            .verify_prehash(&prehash, sig, LowS::NotRequired)
-            .map_err(|e| format!("certificate signature by the root: {e}"))
+        issuer.key.verify_prehash(&prehash, sig, LowS::NotRequired).map_err(|e| format!("certificate signature by the root: {e}"))
     }
 }
 
@@ -151,9 +148,7 @@ pub(crate) fn pem_certificates(pem: &[u8]) -> Result<Vec<Vec<u8>>, String> {
             body = Some(String::new());
         } else if line == "-----END CERTIFICATE-----" {
             let b = body.take().ok_or("END without BEGIN")?;
-            let der = base64::engine::general_purpose::STANDARD
-                .decode(b.as_bytes())
-                .map_err(|e| format!("PEM base64: {e}"))?;
+            let der = base64::engine::general_purpose::STANDARD.decode(b.as_bytes()).map_err(|e| format!("PEM base64: {e}"))?;
             out.push(der);
         } else if let Some(b) = body.as_mut() {
             b.push_str(line);
