@@ -1,7 +1,13 @@
 //! # pipeline
 //!
-//! DMS CSV ingest, leakage analyzers and the two-stage PII redactor, writing claims through evidence-core's ClaimSink.
+//! DMS CSV ingest, leakage analyzers and the two-stage PII redactor, writing claims through
+//! evidence-core's [`ClaimSink`](evidence_core::sink::ClaimSink).
 //!
-//! **Status: not yet built.** This crate is a placeholder in the workspace layout;
-//! see the repository README's status table.
+//! - [`ingest`]: DMS CSV profiles, the customer-PII header refusal, hostile-CSV checks and
+//!   formula neutralisation (`pipeline check`, `pipeline ingest`).
+//! - [`redact`]: the two-stage redactor, the model-request path and the paired
+//!   `pii_redaction_event` / `ai_invocation_event` claims (`pipeline redact`).
 #![forbid(unsafe_code)]
+
+pub mod ingest;
+pub mod redact;

@@ -1,0 +1,1 @@
+//! DMS CSV ingest. (Being built.)

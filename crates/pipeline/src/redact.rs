@@ -1,0 +1,1 @@
+//! The two-stage PII redactor. (Being built.)
