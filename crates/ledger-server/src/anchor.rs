@@ -144,9 +144,11 @@ impl<T: TenantStore> TenantLedger<T> {
                         if !in_residency && reanchor_depth(&siblings, &row) < MAX_REANCHORS {
                             self.reanchor(&row, &cp.hash, success).await?;
                             stats.reanchored += 1;
+                            crate::metrics::global().anchors.inc(&[("rail", rail.as_str()), ("outcome", "reanchor")]);
                         } else {
                             self.store().anchor_succeeded(row.id, success, now()).await?;
                             stats.anchored += 1;
+                            crate::metrics::global().anchors.inc(&[("rail", rail.as_str()), ("outcome", "anchored")]);
                         }
                     }
                     Err(e) => {
@@ -154,6 +156,7 @@ impl<T: TenantStore> TenantLedger<T> {
                         let next = UnixMillis(now().0 + backoff(row.attempts));
                         self.store().anchor_failed(row.id, &e.to_string(), next).await?;
                         stats.failed += 1;
+                        crate::metrics::global().anchors.inc(&[("rail", rail.as_str()), ("outcome", "failed")]);
                     }
                 }
             }

@@ -226,13 +226,19 @@ impl<T: TenantStore> TenantLedger<T> {
     /// # Errors
     /// [`LedgerError`]; nothing is stored when any request is refused.
     pub async fn append_many(&self, reqs: Vec<AppendRequest>) -> Result<Vec<AppendReceipt>, LedgerError> {
+        let started = std::time::Instant::now();
         let at = now();
         let mut leaves = Vec::with_capacity(reqs.len());
         for r in &reqs {
             validate_request(r)?;
             leaves.push(self.prepare(r, LeafEffect::None, at)?);
         }
-        Ok(self.inner.store.append(leaves).await?)
+        let n = leaves.len() as u64;
+        let out = self.inner.store.append(leaves).await;
+        let m = crate::metrics::global();
+        m.append_seconds.observe(started.elapsed().as_secs_f64());
+        m.appends.add(&[("outcome", if out.is_ok() { "ok" } else { "error" })], n);
+        Ok(out?)
     }
 
     async fn append_generated(
@@ -247,6 +253,14 @@ impl<T: TenantStore> TenantLedger<T> {
         let leaf = self.prepare(&req, effect, now())?;
         let mut out = self.inner.store.append(vec![leaf]).await?;
         out.pop().ok_or_else(|| LedgerError::Internal("append returned no receipt".into()))
+    }
+
+    /// The receipt of a stored claim (no decryption).
+    ///
+    /// # Errors
+    /// [`LedgerError::NoSuchLeaf`] and storage errors.
+    pub async fn receipt(&self, seq: Seq) -> Result<AppendReceipt, LedgerError> {
+        Ok(self.leaf(seq).await?.receipt()?)
     }
 
     async fn leaf(&self, seq: Seq) -> Result<crate::store::LeafRow, LedgerError> {
@@ -365,7 +379,17 @@ impl<T: TenantStore> TenantLedger<T> {
             let note = cp.sign(signer).map_err(|e| StoreError::Seal(e.to_string()))?;
             Ok(SealSigned { note, hash: cp.hash(), sealed_at: at })
         };
-        Ok(self.inner.store.seal(sign, &self.inner.rails, at).await?)
+        let started = std::time::Instant::now();
+        let out = self.inner.store.seal(sign, &self.inner.rails, at).await;
+        let m = crate::metrics::global();
+        m.seal_seconds.observe(started.elapsed().as_secs_f64());
+        let outcome = match &out {
+            Ok(_) => "ok",
+            Err(StoreError::SealBusy) => "busy",
+            Err(_) => "error",
+        };
+        m.seals.inc(&[("outcome", outcome)]);
+        Ok(out?)
     }
 
     /// The checkpoint with sequence number `seq`.

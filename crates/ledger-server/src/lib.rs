@@ -17,12 +17,17 @@
 #![warn(missing_docs)]
 
 pub mod anchor;
+pub mod audit;
 pub mod auth;
+pub mod config;
 pub mod crypto;
+pub mod dev;
+pub mod http;
 mod ledger;
 pub mod metrics;
 pub mod rails;
 pub mod scheduler;
+pub mod server;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -128,6 +128,55 @@ impl Exposition {
     }
 }
 
+/// The process's metrics: the ledger's own (appends, seals, anchoring per rail) and the
+/// HTTP service's (requests by route and status, errors by code). One set per process, as
+/// a Prometheus client library would keep it; rendered by [`LedgerMetrics::render`].
+#[derive(Debug, Default)]
+pub struct LedgerMetrics {
+    /// Claims appended (label `outcome`: `ok` or `error`).
+    pub appends: Counter,
+    /// Append latency per call (a batch is one call).
+    pub append_seconds: Histogram,
+    /// Seals (label `outcome`).
+    pub seals: Counter,
+    /// Seal latency.
+    pub seal_seconds: Histogram,
+    /// Anchoring attempts (labels `rail`, `outcome`: `anchored`, `reanchor`, `failed`).
+    pub anchors: Counter,
+    /// HTTP requests (labels `route` (the route template), `status`).
+    pub http_requests: Counter,
+    /// HTTP request latency.
+    pub http_seconds: Histogram,
+    /// Error responses by stable code (label `code`).
+    pub http_errors: Counter,
+    /// Audit-log appends that failed (label `reason`).
+    pub audit_failures: Counter,
+}
+
+static GLOBAL: std::sync::LazyLock<LedgerMetrics> = std::sync::LazyLock::new(LedgerMetrics::default);
+
+/// The process-wide metrics.
+pub fn global() -> &'static LedgerMetrics {
+    &GLOBAL
+}
+
+impl LedgerMetrics {
+    /// The Prometheus text of every family.
+    pub fn render(&self) -> String {
+        let mut e = Exposition::default();
+        e.counter("ledger_appends_total", "Claims appended, by outcome.", &self.appends)
+            .histogram("ledger_append_seconds", "Append call latency (a batch is one call).", &self.append_seconds)
+            .counter("ledger_seals_total", "Checkpoint seals, by outcome.", &self.seals)
+            .histogram("ledger_seal_seconds", "Seal latency.", &self.seal_seconds)
+            .counter("ledger_anchor_attempts_total", "Anchoring attempts, by rail and outcome.", &self.anchors)
+            .counter("ledger_http_requests_total", "HTTP requests, by route template and status.", &self.http_requests)
+            .histogram("ledger_http_request_seconds", "HTTP request latency.", &self.http_seconds)
+            .counter("ledger_http_errors_total", "HTTP error responses, by stable error code.", &self.http_errors)
+            .counter("ledger_audit_failures_total", "Audit-log appends that failed.", &self.audit_failures);
+        e.finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

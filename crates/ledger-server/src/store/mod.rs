@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 
+use crate::auth::TokenRecord;
 use evidence_core::checkpoint::SignedCheckpoint;
 use evidence_core::merkle::{Frontier, MapSource, NodeId, frontier_ids};
 use evidence_core::{
@@ -369,6 +370,44 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every tenant in the catalogue.
     fn tenants(&self) -> impl Future<Output = Result<Vec<TenantId>, StoreError>> + Send;
+
+    /// Stores a new bearer-token record (hash only). Refuses an existing id.
+    fn put_token(&self, token: &TokenRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The token record with this public id.
+    fn token(&self, id: &str) -> impl Future<Output = Result<Option<TokenRecord>, StoreError>> + Send;
+
+    /// Every token record, newest first.
+    fn tokens(&self) -> impl Future<Output = Result<Vec<TokenRecord>, StoreError>> + Send;
+
+    /// Marks a token revoked at `at`. Returns false when no unrevoked token has this id.
+    fn revoke_token(&self, id: &str, at: UnixMillis) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// Rebuilds a token record from its stored columns.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn token_row(
+    id: String,
+    tenant: Option<String>,
+    role: &str,
+    label: String,
+    secret_hash: &[u8],
+    created_at: i64,
+    expires_at: i64,
+    revoked_at: Option<i64>,
+) -> Result<TokenRecord, StoreError> {
+    let tenant = tenant.map(TenantId::new).transpose().map_err(|e| StoreError::Corrupt(format!("token tenant: {e}")))?;
+    let role = role.parse().map_err(|_| StoreError::Corrupt(format!("token role {role:?}")))?;
+    Ok(TokenRecord {
+        id,
+        tenant,
+        role,
+        label,
+        secret_hash: digest(secret_hash, "token hash")?,
+        created_at: UnixMillis(created_at),
+        expires_at: UnixMillis(expires_at),
+        revoked_at: revoked_at.map(UnixMillis),
+    })
 }
 
 /// One tenant's log. Bound to the tenant at open; takes no tenant argument.

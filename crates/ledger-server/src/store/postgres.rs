@@ -25,7 +25,9 @@ use sqlx::{AssertSqlSafe, Postgres, QueryBuilder, Row as _};
 use super::{
     AnchorRow, AnchorSuccess, CheckpointRow, EncryptedRecord, IncidentRow, LeafEffect, LeafRow, NewLeaf, Rail, SealDraft, SealSigned,
     Store, StoreError, TenantConfig, TenantStore, checkpoint_row, digest, encode_leaf, extend, frontier_map, i64_of, leaf_row, size_u64,
+    token_row,
 };
+use crate::auth::TokenRecord;
 
 static CATALOGUE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres/catalogue");
 static TENANT: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres/tenant");
@@ -162,6 +164,63 @@ impl Store for PgStore {
             sqlx::query_scalar("SELECT id FROM ledger_catalogue.tenants ORDER BY id").fetch_all(&self.inner.pool).await?;
         ids.into_iter().map(|s| TenantId::new(s).map_err(|e| StoreError::Corrupt(e.to_string()))).collect()
     }
+
+    async fn put_token(&self, t: &TokenRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO ledger_catalogue.tokens (id, tenant, role, label, secret_hash, created_at, expires_at, revoked_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&t.id)
+        .bind(t.tenant.as_ref().map(TenantId::as_str))
+        .bind(t.role.name())
+        .bind(&t.label)
+        .bind(&t.secret_hash[..])
+        .bind(t.created_at.0)
+        .bind(t.expires_at.0)
+        .bind(t.revoked_at.map(|r| r.0))
+        .execute(&self.inner.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn token(&self, id: &str) -> Result<Option<TokenRecord>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT {TOKEN_COLS} FROM ledger_catalogue.tokens WHERE id = $1")))
+            .bind(id)
+            .fetch_optional(&self.inner.pool)
+            .await?;
+        row.as_ref().map(token_from).transpose()
+    }
+
+    async fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!("SELECT {TOKEN_COLS} FROM ledger_catalogue.tokens ORDER BY created_at DESC, id")))
+            .fetch_all(&self.inner.pool)
+            .await?;
+        rows.iter().map(token_from).collect()
+    }
+
+    async fn revoke_token(&self, id: &str, at: UnixMillis) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE ledger_catalogue.tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(at.0)
+            .bind(id)
+            .execute(&self.inner.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+const TOKEN_COLS: &str = "id, tenant, role, label, secret_hash, created_at, expires_at, revoked_at";
+
+fn token_from(r: &sqlx::postgres::PgRow) -> Result<TokenRecord, StoreError> {
+    token_row(
+        r.try_get("id")?,
+        r.try_get("tenant")?,
+        r.try_get("role")?,
+        r.try_get("label")?,
+        r.try_get::<&[u8], _>("secret_hash")?,
+        r.try_get("created_at")?,
+        r.try_get("expires_at")?,
+        r.try_get("revoked_at")?,
+    )
 }
 
 /// One tenant's schema.

@@ -23,9 +23,12 @@ use evidence_core::{AppendReceipt, CheckpointHash, CheckpointSeq, LeafHash, Node
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row as _, Sqlite};
 
+use crate::auth::TokenRecord;
+
 use super::{
     AnchorRow, AnchorSuccess, CheckpointRow, EncryptedRecord, IncidentRow, LeafEffect, LeafRow, NewLeaf, Rail, SealDraft, SealSigned,
     Store, StoreError, TenantConfig, TenantStore, checkpoint_row, digest, encode_leaf, extend, frontier_map, i64_of, leaf_row, size_u64,
+    token_row,
 };
 
 static CATALOGUE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite/catalogue");
@@ -135,6 +138,62 @@ impl Store for SqliteStore {
         let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM tenants ORDER BY id").fetch_all(&self.inner.catalogue).await?;
         ids.into_iter().map(|s| TenantId::new(s).map_err(|e| StoreError::Corrupt(e.to_string()))).collect()
     }
+
+    async fn put_token(&self, t: &TokenRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO tokens (id, tenant, role, label, secret_hash, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&t.id)
+        .bind(t.tenant.as_ref().map(TenantId::as_str))
+        .bind(t.role.name())
+        .bind(&t.label)
+        .bind(&t.secret_hash[..])
+        .bind(t.created_at.0)
+        .bind(t.expires_at.0)
+        .bind(t.revoked_at.map(|r| r.0))
+        .execute(&self.inner.catalogue)
+        .await?;
+        Ok(())
+    }
+
+    async fn token(&self, id: &str) -> Result<Option<TokenRecord>, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {TOKEN_COLS} FROM tokens WHERE id = ?")))
+            .bind(id)
+            .fetch_optional(&self.inner.catalogue)
+            .await?;
+        row.as_ref().map(token_from).transpose()
+    }
+
+    async fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {TOKEN_COLS} FROM tokens ORDER BY created_at DESC, id")))
+            .fetch_all(&self.inner.catalogue)
+            .await?;
+        rows.iter().map(token_from).collect()
+    }
+
+    async fn revoke_token(&self, id: &str, at: UnixMillis) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+            .bind(at.0)
+            .bind(id)
+            .execute(&self.inner.catalogue)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+const TOKEN_COLS: &str = "id, tenant, role, label, secret_hash, created_at, expires_at, revoked_at";
+
+fn token_from(r: &sqlx::sqlite::SqliteRow) -> Result<TokenRecord, StoreError> {
+    token_row(
+        r.try_get("id")?,
+        r.try_get("tenant")?,
+        r.try_get("role")?,
+        r.try_get("label")?,
+        r.try_get::<&[u8], _>("secret_hash")?,
+        r.try_get("created_at")?,
+        r.try_get("expires_at")?,
+        r.try_get("revoked_at")?,
+    )
 }
 
 /// One tenant's SQLite file.

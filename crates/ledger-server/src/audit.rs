@@ -1,0 +1,134 @@
+//! The audit log: every authenticated request, as `audit_event` claims in a Merkle log.
+//!
+//! Each tenant `T` has a companion log `T.audit` in the same store (created on first use,
+//! with `T`'s residency policy); admin requests go to `admin.audit`. The companion logs are
+//! ordinary tenant logs: sealed into signed checkpoints and anchored like any other, so the
+//! audit trail is tamper-evident and exportable as evidence bundles. Ids ending in
+//! [`AUDIT_SUFFIX`] are reserved, and tenant ids are limited to [`MAX_TENANT_LEN`] bytes so
+//! that the companion id fits.
+//!
+//! An entry records who (token id and role), for which tenant, the action, the method,
+//! route template and path, the outcome (HTTP status and error code) and the time. It never
+//! records bodies, claim content or token secrets.
+//!
+//! The entry is appended after the response is computed and before it is sent. If the
+//! append fails the response still goes out (the operation already happened) and the
+//! failure is logged and counted in `ledger_audit_failures_total`: monitor it.
+
+use evidence_core::claim::{Claim, ClaimKind};
+use evidence_core::{AppendRequest, ClaimSink as _, Seq, TenantId};
+use serde_json::json;
+
+use crate::auth::{Action, Principal};
+use crate::store::{Store, StoreError, TenantConfig};
+use crate::{Ledger, LedgerError, TenantLedger};
+
+/// Suffix of the companion audit logs.
+pub const AUDIT_SUFFIX: &str = ".audit";
+/// Longest tenant id that can be created (so that `<id>.audit` is a valid id).
+pub const MAX_TENANT_LEN: usize = TenantId::MAX_LEN - AUDIT_SUFFIX.len();
+/// The admin audit log.
+pub const ADMIN_LOG: &str = "admin.audit";
+
+/// True when `id` may be created as a tenant (not reserved, short enough).
+pub fn creatable(id: &TenantId) -> bool {
+    !id.as_str().ends_with(AUDIT_SUFFIX) && id.as_str().len() <= MAX_TENANT_LEN
+}
+
+/// The audit log id of a principal's tenant (or the admin log).
+///
+/// # Errors
+/// [`LedgerError::Invalid`] when the tenant id is too long to have a companion log.
+pub fn log_id(tenant: Option<&TenantId>) -> Result<TenantId, LedgerError> {
+    let id = tenant.map_or_else(|| ADMIN_LOG.to_owned(), |t| format!("{t}{AUDIT_SUFFIX}"));
+    TenantId::new(id).map_err(|e| LedgerError::Invalid(format!("audit log id: {e}")))
+}
+
+/// Opens (creating on first use) the audit log of `tenant` (None: the admin log).
+///
+/// # Errors
+/// [`LedgerError`].
+pub async fn open<S: Store>(ledger: &Ledger<S>, tenant: Option<&TenantId>) -> Result<TenantLedger<S::Tenant>, LedgerError> {
+    let id = log_id(tenant)?;
+    match ledger.tenant(&id).await {
+        Ok(t) => Ok(t),
+        Err(LedgerError::Store(StoreError::UnknownTenant(_))) => {
+            let config = match tenant {
+                Some(t) => ledger.tenant(t).await.map(|h| h.config().clone()).unwrap_or_default(),
+                None => TenantConfig::default(),
+            };
+            ledger.create_tenant(&id, &config).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Appends one audit entry; failures are logged and counted, never returned.
+#[allow(clippy::too_many_arguments)]
+pub async fn record<S: Store>(
+    ledger: &Ledger<S>,
+    who: &Principal,
+    action: Action,
+    method: &str,
+    route: &str,
+    target: &str,
+    status: u16,
+    code: Option<&str>,
+) {
+    let body = json!({
+        "token": who.token_id,
+        "role": who.role,
+        "tenant": who.tenant,
+        "action": action,
+        "method": method,
+        "route": route,
+        "target": target,
+        "status": status,
+        "code": code,
+        "at": crate::now().0,
+    });
+    let result = async {
+        let log = open(ledger, who.tenant.as_ref()).await?;
+        let claim = Claim::new(ClaimKind::AuditEvent, body).map_err(|e| LedgerError::Invalid(e.to_string()))?;
+        log.append(AppendRequest::new(claim)).await
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::error!(error = %e, token = %who.token_id, route, status, "audit log append failed");
+        crate::metrics::global().audit_failures.inc(&[("reason", "append")]);
+    }
+}
+
+/// One decrypted audit entry.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct AuditEntry {
+    /// Position in the audit log.
+    pub seq: Seq,
+    /// Its leaf hash (prove it with the audit log's checkpoints).
+    pub leaf_hash: String,
+    /// The event (None if erased).
+    pub event: Option<serde_json::Value>,
+}
+
+/// Entries `from..from+limit` of `tenant`'s audit log, with the log's size.
+///
+/// # Errors
+/// [`LedgerError`].
+pub async fn read<S: Store>(
+    ledger: &Ledger<S>,
+    tenant: &TenantId,
+    from: u64,
+    limit: u64,
+) -> Result<(TenantLedger<S::Tenant>, u64, Vec<AuditEntry>), LedgerError> {
+    use crate::store::TenantStore as _;
+    let log = open(ledger, Some(tenant)).await?;
+    let size = log.store().size().await?;
+    let mut out = Vec::new();
+    let end = from.saturating_add(limit).min(size);
+    for seq in from..end {
+        let parts = log.claim_parts(Seq(seq)).await?;
+        let receipt = log.receipt(Seq(seq)).await?;
+        out.push(AuditEntry { seq: Seq(seq), leaf_hash: receipt.leaf_hash.to_string(), event: parts.record.map(|(_, c)| c.body) });
+    }
+    Ok((log, size, out))
+}

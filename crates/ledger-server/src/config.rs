@@ -1,0 +1,286 @@
+//! `ledger-server serve` configuration: a TOML file, every setting overridable from the
+//! environment.
+//!
+//! An environment variable `LEDGER_<KEY>` overrides the top-level `key`, and
+//! `LEDGER_<SECTION>__<KEY>` (two underscores) overrides `[section] key`; the value is read
+//! as a TOML value when it parses as one (numbers, booleans, arrays like `["a","b"]`) and as
+//! a string otherwise. For example `LEDGER_STORE__DATABASE_URL=postgres://...` or
+//! `LEDGER_HTTP__RATE_PER_SEC=100`. Unknown keys are refused, in the file and in the
+//! environment, so a typo never silently falls back to a default.
+//!
+//! ```toml
+//! listen = "127.0.0.1:8080"          # address to bind
+//! ledger_name = "ledger.example.ca"  # checkpoint origin prefix: <name>/tenant/<tenant>
+//! ledger_key = "/etc/ledger/ledger.skey"     # C2SP signed-note private key (0600)
+//! master_key_file = "/etc/ledger/master.key" # 64 hex digits (0600); or master_key_env
+//! # master_key_env = "LEDGER_MASTER_KEY"
+//! trust_out = "/var/lib/ledger/trust.json"   # written at start: what verifiers need
+//!
+//! [store]
+//! sqlite_dir = "/var/lib/ledger"     # embedded default, single node
+//! # database_url = "postgres://ledger@db/ledger"  # several replicas share one database
+//! max_connections = 16
+//!
+//! [sealing]
+//! tick_seconds = 10                  # how often tenants are checked for a due seal
+//!
+//! [anchoring]
+//! tick_seconds = 5                   # how often the outbox is worked
+//!
+//! [[tsa]]                            # one per TSA, tried in order
+//! name = "digicert"
+//! url = "http://timestamp.digicert.com"
+//! jurisdiction = "US"
+//! roots = ["/etc/ledger/tsa/digicert-root.pem"]
+//!
+//! [http]
+//! body_bytes = 1048576
+//! json_depth = 32
+//! batch_max = 1000
+//! rate_per_sec = 50.0
+//! rate_burst = 200.0
+//! request_timeout_seconds = 30
+//! shutdown_grace_seconds = 30
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Why the configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The TOML (after environment overrides) is not a valid configuration.
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+/// The whole configuration.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address to bind.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Ledger name (checkpoint origins are `<name>/tenant/<tenant>`).
+    pub ledger_name: String,
+    /// Path of the ledger's signed-note private key.
+    pub ledger_key: PathBuf,
+    /// Master key file (64 hex digits).
+    pub master_key_file: Option<PathBuf>,
+    /// Or: the environment variable holding the master key.
+    pub master_key_env: Option<String>,
+    /// Where to write the verifier trust file at start.
+    pub trust_out: Option<PathBuf>,
+    /// Storage.
+    pub store: StoreConfig,
+    /// Sealing scheduler.
+    #[serde(default)]
+    pub sealing: Tick,
+    /// Anchoring workers.
+    #[serde(default)]
+    pub anchoring: Tick,
+    /// TSAs, in order of preference.
+    #[serde(default)]
+    pub tsa: Vec<TsaConfig>,
+    /// HTTP limits.
+    #[serde(default)]
+    pub http: HttpConfig,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+
+/// Storage settings: exactly one of `sqlite_dir` and `database_url`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// SQLite data directory.
+    pub sqlite_dir: Option<PathBuf>,
+    /// PostgreSQL URL.
+    pub database_url: Option<String>,
+    /// PostgreSQL pool size.
+    #[serde(default = "default_connections")]
+    pub max_connections: u32,
+}
+
+fn default_connections() -> u32 {
+    16
+}
+
+/// A background task's cadence.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tick {
+    /// Seconds between passes.
+    pub tick_seconds: u64,
+}
+
+impl Default for Tick {
+    fn default() -> Self {
+        Self { tick_seconds: 10 }
+    }
+}
+
+/// One TSA.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TsaConfig {
+    /// A name for logs and anchors.
+    pub name: String,
+    /// Its URL.
+    pub url: String,
+    /// ISO country code of its jurisdiction (for residency policies).
+    pub jurisdiction: String,
+    /// PEM files of the roots its tokens must chain to.
+    pub roots: Vec<PathBuf>,
+}
+
+/// HTTP limits (see [`crate::http::HttpLimits`]).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Largest body (bytes).
+    pub body_bytes: usize,
+    /// Deepest JSON nesting.
+    pub json_depth: usize,
+    /// Most claims per batch.
+    pub batch_max: usize,
+    /// Requests per second per token.
+    pub rate_per_sec: f64,
+    /// Burst per token.
+    pub rate_burst: f64,
+    /// Request timeout (seconds).
+    pub request_timeout_seconds: u64,
+    /// How long shutdown waits for in-flight requests (seconds).
+    pub shutdown_grace_seconds: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        let d = crate::http::HttpLimits::default();
+        Self {
+            body_bytes: d.body_bytes,
+            json_depth: d.json_depth,
+            batch_max: d.batch_max,
+            rate_per_sec: d.rate_per_sec,
+            rate_burst: d.rate_burst,
+            request_timeout_seconds: d.request_timeout.as_secs(),
+            shutdown_grace_seconds: 30,
+        }
+    }
+}
+
+impl HttpConfig {
+    /// The limits.
+    pub fn limits(&self) -> crate::http::HttpLimits {
+        crate::http::HttpLimits {
+            body_bytes: self.body_bytes,
+            json_depth: self.json_depth,
+            batch_max: self.batch_max,
+            rate_per_sec: self.rate_per_sec,
+            rate_burst: self.rate_burst,
+            request_timeout: std::time::Duration::from_secs(self.request_timeout_seconds),
+        }
+    }
+}
+
+impl Config {
+    /// Reads `path` and applies `LEDGER_*` overrides from `env`.
+    ///
+    /// # Errors
+    /// [`ConfigError`].
+    pub fn load(path: &Path, env: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io { path: path.to_owned(), source })?;
+        Self::parse(&text, env)
+    }
+
+    /// Parses TOML text and applies `LEDGER_*` overrides.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`].
+    pub fn parse(text: &str, env: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
+        let mut doc: toml::Table = toml::from_str(text).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        for (k, v) in env {
+            let Some(rest) = k.strip_prefix("LEDGER_") else { continue };
+            // Variables the server reads for other purposes are not settings.
+            if rest == "MASTER_KEY" || rest.starts_with("TEST_") || rest == "LOG" {
+                continue;
+            }
+            let value =
+                toml::from_str::<toml::Table>(&format!("v = {v}")).ok().and_then(|mut t| t.remove("v")).unwrap_or(toml::Value::String(v));
+            let lower = rest.to_ascii_lowercase();
+            match lower.split_once("__") {
+                None => {
+                    doc.insert(lower, value);
+                }
+                Some((section, key)) => {
+                    let entry = doc.entry(section.to_owned()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+                    let toml::Value::Table(t) = entry else {
+                        return Err(ConfigError::Invalid(format!("{k}: [{section}] is not a table")));
+                    };
+                    t.insert(key.to_owned(), value);
+                }
+            }
+        }
+        let cfg: Config = doc.try_into().map_err(|e: toml::de::Error| ConfigError::Invalid(e.to_string()))?;
+        if cfg.store.sqlite_dir.is_some() == cfg.store.database_url.is_some() {
+            return Err(ConfigError::Invalid("[store]: set exactly one of sqlite_dir and database_url".into()));
+        }
+        if cfg.master_key_file.is_some() == cfg.master_key_env.is_some() {
+            return Err(ConfigError::Invalid("set exactly one of master_key_file and master_key_env".into()));
+        }
+        if cfg.sealing.tick_seconds == 0 || cfg.anchoring.tick_seconds == 0 {
+            return Err(ConfigError::Invalid("tick_seconds must be at least 1".into()));
+        }
+        Ok(cfg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = r#"
+        ledger_name = "ledger.test"
+        ledger_key = "/k/ledger.skey"
+        master_key_file = "/k/master.key"
+        [store]
+        sqlite_dir = "/data"
+    "#;
+
+    #[test]
+    fn file_then_env_overrides() {
+        let env = vec![
+            ("LEDGER_LISTEN".to_owned(), "0.0.0.0:9000".to_owned()),
+            ("LEDGER_HTTP__RATE_PER_SEC".to_owned(), "7.5".to_owned()),
+            ("LEDGER_SEALING__TICK_SECONDS".to_owned(), "3".to_owned()),
+            ("PATH".to_owned(), "/bin".to_owned()),
+        ];
+        let c = Config::parse(BASE, env).unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        assert!((c.http.rate_per_sec - 7.5).abs() < f64::EPSILON);
+        assert_eq!(c.sealing.tick_seconds, 3);
+        assert_eq!(c.http.batch_max, 1000);
+    }
+
+    #[test]
+    fn typos_and_conflicts_are_refused() {
+        assert!(Config::parse(&format!("{BASE}\nlisen = \"x\""), vec![]).is_err());
+        assert!(Config::parse(BASE, vec![("LEDGER_HTTP__RATE".to_owned(), "1".to_owned())]).is_err());
+        let both = BASE.replace("sqlite_dir = \"/data\"", "sqlite_dir = \"/d\"\ndatabase_url = \"postgres://x\"");
+        assert!(Config::parse(&both, vec![]).is_err());
+        assert!(Config::parse(BASE, vec![("LEDGER_STORE__DATABASE_URL".to_owned(), "postgres://x".to_owned())]).is_err());
+    }
+}

@@ -1,0 +1,192 @@
+//! Development trust material for `ledger-server dev`: **not evidence**.
+//!
+//! - A development TSA ([`DevTsaRail`]): a root CA and a TSA certificate (ECDSA P-256,
+//!   critical EKU timeStamping) generated on first start under `<data>/dev/` and reused
+//!   after, signing real RFC 3161 tokens in process with evidence-core's
+//!   [`DevTsa`](evidence_core::rfc3161::dev::DevTsa).
+//! - A ledger checkpoint key (`<data>/ledger.skey`, mode 0600) and a master key for record
+//!   encryption (`<data>/master.key`, mode 0600), created on first start.
+//! - A `trust.json` (evidence-trust/v1) with `"development": true`, so the verifier labels
+//!   every result that rests on it as development-only.
+//!
+//! Anyone holding these files can forge tokens and checkpoints: they exist so that a new
+//! user can run the whole flow with no set-up, never for real evidence.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use evidence_core::bundle::{Base64, LedgerKey, TrustFile};
+use evidence_core::note::NoteSigner;
+use evidence_core::rfc3161::{self, HashAlg, dev::DevTsa};
+
+use crate::anchor::{AnchorEvidence, AnchorRequest, RailError, TsaRail};
+
+/// Why the development material could not be made or loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DevError {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// Certificate generation failed.
+    #[error("generating the development PKI: {0}")]
+    Pki(String),
+    /// A stored file is not what this code wrote.
+    #[error("{0}")]
+    Corrupt(String),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DevError + '_ {
+    move |source| DevError::Io { path: path.to_owned(), source }
+}
+
+/// Writes `bytes` to a new file with mode 0600 (fails if it exists).
+///
+/// # Errors
+/// [`DevError::Io`].
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), DevError> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts.open(path).map_err(io(path))?;
+    std::io::Write::write_all(&mut f, bytes).map_err(io(path))?;
+    f.sync_all().map_err(io(path))
+}
+
+/// The development PKI: root certificate (PEM) and the TSA.
+#[derive(Debug)]
+pub struct DevPki {
+    /// The development root, PEM (goes into `trust.json`).
+    pub root_pem: String,
+    tsa: DevTsa,
+}
+
+/// Loads `<dir>/dev/`, creating the development PKI on first use.
+///
+/// # Errors
+/// [`DevError`].
+pub fn load_or_create_pki(dir: &Path) -> Result<DevPki, DevError> {
+    let d = dir.join("dev");
+    std::fs::create_dir_all(&d).map_err(io(&d))?;
+    let (root_p, cert_p, key_p) = (d.join("tsa-root.pem"), d.join("tsa-cert.der"), d.join("tsa-key.p8"));
+    if !key_p.exists() {
+        generate(&root_p, &cert_p, &key_p)?;
+    }
+    let root_pem = std::fs::read_to_string(&root_p).map_err(io(&root_p))?;
+    let cert = std::fs::read(&cert_p).map_err(io(&cert_p))?;
+    let key = zeroize::Zeroizing::new(std::fs::read(&key_p).map_err(io(&key_p))?);
+    let tsa = DevTsa::new(&key, &cert, vec![cert.clone()]).map_err(|e| DevError::Corrupt(format!("{}: {e}", d.display())))?;
+    Ok(DevPki { root_pem, tsa })
+}
+
+fn generate(root_p: &Path, cert_p: &Path, key_p: &Path) -> Result<(), DevError> {
+    use rcgen::{
+        BasicConstraints, CertificateParams, CustomExtension, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256,
+    };
+    let pki = |e: rcgen::Error| DevError::Pki(e.to_string());
+    // Valid from 2000 until ten years from now (years from the Unix epoch, rounded down).
+    #[allow(clippy::cast_possible_truncation)]
+    let year = 1970 + (crate::now().0 / (365_2425 * 8640)) as i32;
+    let validity = |p: &mut CertificateParams| {
+        p.not_before = rcgen::date_time_ymd(2000, 1, 1);
+        p.not_after = rcgen::date_time_ymd(year + 10, 1, 1);
+    };
+    let root_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(pki)?;
+    let mut root = CertificateParams::new(Vec::<String>::new()).map_err(pki)?;
+    root.distinguished_name.push(DnType::CommonName, "evidence-ledger DEVELOPMENT TSA root (not evidence)");
+    root.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    root.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    validity(&mut root);
+    let root_cert = root.self_signed(&root_key).map_err(pki)?;
+    let issuer = Issuer::new(root, root_key);
+
+    let tsa_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(pki)?;
+    let mut tsa = CertificateParams::new(Vec::<String>::new()).map_err(pki)?;
+    tsa.distinguished_name.push(DnType::CommonName, "evidence-ledger DEVELOPMENT TSA (not evidence)");
+    tsa.is_ca = IsCa::ExplicitNoCa;
+    tsa.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    // RFC 3161 §2.3: the EKU must be present, critical, and only timeStamping.
+    // SEQUENCE { OID 1.3.6.1.5.5.7.3.8 }
+    let mut eku =
+        CustomExtension::from_oid_content(&[2, 5, 29, 37], vec![0x30, 0x0a, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x08]);
+    eku.set_criticality(true);
+    tsa.custom_extensions.push(eku);
+    tsa.use_authority_key_identifier_extension = true;
+    validity(&mut tsa);
+    let tsa_cert = tsa.signed_by(&tsa_key, &issuer).map_err(pki)?;
+
+    std::fs::write(root_p, root_cert.pem()).map_err(io(root_p))?;
+    std::fs::write(cert_p, tsa_cert.der().as_ref()).map_err(io(cert_p))?;
+    write_private(key_p, &zeroize::Zeroizing::new(tsa_key.serialize_der()))
+}
+
+/// The RFC 3161 rail over the development TSA (in process, no network). Its tokens are
+/// labelled by the policy OID [`DEV_POLICY`](evidence_core::rfc3161::dev::DEV_POLICY) and
+/// verify only against the development root.
+#[derive(Debug)]
+pub struct DevTsaRail {
+    tsa: DevTsa,
+    serial: AtomicU64,
+}
+
+impl DevTsaRail {
+    /// A rail signing with `pki`'s TSA.
+    pub fn new(pki: DevPki) -> Self {
+        let start = u64::try_from(crate::now().0).unwrap_or(0);
+        Self { tsa: pki.tsa, serial: AtomicU64::new(start) }
+    }
+}
+
+impl TsaRail for DevTsaRail {
+    async fn timestamp(&self, req: &AnchorRequest<'_>) -> Result<AnchorEvidence, RailError> {
+        let err = |message: String| RailError { rail: "tsa", message };
+        let mut nonce = [0u8; 8];
+        getrandom::fill(&mut nonce).map_err(|e| err(format!("random nonce: {e}")))?;
+        let der =
+            rfc3161::request_for_digest(HashAlg::Sha256, &req.checkpoint_hash.0, &nonce, true, None).map_err(|e| err(e.to_string()))?;
+        let serial = self.serial.fetch_add(1, Ordering::Relaxed);
+        let response = self.tsa.respond(&der, crate::now(), serial).map_err(|e| err(e.to_string()))?;
+        Ok(AnchorEvidence { evidence: response, authority: "development TSA (not evidence)".into(), jurisdiction: None })
+    }
+}
+
+/// Loads `<dir>/ledger.skey`, creating a fresh Ed25519 checkpoint key named `name` on first use.
+///
+/// # Errors
+/// [`DevError`].
+pub fn load_or_create_signer(path: &Path, name: &str) -> Result<NoteSigner, DevError> {
+    if !path.exists() {
+        let mut seed = zeroize::Zeroizing::new([0u8; 32]);
+        getrandom::fill(seed.as_mut()).map_err(|e| DevError::Pki(format!("random seed: {e}")))?;
+        let signer = NoteSigner::from_seed(name, &seed).map_err(|e| DevError::Corrupt(format!("ledger name {name:?}: {e}")))?;
+        write_private(path, zeroize::Zeroizing::new(signer.to_skey()).as_bytes())?;
+    }
+    let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(io(path))?);
+    NoteSigner::parse(text.trim()).map_err(|e| DevError::Corrupt(format!("{}: not a signed-note private key: {e}", path.display())))
+}
+
+/// The trust file a verifier needs for this ledger: its checkpoint key, the TSA roots and
+/// the Fabric MSP roots.
+pub fn trust_file(
+    signer: &NoteSigner,
+    tsa_roots_pem: Vec<String>,
+    fabric_msps: Vec<evidence_core::bundle::MspRoots>,
+    development: bool,
+) -> TrustFile {
+    TrustFile {
+        format: "evidence-trust/v1".into(),
+        ledgers: vec![LedgerKey {
+            name: signer.name().to_owned(),
+            ed25519_public_key: Base64(signer.verifier().key().as_bytes().to_vec()),
+        }],
+        tsa_roots_pem,
+        fabric_msps,
+        development,
+    }
+}

@@ -1,0 +1,379 @@
+//! The endpoint handlers. Authentication, authorisation, timeouts and the audit log are the
+//! guard layer's job (see the module above); a handler only does its operation.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
+use evidence_core::claim::{Claim, ClaimKind};
+use evidence_core::{AppendRequest, CheckpointSeq, ClaimSink as _, ContentHash, Seq, TenantId};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{ApiError, AppState, JsonBody};
+use crate::store::{CheckpointRow, Store, TenantConfig, TenantStore as _};
+use crate::{TenantLedger, audit};
+
+type ApiResult<T> = Result<T, ApiError>;
+
+fn text(body: String) -> Response {
+    ([(CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
+}
+
+fn tenant_id(s: &str) -> ApiResult<TenantId> {
+    TenantId::new(s).map_err(|e| ApiError::invalid(format!("tenant id: {e}")))
+}
+
+async fn open<S: Store>(st: &AppState<S>, tenant: &str) -> ApiResult<TenantLedger<S::Tenant>> {
+    let id = tenant_id(tenant)?;
+    Ok(st.ledger.tenant(&id).await?)
+}
+
+pub(super) async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({"status": "ok"}))
+}
+
+pub(super) async fn readyz<S: Store>(State(st): State<AppState<S>>) -> Response {
+    if st.is_draining() {
+        return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "draining", "the server is shutting down").into_response();
+    }
+    match st.ledger.tenants().await {
+        Ok(_) => Json(json!({"status": "ready"})).into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+pub(super) async fn metrics() -> Response {
+    ([(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], crate::metrics::global().render()).into_response()
+}
+
+pub(super) async fn openapi() -> Json<serde_json::Value> {
+    Json(super::spec::openapi())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CreateTenant {
+    id: String,
+    #[serde(default)]
+    residency: Vec<String>,
+    fabric_channel: Option<String>,
+    seal_every_ms: Option<u64>,
+    seal_after_claims: Option<u64>,
+}
+
+pub(super) async fn create_tenant<S: Store>(State(st): State<AppState<S>>, JsonBody(req): JsonBody<CreateTenant>) -> ApiResult<Response> {
+    let id = tenant_id(&req.id)?;
+    if !audit::creatable(&id) {
+        return Err(ApiError::invalid(format!(
+            "tenant ids ending in {} are reserved and ids are at most {} bytes",
+            audit::AUDIT_SUFFIX,
+            audit::MAX_TENANT_LEN
+        )));
+    }
+    let mut config = TenantConfig { residency: req.residency, ..TenantConfig::default() };
+    if let Some(c) = req.fabric_channel {
+        if c.is_empty() || c.len() > 249 || !c.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-') {
+            return Err(ApiError::invalid("fabric_channel must be a Fabric channel name: a-z, 0-9, '.', '-'"));
+        }
+        config.fabric_channel = c;
+    }
+    if let Some(ms) = req.seal_every_ms {
+        if ms < 1000 {
+            return Err(ApiError::invalid("seal_every_ms must be at least 1000"));
+        }
+        config.seal_every_ms = ms;
+    }
+    if let Some(n) = req.seal_after_claims {
+        config.seal_after_claims = n;
+    }
+    let existed = st.ledger.tenant(&id).await.is_ok();
+    let t = st.ledger.create_tenant(&id, &config).await?;
+    let status = if existed { StatusCode::OK } else { StatusCode::CREATED };
+    Ok((status, Json(json!({"id": id, "config": t.config()}))).into_response())
+}
+
+pub(super) async fn list_tenants<S: Store>(State(st): State<AppState<S>>) -> ApiResult<Json<serde_json::Value>> {
+    let all = st.ledger.tenants().await?;
+    let tenants: Vec<&str> = all.iter().map(TenantId::as_str).filter(|t| !t.ends_with(audit::AUDIT_SUFFIX)).collect();
+    Ok(Json(json!({"tenants": tenants})))
+}
+
+pub(super) async fn verifier_key<S: Store>(State(st): State<AppState<S>>, Path(tenant): Path<String>) -> ApiResult<Response> {
+    let t = open(&st, &tenant).await?;
+    let v = st.ledger.verifier(t.store().tenant())?;
+    Ok(text(format!("{}\n", v.to_vkey())))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AppendClaim {
+    kind: String,
+    body: serde_json::Value,
+    #[serde(default)]
+    links: Vec<ContentHash>,
+    idempotency_key: Option<String>,
+}
+
+impl AppendClaim {
+    fn into_request(self) -> ApiResult<AppendRequest> {
+        let kind = ClaimKind::from_name(&self.kind).ok_or_else(|| {
+            let names: Vec<&str> = ClaimKind::ALL.iter().map(|k| k.name()).collect();
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_claim", format!("unknown claim kind; one of {}", names.join(", ")))
+        })?;
+        let claim =
+            Claim::new(kind, self.body).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_claim", e.to_string()))?;
+        let mut req = AppendRequest::new(claim).with_links(self.links);
+        req.idempotency_key = self.idempotency_key;
+        Ok(req)
+    }
+}
+
+pub(super) async fn append<S: Store>(
+    State(st): State<AppState<S>>,
+    Path(tenant): Path<String>,
+    JsonBody(body): JsonBody<AppendClaim>,
+) -> ApiResult<Response> {
+    let t = open(&st, &tenant).await?;
+    let receipt = t.append(body.into_request()?).await?;
+    Ok((StatusCode::CREATED, Json(receipt)).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AppendBatch {
+    claims: Vec<AppendClaim>,
+}
+
+pub(super) async fn append_batch<S: Store>(
+    State(st): State<AppState<S>>,
+    Path(tenant): Path<String>,
+    JsonBody(body): JsonBody<AppendBatch>,
+) -> ApiResult<Response> {
+    if body.claims.is_empty() || body.claims.len() > st.limits.batch_max {
+        return Err(ApiError::invalid(format!("a batch holds 1 to {} claims", st.limits.batch_max)));
+    }
+    let t = open(&st, &tenant).await?;
+    let reqs = body.claims.into_iter().map(AppendClaim::into_request).collect::<ApiResult<Vec<_>>>()?;
+    let receipts = t.append_many(reqs).await?;
+    Ok((StatusCode::CREATED, Json(json!({"receipts": receipts}))).into_response())
+}
+
+pub(super) async fn get_claim<S: Store>(
+    State(st): State<AppState<S>>,
+    Path((tenant, seq)): Path<(String, u64)>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let t = open(&st, &tenant).await?;
+    let receipt = t.receipt(Seq(seq)).await?;
+    let latest = t.store().latest_checkpoint().await?;
+    let tree_size = latest.as_ref().map_or(0, |c| c.root.tree_size.0);
+    Ok(Json(json!({"receipt": receipt, "sealed": seq < tree_size, "tree_size": tree_size})))
+}
+
+pub(super) async fn bundle_one<S: Store>(State(st): State<AppState<S>>, Path((tenant, seq)): Path<(String, u64)>) -> ApiResult<Response> {
+    let t = open(&st, &tenant).await?;
+    let b = t.bundle(&[Seq(seq)]).await?;
+    Ok(Json(b).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct BundleRequest {
+    seqs: Vec<u64>,
+}
+
+pub(super) async fn bundle_many<S: Store>(
+    State(st): State<AppState<S>>,
+    Path(tenant): Path<String>,
+    JsonBody(body): JsonBody<BundleRequest>,
+) -> ApiResult<Response> {
+    if body.seqs.is_empty() || body.seqs.len() > st.limits.batch_max {
+        return Err(ApiError::invalid(format!("a bundle holds 1 to {} claims", st.limits.batch_max)));
+    }
+    let t = open(&st, &tenant).await?;
+    let seqs: Vec<Seq> = body.seqs.into_iter().map(Seq).collect();
+    Ok(Json(t.bundle(&seqs).await?).into_response())
+}
+
+pub(super) async fn tlog_proof<S: Store>(State(st): State<AppState<S>>, Path((tenant, seq)): Path<(String, u64)>) -> ApiResult<Response> {
+    let t = open(&st, &tenant).await?;
+    let (_entry, proof) = t.tlog_proof(Seq(seq)).await?;
+    Ok(text(proof.encode()))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Reason {
+    reason: String,
+}
+
+fn reason(r: &Reason) -> ApiResult<&str> {
+    if r.reason.trim().is_empty() || r.reason.len() > 1000 {
+        return Err(ApiError::invalid("reason must be 1 to 1000 bytes"));
+    }
+    Ok(&r.reason)
+}
+
+pub(super) async fn retract<S: Store>(
+    State(st): State<AppState<S>>,
+    Path((tenant, seq)): Path<(String, u64)>,
+    JsonBody(body): JsonBody<Reason>,
+) -> ApiResult<Response> {
+    let t = open(&st, &tenant).await?;
+    let receipt = t.retract(Seq(seq), reason(&body)?).await?;
+    Ok((StatusCode::CREATED, Json(receipt)).into_response())
+}
+
+pub(super) async fn erase<S: Store>(
+    State(st): State<AppState<S>>,
+    Path((tenant, seq)): Path<(String, u64)>,
+    JsonBody(body): JsonBody<Reason>,
+) -> ApiResult<Response> {
+    let t = open(&st, &tenant).await?;
+    let receipt = t.erase(Seq(seq), reason(&body)?).await?;
+    Ok((StatusCode::CREATED, Json(receipt)).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Page {
+    from: Option<u64>,
+    limit: Option<u64>,
+}
+
+impl Page {
+    fn bounds(&self) -> (u64, u32) {
+        (self.from.unwrap_or(0), u32::try_from(self.limit.unwrap_or(100).clamp(1, 1000)).unwrap_or(1000))
+    }
+}
+
+fn checkpoint_json(c: &CheckpointRow) -> serde_json::Value {
+    json!({
+        "seq": c.seq,
+        "tree_size": c.root.tree_size.0,
+        "root": c.root.hash,
+        "hash": c.hash,
+        "sealed_at": c.sealed_at.0,
+        "note": c.note.note,
+    })
+}
+
+fn anchor_json(a: &crate::store::AnchorRow) -> serde_json::Value {
+    json!({
+        "id": a.id,
+        "rail": a.rail,
+        "state": a.state.as_str(),
+        "attempts": a.attempts,
+        "next_attempt_at": a.next_attempt_at.0,
+        "last_error": a.last_error,
+        "authority": a.authority,
+        "jurisdiction": a.jurisdiction,
+        "in_residency": a.in_residency,
+        "reanchor_of": a.reanchor_of,
+        "anchored_at": a.anchored_at.map(|t| t.0),
+    })
+}
+
+pub(super) async fn list_checkpoints<S: Store>(
+    State(st): State<AppState<S>>,
+    Path(tenant): Path<String>,
+    Query(page): Query<Page>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let t = open(&st, &tenant).await?;
+    let (from, limit) = page.bounds();
+    let rows = t.checkpoints(from, limit).await?;
+    Ok(Json(json!({"checkpoints": rows.iter().map(checkpoint_json).collect::<Vec<_>>()})))
+}
+
+pub(super) async fn get_checkpoint<S: Store>(
+    State(st): State<AppState<S>>,
+    Path((tenant, cseq)): Path<(String, u64)>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let t = open(&st, &tenant).await?;
+    let c = t.checkpoint(CheckpointSeq(cseq)).await?;
+    let anchors = t.anchor_state(c.seq).await?;
+    let mut v = checkpoint_json(&c);
+    v["anchors"] = anchors.iter().map(anchor_json).collect();
+    Ok(Json(v))
+}
+
+pub(super) async fn checkpoint_note<S: Store>(
+    State(st): State<AppState<S>>,
+    Path((tenant, cseq)): Path<(String, u64)>,
+) -> ApiResult<Response> {
+    let t = open(&st, &tenant).await?;
+    let c = t.checkpoint(CheckpointSeq(cseq)).await?;
+    Ok(text(c.note.note))
+}
+
+pub(super) async fn anchors<S: Store>(
+    State(st): State<AppState<S>>,
+    Path((tenant, cseq)): Path<(String, u64)>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let t = open(&st, &tenant).await?;
+    let c = t.checkpoint(CheckpointSeq(cseq)).await?;
+    let rows = t.anchor_state(c.seq).await?;
+    Ok(Json(json!({"checkpoint": c.seq, "anchors": rows.iter().map(anchor_json).collect::<Vec<_>>()})))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SizePair {
+    old: u64,
+    new: u64,
+}
+
+async fn checkpoint_of_size<T: crate::store::TenantStore>(t: &TenantLedger<T>, size: u64) -> ApiResult<CheckpointRow> {
+    let mut from = 0u64;
+    loop {
+        let rows = t.checkpoints(from, 1000).await?;
+        if let Some(c) = rows.iter().find(|c| c.root.tree_size.0 == size) {
+            return Ok(c.clone());
+        }
+        match rows.last() {
+            Some(last) if last.root.tree_size.0 < size && rows.len() == 1000 => from = last.seq.0 + 1,
+            _ => {
+                return Err(ApiError::new(StatusCode::NOT_FOUND, "no_such_checkpoint", format!("no checkpoint has tree size {size}")));
+            }
+        }
+    }
+}
+
+pub(super) async fn consistency<S: Store>(
+    State(st): State<AppState<S>>,
+    Path(tenant): Path<String>,
+    Query(q): Query<SizePair>,
+) -> ApiResult<Json<serde_json::Value>> {
+    if q.old > q.new {
+        return Err(ApiError::invalid("old must not be larger than new"));
+    }
+    let t = open(&st, &tenant).await?;
+    let old = checkpoint_of_size(&t, q.old).await?;
+    let new = checkpoint_of_size(&t, q.new).await?;
+    let proof = t.consistency_proof(&old, &new).await?;
+    Ok(Json(json!({
+        "old": checkpoint_json(&old),
+        "new": checkpoint_json(&new),
+        "proof": proof.path,
+    })))
+}
+
+pub(super) async fn audit<S: Store>(
+    State(st): State<AppState<S>>,
+    Path(tenant): Path<String>,
+    Query(page): Query<Page>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let id = tenant_id(&tenant)?;
+    // The tenant must exist; its audit log is created on first use.
+    st.ledger.tenant(&id).await?;
+    let (from, limit) = page.bounds();
+    let (log, size, entries) = audit::read(&st.ledger, &id, from, u64::from(limit)).await?;
+    let latest = log.store().latest_checkpoint().await?;
+    Ok(Json(json!({
+        "log": log.store().tenant(),
+        "size": size,
+        "entries": entries,
+        "latest_checkpoint": latest.map(|c| c.note.note),
+    })))
+}

@@ -1,0 +1,379 @@
+//! The HTTP service: a JSON REST API under `/v1`, health, metrics and OpenAPI.
+//!
+//! Every `/v1` request passes one layer ([`guard`]) that, driven by the route table in
+//! [`spec`]:
+//!
+//! 1. authenticates the bearer token (looked up by id, secret hash compared in constant
+//!    time, expiry and revocation enforced);
+//! 2. applies the per-token rate limit;
+//! 3. authorises the route's action for the token's role and tenant (a token of tenant A
+//!    gets `403 wrong_tenant` on every endpoint of tenant B, whether B exists or not);
+//! 4. runs the handler under the request timeout;
+//! 5. appends an `audit_event` claim (who, tenant, role, action, target, outcome, time) to
+//!    the caller's audit log (see [`crate::audit`]).
+//!
+//! Bodies are read whole up to the body limit, refused above the JSON nesting limit before
+//! parsing, and parsed with unknown fields refused. Errors are `{"error": {"code",
+//! "message"}}` with the stable codes of [`error`].
+
+pub mod error;
+mod handlers;
+pub mod spec;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRequest, MatchedPath, RawPathParams, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use evidence_core::TenantId;
+use serde::de::DeserializeOwned;
+
+use crate::Ledger;
+use crate::auth::{self, Principal};
+use crate::store::Store;
+pub use error::{ApiError, ErrorCode};
+
+/// Limits and defaults of the HTTP layer.
+#[derive(Clone, Debug)]
+pub struct HttpLimits {
+    /// Largest request body accepted (bytes). Default 1 MiB.
+    pub body_bytes: usize,
+    /// Deepest JSON nesting accepted in a request body. Default 32.
+    pub json_depth: usize,
+    /// Most claims in one batch append. Default 1000.
+    pub batch_max: usize,
+    /// Sustained requests per second per token. Default 50.
+    pub rate_per_sec: f64,
+    /// Burst size per token. Default 200.
+    pub rate_burst: f64,
+    /// Longest a request may run before `503 timeout`. Default 30 s.
+    pub request_timeout: Duration,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        Self {
+            body_bytes: 1 << 20,
+            json_depth: 32,
+            batch_max: 1000,
+            rate_per_sec: 50.0,
+            rate_burst: 200.0,
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The service's shared state.
+pub struct AppState<S: Store> {
+    pub(crate) ledger: Ledger<S>,
+    pub(crate) limits: HttpLimits,
+    limiter: Arc<RateLimiter>,
+    draining: Arc<AtomicBool>,
+}
+
+impl<S: Store> Clone for AppState<S> {
+    fn clone(&self) -> Self {
+        Self {
+            ledger: self.ledger.clone(),
+            limits: self.limits.clone(),
+            limiter: Arc::clone(&self.limiter),
+            draining: Arc::clone(&self.draining),
+        }
+    }
+}
+
+impl<S: Store> std::fmt::Debug for AppState<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("ledger", &self.ledger.name()).field("limits", &self.limits).finish_non_exhaustive()
+    }
+}
+
+impl<S: Store> AppState<S> {
+    /// State over a ledger with these limits.
+    pub fn new(ledger: Ledger<S>, limits: HttpLimits) -> Self {
+        Self { ledger, limits, limiter: Arc::new(RateLimiter::default()), draining: Arc::new(AtomicBool::new(false)) }
+    }
+
+    /// Marks the server as draining: `/readyz` answers 503 so load balancers stop sending.
+    pub fn set_draining(&self) {
+        self.draining.store(true, Ordering::SeqCst);
+    }
+
+    pub(crate) fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::SeqCst)
+    }
+}
+
+/// The router with every route of [`spec::ROUTES`], the guard layer and the body limit.
+pub fn router<S: Store + Clone>(state: AppState<S>) -> Router {
+    use handlers as h;
+    let body_limit = state.limits.body_bytes;
+    let v1 = Router::new()
+        .route("/v1/tenants", post(h::create_tenant::<S>).get(h::list_tenants::<S>))
+        .route("/v1/tenants/{tenant}/verifier-key", get(h::verifier_key::<S>))
+        .route("/v1/tenants/{tenant}/claims", post(h::append::<S>))
+        .route("/v1/tenants/{tenant}/claims/batch", post(h::append_batch::<S>))
+        .route("/v1/tenants/{tenant}/claims/{seq}", get(h::get_claim::<S>))
+        .route("/v1/tenants/{tenant}/claims/{seq}/bundle", get(h::bundle_one::<S>))
+        .route("/v1/tenants/{tenant}/claims/{seq}/tlog-proof", get(h::tlog_proof::<S>))
+        .route("/v1/tenants/{tenant}/bundles", post(h::bundle_many::<S>))
+        .route("/v1/tenants/{tenant}/claims/{seq}/retract", post(h::retract::<S>))
+        .route("/v1/tenants/{tenant}/claims/{seq}/erase", post(h::erase::<S>))
+        .route("/v1/tenants/{tenant}/checkpoints", get(h::list_checkpoints::<S>))
+        .route("/v1/tenants/{tenant}/checkpoints/{cseq}", get(h::get_checkpoint::<S>))
+        .route("/v1/tenants/{tenant}/checkpoints/{cseq}/note", get(h::checkpoint_note::<S>))
+        .route("/v1/tenants/{tenant}/checkpoints/{cseq}/anchors", get(h::anchors::<S>))
+        .route("/v1/tenants/{tenant}/consistency", get(h::consistency::<S>))
+        .route("/v1/tenants/{tenant}/audit", get(h::audit::<S>))
+        .route_layer(middleware::from_fn_with_state(state.clone(), guard::<S>));
+    let public = Router::new()
+        .route("/healthz", get(h::healthz))
+        .route("/readyz", get(h::readyz::<S>))
+        .route("/metrics", get(h::metrics))
+        .route("/openapi.json", get(h::openapi))
+        .route_layer(middleware::from_fn(observe));
+    v1.merge(public)
+        .fallback(|| async { ApiError::no_route() })
+        .method_not_allowed_fallback(|| async { ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed") })
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
+}
+
+fn record_metrics(route: &str, started: Instant, resp: &Response) {
+    let m = crate::metrics::global();
+    m.http_seconds.observe(started.elapsed().as_secs_f64());
+    m.http_requests.inc(&[("route", route), ("status", resp.status().as_str())]);
+    if let Some(code) = resp.extensions().get::<ErrorCode>() {
+        m.http_errors.inc(&[("code", code.0)]);
+    }
+}
+
+async fn observe(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned()).unwrap_or_default();
+    let resp = next.run(req).await;
+    record_metrics(&route, started, &resp);
+    resp
+}
+
+/// Authentication, rate limit, authorisation, timeout, audit and metrics for `/v1`.
+async fn guard<S: Store>(State(st): State<AppState<S>>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let (mut parts, body) = req.into_parts();
+    let route = parts.extensions.get::<MatchedPath>().map(|m| m.as_str().to_owned()).unwrap_or_default();
+    let method = parts.method.as_str().to_owned();
+    let target = parts.uri.path().to_owned();
+    let tenant_param = match <RawPathParams as axum::extract::FromRequestParts<()>>::from_request_parts(&mut parts, &()).await {
+        Ok(p) => p.iter().find(|(k, _)| *k == "tenant").map(|(_, v)| v.to_owned()),
+        Err(_) => None,
+    };
+    let Some(spec) = spec::find(&method, &route) else {
+        let resp = ApiError::no_route().into_response();
+        record_metrics(&route, started, &resp);
+        return resp;
+    };
+    let principal = match authenticate(&st, parts.headers.get(axum::http::header::AUTHORIZATION)).await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::info!(route = %route, code = e.code, "request refused before authentication");
+            let resp = e.into_response();
+            record_metrics(&route, started, &resp);
+            return resp;
+        }
+    };
+    let action = spec.action.unwrap_or(auth::Action::Administer);
+    let resp = if let Err(e) = authorize(&st, &principal, action, tenant_param.as_deref()) {
+        e.into_response()
+    } else {
+        parts.extensions.insert(principal.clone());
+        let req = Request::from_parts(parts, body);
+        if let Ok(r) = tokio::time::timeout(st.limits.request_timeout, next.run(req)).await {
+            r
+        } else {
+            let mut e = ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "timeout",
+                "the request took too long; retry (appends are safe to retry with an idempotency key)",
+            );
+            e.retry_after = Some(1);
+            e.into_response()
+        }
+    };
+    let code = resp.extensions().get::<ErrorCode>().map(|c| c.0);
+    crate::audit::record(&st.ledger, &principal, action, &method, &route, &target, resp.status().as_u16(), code).await;
+    record_metrics(&route, started, &resp);
+    resp
+}
+
+async fn authenticate<S: Store>(st: &AppState<S>, header: Option<&axum::http::HeaderValue>) -> Result<Principal, ApiError> {
+    let Some(value) = header else {
+        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "missing_token", "an Authorization: Bearer <token> header is required"));
+    };
+    let bearer = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+        .ok_or_else(|| ApiError::from(auth::AuthError::Malformed))?;
+    let (id, secret) = auth::split(bearer)?;
+    let record = st.ledger.store().token(id).await?;
+    let Some(record) = record else {
+        // Same answer as a wrong secret: an id alone is not a credential.
+        return Err(auth::AuthError::Invalid.into());
+    };
+    let principal = auth::verify(&record, secret, crate::now())?;
+    if let Err(wait) = st.limiter.check(&principal.token_id, st.limits.rate_per_sec, st.limits.rate_burst) {
+        let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests for this token; slow down");
+        e.retry_after = Some(wait);
+        return Err(e);
+    }
+    Ok(principal)
+}
+
+fn authorize<S: Store>(_st: &AppState<S>, p: &Principal, action: auth::Action, tenant: Option<&str>) -> Result<(), ApiError> {
+    let tenant = match tenant {
+        None => None,
+        Some(t) => match TenantId::new(t) {
+            Ok(t) => Some(t),
+            // Not a valid tenant id: no token can be for it.
+            Err(_) => {
+                return Err(if p.tenant.is_some() { auth::AuthError::WrongTenant.into() } else { ApiError::invalid("invalid tenant id") });
+            }
+        },
+    };
+    Ok(p.authorize(action, tenant.as_ref())?)
+}
+
+/// A per-token token bucket.
+#[derive(Debug, Default)]
+struct RateLimiter {
+    buckets: Mutex<HashMap<String, (f64, Instant)>>,
+}
+
+impl RateLimiter {
+    /// Takes one request from `key`'s bucket, or says how many seconds to wait.
+    fn check(&self, key: &str, rate: f64, burst: f64) -> Result<(), u64> {
+        let now = Instant::now();
+        let mut m = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if m.len() > 100_000 {
+            // Bounded memory: forget full buckets (idle tokens) first.
+            m.retain(|_, (level, at)| *level + now.duration_since(*at).as_secs_f64() * rate < burst);
+        }
+        let (level, at) = m.entry(key.to_owned()).or_insert((burst, now));
+        *level = (*level + now.duration_since(*at).as_secs_f64() * rate).min(burst);
+        *at = now;
+        if *level >= 1.0 {
+            *level -= 1.0;
+            Ok(())
+        } else {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let wait = ((1.0 - *level) / rate.max(1e-9)).ceil().max(1.0) as u64;
+            Err(wait)
+        }
+    }
+}
+
+/// A JSON body: size-limited (by [`DefaultBodyLimit`]), depth-limited, unknown fields
+/// refused by the target type, every failure a typed [`ApiError`].
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<S: Store + Clone, T: DeserializeOwned> FromRequest<AppState<S>> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, st: &AppState<S>) -> Result<Self, ApiError> {
+        let json_type = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
+        if !json_type {
+            return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "the body must be application/json"));
+        }
+        let limit = st.limits.body_bytes;
+        let bytes = axum::body::Bytes::from_request(req, st).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", format!("the body is over the {limit}-byte limit"))
+            } else {
+                ApiError::new(StatusCode::BAD_REQUEST, "bad_body", "the body could not be read")
+            }
+        })?;
+        check_depth(&bytes, st.limits.json_depth)?;
+        serde_json::from_slice(&bytes)
+            .map(JsonBody)
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("the body is not valid for this endpoint: {e}")))
+    }
+}
+
+/// Refuses JSON nested deeper than `max` (arrays and objects), without parsing it.
+fn check_depth(bytes: &[u8], max: usize) -> Result<(), ApiError> {
+    let (mut depth, mut in_str, mut esc) = (0usize, false, false);
+    for &b in bytes {
+        if in_str {
+            match (esc, b) {
+                (true, _) => esc = false,
+                (false, b'\\') => esc = true,
+                (false, b'"') => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_str = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return Err(ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "json_too_deep",
+                        format!("the body nests deeper than {max} levels"),
+                    ));
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then drains in-flight requests.
+///
+/// # Errors
+/// I/O errors of the listener.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn depth_counts_structure_not_strings() {
+        assert!(check_depth(br#"{"a":[[["x"]]]}"#, 4).is_ok());
+        assert!(check_depth(br#"{"a":[[[["x"]]]]}"#, 4).is_err());
+        assert!(check_depth(br#"{"a":"[[[[[[[[[[\"]]"}"#, 2).is_ok());
+        assert!(check_depth(&vec![b'['; 10_000], 32).is_err());
+    }
+
+    #[test]
+    fn bucket_refuses_beyond_burst_and_refills() {
+        let l = RateLimiter::default();
+        for _ in 0..5 {
+            assert!(l.check("t", 1000.0, 5.0).is_ok());
+        }
+        assert!(l.check("t", 0.001, 5.0).is_err());
+        assert!(l.check("other", 1000.0, 5.0).is_ok());
+    }
+}

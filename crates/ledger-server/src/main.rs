@@ -1,0 +1,458 @@
+//! `ledger-server`: the evidence ledger's HTTP service and its administration commands.
+#![forbid(unsafe_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use evidence_core::TenantId;
+use ledger_server::auth::{self, Role};
+use ledger_server::config::Config;
+use ledger_server::crypto::{EnvKeyProvider, FileKeyProvider};
+use ledger_server::dev;
+use ledger_server::rails::HttpTsaRail;
+use ledger_server::server::{self, NoFabric, NoTsa, ServiceOptions};
+use ledger_server::store::postgres::PgStore;
+use ledger_server::store::sqlite::{Durability, SqliteStore};
+use ledger_server::store::{Rail, Store, TenantConfig};
+use ledger_server::{Ledger, audit};
+
+const AFTER_HELP: &str = "\
+Quick start (no set-up; development trust material, NOT evidence):
+  ledger-server dev
+then follow the README walk-through: append a claim with curl, wait for a seal, download the
+bundle, and check it with `evidence-verify bundle BUNDLE --trust ./data/trust.json`.
+
+Production:
+  ledger-server serve --config /etc/ledger/ledger.toml
+  ledger-server tenant create rooftop-17 --config /etc/ledger/ledger.toml
+  ledger-server token create --tenant rooftop-17 --role auditor --label \"KPMG audit 2026\" --config ...";
+
+/// The evidence ledger: per-tenant verifiable logs of claims, sealed into signed
+/// checkpoints and anchored by RFC 3161 time-stamps (and Hyperledger Fabric).
+#[derive(Debug, Parser)]
+#[command(name = "ledger-server", version, after_help = AFTER_HELP)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Runs the service from a TOML configuration (every setting also from LEDGER_* variables).
+    Serve {
+        /// The configuration file (see the ledger-server README for every key).
+        #[arg(long, env = "LEDGER_CONFIG")]
+        config: PathBuf,
+    },
+    /// Runs a development server with no set-up: SQLite under --data, an in-process
+    /// development TSA (not evidence), sealing every minute, a demo tenant and token, and a
+    /// trust.json for the verifier.
+    Dev(DevArgs),
+    /// Manages bearer tokens (stored only as hashes).
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Manages tenants.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+}
+
+#[derive(Debug, Args)]
+struct DevArgs {
+    /// Data directory (created if missing; reused across restarts).
+    #[arg(long, default_value = "./data")]
+    data: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: std::net::SocketAddr,
+    /// The demo tenant to create.
+    #[arg(long, default_value = "demo")]
+    tenant: String,
+    /// Seconds between seals of the demo tenant.
+    #[arg(long, default_value_t = 60)]
+    seal_every: u64,
+}
+
+/// Where the administration commands find the store: a serve configuration, or a SQLite
+/// directory (what `dev` uses), or a PostgreSQL URL.
+#[derive(Debug, Args)]
+struct StoreArgs {
+    /// A `serve` configuration file.
+    #[arg(long, env = "LEDGER_CONFIG", conflicts_with_all = ["data", "database_url"])]
+    config: Option<PathBuf>,
+    /// A SQLite data directory (e.g. the `dev` server's ./data).
+    #[arg(long, conflicts_with = "database_url")]
+    data: Option<PathBuf>,
+    /// A PostgreSQL URL.
+    #[arg(long)]
+    database_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Issues a token and prints it once (only its hash is stored).
+    Create {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The tenant it is bound to (not for --role admin).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// dealer_principal, cfo, dealer_operator, auditor, service or admin.
+        #[arg(long)]
+        role: String,
+        /// A label for people ("pipeline on host X").
+        #[arg(long, default_value = "")]
+        label: String,
+        /// Lifetime in days (at most 90).
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+    },
+    /// Lists tokens (ids, tenants, roles, expiry; never secrets).
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Revokes a token by id; effective on the next request.
+    Revoke {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The token id (16 hex digits, as listed).
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TenantCommand {
+    /// Creates a tenant (idempotent).
+    Create {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Tenant id: a-z, 0-9, '-', '_', '.', at most 58 bytes.
+        id: String,
+        /// Fabric channel for its anchors.
+        #[arg(long, default_value = "evidence")]
+        channel: String,
+        /// Allowed anchoring jurisdictions (e.g. CA); repeat for several. Empty: any.
+        #[arg(long)]
+        residency: Vec<String>,
+        /// Seal at least every this many seconds.
+        #[arg(long, default_value_t = 3600)]
+        seal_every: u64,
+    },
+    /// Lists tenants.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("LEDGER_LOG").unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match rt.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+async fn run(cmd: Command) -> Result<(), Error> {
+    match cmd {
+        Command::Serve { config } => serve(&config).await,
+        Command::Dev(args) => dev_server(args).await,
+        Command::Token(t) => token(t).await,
+        Command::Tenant(t) => tenant(t).await,
+    }
+}
+
+enum AnyStore {
+    Sqlite(SqliteStore),
+    Pg(PgStore),
+}
+
+async fn open_store(args: &StoreArgs) -> Result<AnyStore, Error> {
+    if let Some(url) = &args.database_url {
+        return Ok(AnyStore::Pg(PgStore::connect(url, 4).await?));
+    }
+    if let Some(dir) = &args.data {
+        if !dir.join("catalogue.db").exists() {
+            return Err(format!("{}: no ledger data here (expected catalogue.db)", dir.display()).into());
+        }
+        return Ok(AnyStore::Sqlite(SqliteStore::open(dir, Durability::PowerLoss).await?));
+    }
+    if let Some(path) = &args.config {
+        let cfg = Config::load(path, std::env::vars())?;
+        return store_from_config(&cfg).await;
+    }
+    Err("say where the store is: --config FILE, --data DIR or --database-url URL".into())
+}
+
+async fn store_from_config(cfg: &Config) -> Result<AnyStore, Error> {
+    match (&cfg.store.sqlite_dir, &cfg.store.database_url) {
+        (Some(dir), None) => Ok(AnyStore::Sqlite(SqliteStore::open(dir, Durability::PowerLoss).await?)),
+        (None, Some(url)) => Ok(AnyStore::Pg(PgStore::connect(url, cfg.store.max_connections).await?)),
+        _ => Err("[store]: set exactly one of sqlite_dir and database_url".into()),
+    }
+}
+
+async fn token(cmd: TokenCommand) -> Result<(), Error> {
+    match cmd {
+        TokenCommand::Create { store, tenant, role, label, days } => {
+            let role: Role = role.parse().map_err(|_| format!("unknown role {role:?}; one of {}", role_names()))?;
+            let tenant = tenant.map(TenantId::new).transpose()?;
+            match open_store(&store).await? {
+                AnyStore::Sqlite(s) => create_token(&s, tenant, role, &label, days).await,
+                AnyStore::Pg(s) => create_token(&s, tenant, role, &label, days).await,
+            }
+        }
+        TokenCommand::List { store } => {
+            let all = match open_store(&store).await? {
+                AnyStore::Sqlite(s) => s.tokens().await?,
+                AnyStore::Pg(s) => s.tokens().await?,
+            };
+            let now = ledger_server::now();
+            println!("{:<16}  {:<24}  {:<16}  {:<10}  {:<24}  label", "id", "tenant", "role", "state", "expires (unix ms)");
+            for t in all {
+                let state = if t.revoked_at.is_some() {
+                    "revoked"
+                } else if t.expires_at <= now {
+                    "expired"
+                } else {
+                    "active"
+                };
+                let tenant = t.tenant.as_ref().map_or("-", TenantId::as_str);
+                println!("{:<16}  {:<24}  {:<16}  {:<10}  {:<24}  {}", t.id, tenant, t.role.name(), state, t.expires_at.0, t.label);
+            }
+            Ok(())
+        }
+        TokenCommand::Revoke { store, id } => {
+            let done = match open_store(&store).await? {
+                AnyStore::Sqlite(s) => s.revoke_token(&id, ledger_server::now()).await?,
+                AnyStore::Pg(s) => s.revoke_token(&id, ledger_server::now()).await?,
+            };
+            if done {
+                eprintln!("revoked {id}");
+                Ok(())
+            } else {
+                Err(format!("no active token {id}").into())
+            }
+        }
+    }
+}
+
+fn role_names() -> String {
+    Role::ALL.iter().map(|r| r.name()).collect::<Vec<_>>().join(", ")
+}
+
+async fn create_token<S: Store>(store: &S, tenant: Option<TenantId>, role: Role, label: &str, days: u32) -> Result<(), Error> {
+    let bearer = issue_token(store, tenant, role, label, days).await?;
+    println!("{bearer}");
+    eprintln!("(shown once: only its hash is stored)");
+    Ok(())
+}
+
+async fn issue_token<S: Store>(store: &S, tenant: Option<TenantId>, role: Role, label: &str, days: u32) -> Result<String, Error> {
+    if let Some(t) = &tenant {
+        store.open_tenant(t).await.map_err(|e| format!("{e}: create the tenant first"))?;
+    }
+    let mut id = [0u8; 8];
+    let mut secret = zeroize::Zeroizing::new([0u8; 32]);
+    getrandom::fill(&mut id)?;
+    getrandom::fill(secret.as_mut())?;
+    let lifetime = i64::from(days).saturating_mul(86_400_000);
+    let issued = auth::issue(id, *secret, tenant, role, label, ledger_server::now(), lifetime)?;
+    store.put_token(&issued.record).await?;
+    eprintln!(
+        "token {} for {} as {} until {} (unix ms)",
+        issued.record.id,
+        issued.record.tenant.as_ref().map_or("the ledger", TenantId::as_str),
+        role,
+        issued.record.expires_at.0
+    );
+    Ok(issued.bearer)
+}
+
+async fn tenant(cmd: TenantCommand) -> Result<(), Error> {
+    match cmd {
+        TenantCommand::Create { store, id, channel, residency, seal_every } => {
+            let id = TenantId::new(id)?;
+            if !audit::creatable(&id) {
+                return Err(format!(
+                    "tenant ids ending in {} are reserved and ids are at most {} bytes",
+                    audit::AUDIT_SUFFIX,
+                    audit::MAX_TENANT_LEN
+                )
+                .into());
+            }
+            let config = TenantConfig {
+                residency,
+                fabric_channel: channel,
+                seal_every_ms: seal_every.saturating_mul(1000),
+                ..TenantConfig::default()
+            };
+            match open_store(&store).await? {
+                AnyStore::Sqlite(s) => s.create_tenant(&id, &config).await.map(|_| ())?,
+                AnyStore::Pg(s) => s.create_tenant(&id, &config).await.map(|_| ())?,
+            }
+            eprintln!("tenant {id} ready");
+            Ok(())
+        }
+        TenantCommand::List { store } => {
+            let all = match open_store(&store).await? {
+                AnyStore::Sqlite(s) => s.tenants().await?,
+                AnyStore::Pg(s) => s.tenants().await?,
+            };
+            for t in all.iter().filter(|t| !t.as_str().ends_with(audit::AUDIT_SUFFIX)) {
+                println!("{t}");
+            }
+            Ok(())
+        }
+    }
+}
+
+fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), Error> {
+    let text = serde_json::to_string_pretty(value)?;
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text + "\n").map_err(|e| format!("{}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(())
+}
+
+async fn serve(path: &Path) -> Result<(), Error> {
+    let cfg = Config::load(path, std::env::vars())?;
+    let signer = evidence_core::note::NoteSigner::parse(
+        std::fs::read_to_string(&cfg.ledger_key).map_err(|e| format!("{}: {e}", cfg.ledger_key.display()))?.trim(),
+    )
+    .map_err(|e| format!("{}: {e}", cfg.ledger_key.display()))?;
+    if signer.name() != cfg.ledger_name {
+        return Err(format!("ledger_key is named {:?} but ledger_name is {:?}", signer.name(), cfg.ledger_name).into());
+    }
+    let mut roots = Vec::new();
+    let mut roots_pem = Vec::new();
+    let mut endpoints = Vec::new();
+    for t in &cfg.tsa {
+        for r in &t.roots {
+            let pem = std::fs::read(r).map_err(|e| format!("{}: {e}", r.display()))?;
+            roots.extend(evidence_core::rfc3161::certificates_from_pem_or_der(&pem).map_err(|e| format!("{}: {e}", r.display()))?);
+            roots_pem.push(String::from_utf8_lossy(&pem).into_owned());
+        }
+        let j = tsa_client::Jurisdiction::new(&t.jurisdiction)?;
+        endpoints.push(tsa_client::TsaEndpoint::new(t.name.clone(), &t.url, j)?);
+    }
+    if let Some(out) = &cfg.trust_out {
+        write_json(out, &dev::trust_file(&signer, roots_pem, Vec::new(), false))?;
+    }
+    let opts = ServiceOptions {
+        limits: cfg.http.limits(),
+        seal_tick: Duration::from_secs(cfg.sealing.tick_seconds),
+        anchor_tick: Duration::from_secs(cfg.anchoring.tick_seconds),
+        grace: Duration::from_secs(cfg.http.shutdown_grace_seconds),
+    };
+    let listener = tokio::net::TcpListener::bind(cfg.listen).await.map_err(|e| format!("bind {}: {e}", cfg.listen))?;
+    tracing::info!(listen = %cfg.listen, ledger = %cfg.ledger_name, tsas = endpoints.len(), "serving");
+    // The Fabric rail is not wired into `serve` yet (see the README status): TSA only.
+    let rails = vec![Rail::Tsa];
+    let keys: Box<dyn FnOnce() -> Result<Keys, Error>> = match (&cfg.master_key_file, &cfg.master_key_env) {
+        (Some(p), _) => {
+            let p = p.clone();
+            Box::new(move || Ok(Keys::File(FileKeyProvider::open(&p)?)))
+        }
+        (None, Some(var)) => {
+            let var = var.clone();
+            Box::new(move || Ok(Keys::Env(EnvKeyProvider::from_env(&var)?)))
+        }
+        (None, None) => return Err("set master_key_file or master_key_env".into()),
+    };
+    let keys = keys()?;
+    macro_rules! go {
+        ($store:expr) => {{
+            let ledger = match keys {
+                Keys::File(k) => Ledger::with_rails($store, signer, k, rails),
+                Keys::Env(k) => Ledger::with_rails($store, signer, k, rails),
+            };
+            if endpoints.is_empty() {
+                tracing::warn!("no [[tsa]] configured: checkpoints stay pending on the TSA rail");
+                server::run(ledger, NoTsa, NoFabric, listener, opts, server::shutdown_signal()).await?;
+            } else {
+                let client = tsa_client::TsaClient::new(endpoints, tsa_client::ClientConfig::default())?;
+                server::run(ledger, HttpTsaRail::new(client, roots, Vec::new()), NoFabric, listener, opts, server::shutdown_signal())
+                    .await?;
+            }
+        }};
+    }
+    match store_from_config(&cfg).await? {
+        AnyStore::Sqlite(s) => go!(s),
+        AnyStore::Pg(s) => go!(s),
+    }
+    Ok(())
+}
+
+enum Keys {
+    File(FileKeyProvider),
+    Env(EnvKeyProvider),
+}
+
+async fn dev_server(args: DevArgs) -> Result<(), Error> {
+    let data = args.data;
+    std::fs::create_dir_all(&data).map_err(|e| format!("{}: {e}", data.display()))?;
+    let signer = dev::load_or_create_signer(&data.join("ledger.skey"), "dev-ledger.localhost")?;
+    let keys = FileKeyProvider::open_or_create(&data.join("master.key"))?;
+    let pki = dev::load_or_create_pki(&data)?;
+    let trust_path = data.join("trust.json");
+    write_json(&trust_path, &dev::trust_file(&signer, vec![pki.root_pem.clone()], Vec::new(), true))?;
+    let store = SqliteStore::open(&data, Durability::PowerLoss).await?;
+    let tenant = TenantId::new(args.tenant)?;
+    if !audit::creatable(&tenant) {
+        return Err(format!("tenant ids ending in {} are reserved", audit::AUDIT_SUFFIX).into());
+    }
+    let config = TenantConfig { seal_every_ms: args.seal_every.max(1).saturating_mul(1000), ..TenantConfig::default() };
+    let ledger = Ledger::with_rails(store.clone(), signer, keys, vec![Rail::Tsa]);
+    ledger.create_tenant(&tenant, &config).await?;
+    let bearer = issue_token(&store, Some(tenant.clone()), Role::DealerPrincipal, "ledger-server dev", 7).await?;
+    let token_path = data.join("dev").join("token");
+    let _ = std::fs::remove_file(&token_path);
+    dev::write_private(&token_path, bearer.as_bytes())?;
+    let listener = tokio::net::TcpListener::bind(args.listen).await.map_err(|e| format!("bind {}: {e}", args.listen))?;
+    let addr = listener.local_addr()?;
+    eprintln!(
+        "\nDEVELOPMENT SERVER: its TSA and keys are generated locally and are NOT evidence.\n\
+         listening on  http://{addr}\n\
+         tenant        {tenant} (sealed every {}s)\n\
+         token         {} (dealer_principal, 7 days; also in {})\n\
+         trust file    {}\n\
+         Fabric rail   not in dev mode yet (TSA rail only; see the README status)\n",
+        args.seal_every,
+        bearer,
+        token_path.display(),
+        trust_path.display()
+    );
+    let opts = ServiceOptions {
+        seal_tick: Duration::from_secs(1),
+        anchor_tick: Duration::from_secs(1),
+        grace: Duration::from_secs(10),
+        ..ServiceOptions::default()
+    };
+    server::run(ledger, dev::DevTsaRail::new(pki), NoFabric, listener, opts, server::shutdown_signal()).await?;
+    Ok(())
+}

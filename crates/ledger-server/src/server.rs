@@ -1,0 +1,130 @@
+//! Running the service: the HTTP listener plus the sealing scheduler and the anchoring
+//! workers, with graceful shutdown.
+//!
+//! On shutdown the server stops accepting connections, `/readyz` turns 503, in-flight
+//! requests (appends included) run to completion up to the grace period, and then the
+//! background tasks finish their current pass. An append is acknowledged only after its
+//! commit, so a request cut off by the grace period was never acknowledged.
+
+use std::future::Future;
+use std::time::Duration;
+
+use crate::Ledger;
+use crate::anchor::{AnchorEvidence, AnchorRequest, FabricRail, RailError, TsaRail};
+use crate::http::{self, AppState, HttpLimits};
+use crate::scheduler::{spawn_anchor_worker, spawn_sealer};
+use crate::store::Store;
+
+/// A Fabric rail for deployments that anchor on the TSA rail only (the ledger is built
+/// with `Ledger::with_rails(vec![Rail::Tsa])`, so it is never asked). If it is asked, it
+/// fails, and the outbox keeps the row pending: nothing is lost.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoFabric;
+
+impl FabricRail for NoFabric {
+    async fn submit(&self, _req: &AnchorRequest<'_>) -> Result<AnchorEvidence, RailError> {
+        Err(RailError { rail: "fabric", message: "the Fabric rail is not configured on this server".into() })
+    }
+}
+
+/// A TSA rail for deployments without one: fails, so rows stay pending.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoTsa;
+
+impl TsaRail for NoTsa {
+    async fn timestamp(&self, _req: &AnchorRequest<'_>) -> Result<AnchorEvidence, RailError> {
+        Err(RailError { rail: "tsa", message: "no TSA is configured on this server".into() })
+    }
+}
+
+/// What the service runs with.
+#[derive(Debug, Clone)]
+pub struct ServiceOptions {
+    /// HTTP limits.
+    pub limits: HttpLimits,
+    /// Sealing scheduler tick.
+    pub seal_tick: Duration,
+    /// Anchoring worker tick.
+    pub anchor_tick: Duration,
+    /// How long shutdown waits for in-flight requests.
+    pub grace: Duration,
+}
+
+impl Default for ServiceOptions {
+    fn default() -> Self {
+        Self {
+            limits: HttpLimits::default(),
+            seal_tick: Duration::from_secs(10),
+            anchor_tick: Duration::from_secs(5),
+            grace: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Serves `ledger` on `listener` with the background tasks until `shutdown` resolves.
+///
+/// # Errors
+/// I/O errors of the listener.
+pub async fn run<S, R, F>(
+    ledger: Ledger<S>,
+    tsa: R,
+    fabric: F,
+    listener: tokio::net::TcpListener,
+    opts: ServiceOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()>
+where
+    S: Store + Clone,
+    R: TsaRail + 'static,
+    F: FabricRail + 'static,
+{
+    let sealer = spawn_sealer(ledger.clone(), opts.seal_tick);
+    let anchorer = spawn_anchor_worker(ledger.clone(), tsa, fabric, opts.anchor_tick);
+    let state = AppState::new(ledger, opts.limits.clone());
+    let router = http::router(state.clone());
+    let (drained_tx, drained_rx) = tokio::sync::oneshot::channel::<()>();
+    let draining = state.clone();
+    let signal = async move {
+        shutdown.await;
+        draining.set_draining();
+        tracing::info!("shutting down: draining in-flight requests");
+        let _ = drained_tx.send(());
+    };
+    let serve = http::serve(listener, router, signal);
+    tokio::pin!(serve);
+    let result = tokio::select! {
+        r = &mut serve => r,
+        () = async {
+            let _ = drained_rx.await;
+            tokio::time::sleep(opts.grace).await;
+        } => {
+            tracing::warn!("grace period over: closing remaining connections");
+            Ok(())
+        }
+    };
+    sealer.shutdown().await;
+    anchorer.shutdown().await;
+    result
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
