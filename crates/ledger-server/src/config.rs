@@ -41,6 +41,8 @@
 //! rate_burst = 200.0
 //! request_timeout_seconds = 30
 //! shutdown_grace_seconds = 30
+//! # tls_cert = "/etc/ledger/tls/cert.pem"   # both set: HTTPS (rustls); neither: plain HTTP
+//! # tls_key = "/etc/ledger/tls/key.pem"
 //! ```
 
 use std::net::SocketAddr;
@@ -165,6 +167,10 @@ pub struct HttpConfig {
     pub request_timeout_seconds: u64,
     /// How long shutdown waits for in-flight requests (seconds).
     pub shutdown_grace_seconds: u64,
+    /// PEM certificate chain: serve HTTPS (with `tls_key`). Unset: plain HTTP.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for `tls_cert`.
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for HttpConfig {
@@ -178,6 +184,8 @@ impl Default for HttpConfig {
             rate_burst: d.rate_burst,
             request_timeout_seconds: d.request_timeout.as_secs(),
             shutdown_grace_seconds: 30,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -240,6 +248,9 @@ impl Config {
         }
         if cfg.master_key_file.is_some() == cfg.master_key_env.is_some() {
             return Err(ConfigError::Invalid("set exactly one of master_key_file and master_key_env".into()));
+        }
+        if cfg.http.tls_cert.is_some() != cfg.http.tls_key.is_some() {
+            return Err(ConfigError::Invalid("[http]: set both tls_cert and tls_key, or neither".into()));
         }
         if cfg.sealing.tick_seconds == 0 || cfg.anchoring.tick_seconds == 0 {
             return Err(ConfigError::Invalid("tick_seconds must be at least 1".into()));

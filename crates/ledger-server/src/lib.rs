@@ -31,5 +31,6 @@ pub mod server;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod tls;
 
 pub use ledger::{ClaimParts, Ledger, LedgerError, TenantLedger, now};

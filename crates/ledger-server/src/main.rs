@@ -369,8 +369,14 @@ async fn serve(path: &Path) -> Result<(), Error> {
         anchor_tick: Duration::from_secs(cfg.anchoring.tick_seconds),
         grace: Duration::from_secs(cfg.http.shutdown_grace_seconds),
     };
-    let listener = tokio::net::TcpListener::bind(cfg.listen).await.map_err(|e| format!("bind {}: {e}", cfg.listen))?;
-    tracing::info!(listen = %cfg.listen, ledger = %cfg.ledger_name, tsas = endpoints.len(), "serving");
+    let tcp = tokio::net::TcpListener::bind(cfg.listen).await.map_err(|e| format!("bind {}: {e}", cfg.listen))?;
+    let listener = match (&cfg.http.tls_cert, &cfg.http.tls_key) {
+        (Some(cert), Some(key)) => {
+            ledger_server::http::Bind::Tls(ledger_server::tls::TlsListener::new(tcp, ledger_server::tls::server_config(cert, key)?)?)
+        }
+        _ => ledger_server::http::Bind::Plain(tcp),
+    };
+    tracing::info!(listen = %cfg.listen, tls = cfg.http.tls_cert.is_some(), ledger = %cfg.ledger_name, tsas = endpoints.len(), "serving");
     // The Fabric rail is not wired into `serve` yet (see the README status): TSA only.
     let rails = vec![Rail::Tsa];
     let keys: Box<dyn FnOnce() -> Result<Keys, Error>> = match (&cfg.master_key_file, &cfg.master_key_env) {

@@ -69,7 +69,7 @@ pub async fn run<S, R, F>(
     ledger: Ledger<S>,
     tsa: R,
     fabric: F,
-    listener: tokio::net::TcpListener,
+    listener: impl Into<http::Bind>,
     opts: ServiceOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()>
@@ -90,7 +90,7 @@ where
         tracing::info!("shutting down: draining in-flight requests");
         let _ = drained_tx.send(());
     };
-    let serve = http::serve(listener, router, signal);
+    let serve = http::serve(listener.into(), router, signal);
     tokio::pin!(serve);
     let result = tokio::select! {
         r = &mut serve => r,

@@ -343,16 +343,43 @@ fn check_depth(bytes: &[u8], max: usize) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves, then drains in-flight requests.
+/// Where the service listens: plain TCP or TLS.
+#[derive(Debug)]
+pub enum Bind {
+    /// Plain HTTP (behind a TLS-terminating proxy, or on loopback).
+    Plain(tokio::net::TcpListener),
+    /// HTTPS with rustls.
+    Tls(crate::tls::TlsListener),
+}
+
+impl Bind {
+    /// The bound address.
+    ///
+    /// # Errors
+    /// The socket's address is unavailable.
+    pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        match self {
+            Bind::Plain(l) => l.local_addr(),
+            Bind::Tls(l) => axum::serve::Listener::local_addr(l),
+        }
+    }
+}
+
+impl From<tokio::net::TcpListener> for Bind {
+    fn from(l: tokio::net::TcpListener) -> Self {
+        Bind::Plain(l)
+    }
+}
+
+/// Serves `router` on `bind` until `shutdown` resolves, then drains in-flight requests.
 ///
 /// # Errors
 /// I/O errors of the listener.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    router: Router,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+pub async fn serve(bind: Bind, router: Router, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    match bind {
+        Bind::Plain(l) => axum::serve(l, router).with_graceful_shutdown(shutdown).await,
+        Bind::Tls(l) => axum::serve(l, router).with_graceful_shutdown(shutdown).await,
+    }
 }
 
 #[cfg(test)]
