@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 
 mod anchors;
 mod bundle;
+mod fabric_block;
 mod input;
 mod outcome;
 mod report;
@@ -44,6 +45,8 @@ enum Command {
     Inspect(timestamp::InspectArgs),
     /// Verify a c2sp.org/tlog-proof@v1 file against checkpoint verifier keys.
     TlogProof(tlog_proof::TlogProofArgs),
+    /// Verify one Hyperledger Fabric block offline against trusted MSP roots.
+    FabricBlock(fabric_block::FabricBlockArgs),
 }
 
 fn main() -> ExitCode {
@@ -62,6 +65,7 @@ fn main() -> ExitCode {
         Command::Timestamp(args) => timestamp::run(args),
         Command::Inspect(args) => timestamp::inspect(args),
         Command::TlogProof(args) => tlog_proof::run(args),
+        Command::FabricBlock(args) => fabric_block::run(args),
     };
     outcome.into()
 }
