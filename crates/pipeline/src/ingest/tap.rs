@@ -184,8 +184,36 @@ impl<R: Read> Tap<R> {
         self.field_len = 0;
     }
 
+    fn check_limits(&mut self) -> io::Result<()> {
+        if self.field_len > self.max_field {
+            self.overflow = Some(OverflowAt { what: Overflow::Field(self.field), row: self.records_done + 1 });
+            return Err(limit_error());
+        }
+        if self.record_len > self.max_record {
+            self.overflow = Some(OverflowAt { what: Overflow::Record, row: self.records_done + 1 });
+            return Err(limit_error());
+        }
+        Ok(())
+    }
+
+    /// Runs the quote tracker over bytes handed to the parser. Inside a field it jumps to the
+    /// next byte that can change state (`memchr`), so the cost is per field, not per byte.
     fn track(&mut self, bytes: &[u8]) -> io::Result<()> {
-        for &b in bytes {
+        let mut i = 0;
+        while i < bytes.len() {
+            let rest = &bytes[i..];
+            let skip = match self.q {
+                Q::Unquoted => memchr::memchr3(b',', b'\r', b'\n', rest),
+                Q::Quoted => memchr::memchr(b'"', rest),
+                Q::Start | Q::QuoteInQuoted => Some(0),
+            }
+            .unwrap_or(rest.len());
+            self.field_len += skip as u64;
+            self.record_len += skip as u64;
+            i += skip;
+            self.check_limits()?;
+            let Some(&b) = bytes.get(i) else { break };
+            i += 1;
             match (self.q, b) {
                 (Q::Start, b'"') => {
                     self.q = Q::Quoted;
@@ -208,14 +236,7 @@ impl<R: Read> Tap<R> {
                 (Q::Unquoted | Q::Quoted, _) => self.field_len += 1,
             }
             self.record_len += 1;
-            if self.field_len > self.max_field {
-                self.overflow = Some(OverflowAt { what: Overflow::Field(self.field), row: self.records_done + 1 });
-                return Err(limit_error());
-            }
-            if self.record_len > self.max_record {
-                self.overflow = Some(OverflowAt { what: Overflow::Record, row: self.records_done + 1 });
-                return Err(limit_error());
-            }
+            self.check_limits()?;
         }
         Ok(())
     }
