@@ -276,3 +276,16 @@ fn error_display_and_kind_names_are_stable() {
     let e = IngestError::at_cell(ErrorKind::PiiColumn, 1, 0, Some("Nom"), "x");
     assert_eq!(e.to_string(), "pii_column at row 1 in column \"Nom\": x");
 }
+
+#[test]
+fn every_trigger_is_neutralised_in_text_but_not_in_the_middle() {
+    let csv = b"Stock Number,Make,Model,Trim\nS1,-2+3,@SUM(1+1)*cmd|' /C calc'!A0,\"\t=1\"\nS2,a=1,b+2,\"c\t=\"\n";
+    let (report, rows) = run_with(Dms::Pbs, Export::Inventory, csv, &Options::default());
+    assert!(report.accepted, "{:?}", report.errors);
+    assert_eq!(report.neutralised, 3);
+    assert_eq!(rows[0][3], Cell::Text("'-2+3".into()));
+    assert_eq!(rows[0][4], Cell::Text("'@SUM(1+1)*cmd|' /C calc'!A0".into()));
+    assert_eq!(rows[0][5], Cell::Text("'\t=1".into()));
+    assert_eq!(rows[1][3], Cell::Text("a=1".into()));
+    assert_eq!(rows[1][5], Cell::Text("c\t=".into()));
+}
