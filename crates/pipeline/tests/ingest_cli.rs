@@ -1,0 +1,125 @@
+//! The `pipeline` binary: exit codes (0 accepted, 1 refused, 2 unreadable or bad arguments)
+//! and the exact `--json` shape.
+
+use std::process::{Command, Output};
+
+fn fixture(name: &str) -> String {
+    format!("{}/testdata/csv/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn pipeline(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pipeline")).args(args).output().expect("the binary runs")
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+#[test]
+fn check_accepts_a_valid_file_with_exit_0_and_exact_json() {
+    let out = pipeline(&["check", "--profile", "cdk", "--export", "sales", &fixture("cdk_sales_valid.csv"), "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = json(&out);
+    assert_eq!(v, serde_json::json!({"accepted": true, "rows": 2, "neutralised": 0, "errors": []}));
+    // Key order as documented.
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("{\"accepted\":true,\"rows\":2,\"neutralised\":0,\"errors\":[]}"));
+}
+
+#[test]
+fn check_refuses_pii_with_exit_1_one_error_per_column_as_written() {
+    let out = pipeline(&["check", "--profile", "quorum", "--export", "service", &fixture("pii_headers_fr.csv"), "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v = json(&out);
+    assert_eq!(v["accepted"], false);
+    assert_eq!(v["rows"], 0);
+    let errors = v["errors"].as_array().unwrap();
+    let pii: Vec<&str> = errors.iter().filter(|e| e["kind"] == "pii_column").map(|e| e["column"].as_str().unwrap()).collect();
+    assert_eq!(pii.len(), 10);
+    assert!(pii.contains(&"Téléphone") && pii.contains(&"Nom du client") && pii.contains(&"DDN"));
+    for e in errors {
+        let obj = e.as_object().unwrap();
+        let keys: Vec<&str> = obj.keys().map(String::as_str).collect();
+        assert_eq!(keys.len(), 4, "{e}");
+        for k in ["kind", "column", "row", "message"] {
+            assert!(obj.contains_key(k), "{k} missing in {e}");
+        }
+        assert_eq!(e["row"], 1);
+    }
+}
+
+#[test]
+fn whole_file_errors_have_null_row_and_column() {
+    let out = pipeline(&["check", "--profile", "pbs", "--export", "inventory", &fixture("image_renamed.csv"), "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v = json(&out);
+    assert_eq!(v["errors"][0]["kind"], "not_csv");
+    assert!(v["errors"][0]["row"].is_null());
+    assert!(v["errors"][0]["column"].is_null());
+}
+
+#[test]
+fn check_text_output_refuses_with_exit_1() {
+    let out = pipeline(&["check", "--profile", "reynolds", "--export", "inventory", &fixture("ragged.csv")]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("refused") && text.contains("ragged_row at row 3"), "{text}");
+}
+
+#[test]
+fn declared_cp1252_is_accepted() {
+    let f = fixture("declared_cp1252.csv");
+    assert_eq!(pipeline(&["check", "--profile", "cdk", "--export", "inventory", &f]).status.code(), Some(1));
+    assert_eq!(pipeline(&["check", "--profile", "cdk", "--export", "inventory", &f, "--encoding", "cp1252"]).status.code(), Some(0));
+}
+
+#[test]
+fn unreadable_files_and_bad_arguments_exit_2() {
+    let missing = pipeline(&["check", "--profile", "cdk", "--export", "sales", "/nonexistent/file.csv"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(missing.stdout.is_empty());
+    let dir = pipeline(&["check", "--profile", "cdk", "--export", "sales", env!("CARGO_MANIFEST_DIR")]);
+    assert_eq!(dir.status.code(), Some(2));
+    let f = fixture("cdk_sales_valid.csv");
+    for args in [
+        &["check", "--profile", "nope", "--export", "sales", f.as_str()][..],
+        &["check", "--profile", "cdk", "--export", "payroll", &f],
+        &["check", "--export", "sales", &f],
+        &["check", "--profile", "cdk", "--export", "sales"],
+        &["check", "--profile", "cdk", "--export", "sales", &f, "--bogus"],
+        &["frobnicate"],
+        &[],
+        // Quorum has no GL export profile.
+        &["check", "--profile", "quorum", "--export", "gl", &f],
+    ] {
+        assert_eq!(pipeline(args).status.code(), Some(2), "{args:?}");
+    }
+    assert_eq!(pipeline(&["--help"]).status.code(), Some(0));
+}
+
+#[test]
+fn ingest_writes_a_claim_without_file_text_and_says_it_is_not_persisted() {
+    let out = pipeline(&["ingest", "--profile", "cdk", "--export", "sales", &fixture("cdk_sales_valid.csv"), "--tenant", "dealer-1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = json(&out);
+    assert_eq!(v["sink"], "memory (not persisted)");
+    assert_eq!(v["request"]["claim"]["kind"], "ingest_record");
+    let body = &v["request"]["claim"]["body"];
+    assert_eq!(body["rows"], 2);
+    assert_eq!(body["accepted"], true);
+    assert_eq!(body["profile"], "cdk");
+    assert_eq!(body["file_sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(v["receipt"]["tenant"], "dealer-1");
+
+    let refused = pipeline(&["ingest", "--profile", "cdk", "--export", "sales", &fixture("pii_headers_en.csv")]);
+    assert_eq!(refused.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&refused.stdout);
+    assert!(!stdout.contains("Customer Name") && !stdout.contains("Email"), "header text leaked into the claim: {stdout}");
+    let v = json(&refused);
+    assert_eq!(v["request"]["claim"]["body"]["rejections"][0]["kind"], "pii_column");
+
+    let data = pipeline(&["ingest", "--profile", "cdk", "--export", "sales", &fixture("cdk_sales_valid.csv"), "--data", "/tmp/x"]);
+    assert_eq!(data.status.code(), Some(2));
+    let bad_tenant =
+        pipeline(&["ingest", "--profile", "cdk", "--export", "sales", &fixture("cdk_sales_valid.csv"), "--tenant", "Bad Tenant"]);
+    assert_eq!(bad_tenant.status.code(), Some(2));
+}
