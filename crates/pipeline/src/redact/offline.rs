@@ -353,6 +353,11 @@ fn addresses(text: &str, toks: &[Tok], out: &mut Vec<Span>) {
                 let t = w(j);
                 let tl = t.to_lowercase();
                 if j > k + 1 && EN_STREET.contains(&tl.as_str()) {
+                    // "Pine Grove Lane": a street-type word inside the name.
+                    let mut j = j;
+                    while j + 1 < toks.len() && plain_gap(j, j + 1, &[]) && EN_STREET.contains(&w(j + 1).to_lowercase().as_str()) {
+                        j += 1;
+                    }
                     end = Some(j);
                     if j + 1 < toks.len() && plain_gap(j, j + 1, &[". "]) && DIRECTIONS.contains(&w(j + 1).to_lowercase().as_str()) {
                         let d = w(j + 1);

@@ -664,7 +664,7 @@ fn date_at(b: &[u8], l: &[u8], i: usize) -> Option<usize> {
         let d1 = digit_run(b, i);
         let p = i + d1;
         // Bare year after "born in" / "né en".
-        if d1 == 4 && boundary_after(b, p) && (p >= n || !matches!(b[p], b'-' | b'/' | b'.')) {
+        if d1 == 4 && boundary_after(b, p) && (p + 1 >= n || !matches!(b[p], b'-' | b'/' | b'.') || !b[p + 1].is_ascii_digit()) {
             return matches!(&b[i..i + 2], b"19" | b"20").then_some(p);
         }
         if p < n && matches!(b[p], b'-' | b'/' | b'.') && (1..=4).contains(&d1) {
