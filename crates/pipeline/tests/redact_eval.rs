@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use pipeline::redact::{Lang, Redactor, Span};
+use pipeline::redact::{Lang, Redactor, Span, llm};
 
 #[derive(serde::Deserialize)]
 struct Labelled {
@@ -75,6 +75,19 @@ fn recall_and_damage_meet_targets() {
             }
         }
     }
+    // The request path must not refuse texts the redactor has already handled.
+    let mut refused = Vec::new();
+    for c in &cases {
+        let r = redactor.redact(&c.text, c.lang).unwrap();
+        let (_, types) = llm::rescan_body(&redactor, &llm::request_body(&r.redacted, 256), c.lang).unwrap();
+        if !types.is_empty() {
+            refused.push(format!("{} {types:?}: {}", c.id, r.redacted));
+        }
+    }
+    println!("request bodies the re-scan would refuse: {}", refused.len());
+    for m in &refused {
+        println!("  {m}");
+    }
     #[allow(clippy::cast_precision_loss)]
     let ratio = |t: &Tally| if t.total == 0 { 1.0 } else { t.hit as f64 / t.total as f64 };
     println!("evaluation set: {} texts ({generated} generated, {} hand-written)", cases.len(), cases.len() - generated);
@@ -108,6 +121,9 @@ fn recall_and_damage_meet_targets() {
     }
     if ratio(&all) > 0.01 {
         fails.push(format!("keep damage {:.4} > 0.01", ratio(&all)));
+    }
+    if !refused.is_empty() {
+        fails.push(format!("{} redacted texts fail the re-scan", refused.len()));
     }
     assert!(fails.is_empty(), "below target: {fails:?}");
 }

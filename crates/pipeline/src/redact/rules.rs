@@ -59,7 +59,12 @@ fn has_word(l: &[u8], from: usize, to: usize, words: &[&str]) -> bool {
     let hay = &l[from..to];
     words.iter().any(|w| {
         let w = w.as_bytes();
-        hay.windows(w.len()).enumerate().any(|(k, win)| win == w && boundary_before(l, from + k) && boundary_after(l, from + k + w.len()))
+        hay.windows(w.len()).enumerate().any(|(k, win)| {
+            let (a, b) = (from + k, from + k + w.len());
+            // A redaction marker such as "[SIN]" is not a context word.
+            let marker = a > 0 && l[a - 1] == b'[' && l.get(b) == Some(&b']');
+            win == w && boundary_before(l, a) && boundary_after(l, b) && !marker
+        })
     })
 }
 
@@ -744,6 +749,9 @@ mod tests {
         assert_eq!(kinds("SIN 130 692 545"), vec![]);
         assert_eq!(kinds("BN 130692544RT0001 and 130692544 RT0001"), vec![]);
         assert_eq!(kinds("total 130 692 544,00 $"), vec![]);
+        // A marker left by an earlier pass is not SIN context.
+        assert_eq!(kinds("[SIN], stock 130692544"), vec![]);
+        assert_eq!(kinds("SIN, stock 130692544"), vec![("130692544".into(), PiiType::Sin)]);
     }
 
     #[test]
