@@ -1,4 +1,5 @@
-//! `pipeline`: the DMS CSV checker and ingester. Glue only; see the library's `ingest::cli`.
+//! The `pipeline` command line. Each subcommand's arguments and behaviour live in its
+//! module (`ingest::cli`, `redact::cli`); this file only dispatches.
 #![forbid(unsafe_code)]
 
 use std::process::ExitCode;
@@ -6,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use pipeline::ingest::cli::{self, CheckArgs, IngestArgs};
 
-/// DMS CSV ingest and checks.
+/// Evidence-ledger pipeline tools: DMS CSV checks and ingest, and the offline PII redactor.
 #[derive(Debug, Parser)]
 #[command(name = "pipeline", version, about)]
 struct Cli {
@@ -20,6 +21,8 @@ enum Command {
     Check(CheckArgs),
     /// Check a DMS CSV export and write its ingest_record claim.
     Ingest(IngestArgs),
+    /// Redact customer PII from a JSONL file, offline.
+    Redact(pipeline::redact::cli::RedactArgs),
 }
 
 fn main() -> ExitCode {
@@ -27,15 +30,14 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
+            // Bad arguments exit 2 (could not run); --help and --version exit 0.
             let code = if e.use_stderr() { cli::EXIT_UNREADABLE } else { 0 };
             return ExitCode::from(code);
         }
     };
-    let mut out = std::io::stdout().lock();
-    let mut err = std::io::stderr().lock();
-    let code = match &cli.command {
-        Command::Check(a) => cli::run_check(a, &mut out, &mut err),
-        Command::Ingest(a) => cli::run_ingest(a, &mut out, &mut err),
-    };
-    ExitCode::from(code)
+    match &cli.command {
+        Command::Check(a) => ExitCode::from(cli::run_check(a, &mut std::io::stdout().lock(), &mut std::io::stderr().lock())),
+        Command::Ingest(a) => ExitCode::from(cli::run_ingest(a, &mut std::io::stdout().lock(), &mut std::io::stderr().lock())),
+        Command::Redact(args) => pipeline::redact::cli::run(args),
+    }
 }

@@ -1,0 +1,776 @@
+//! Stage 2: deterministic rules for Canadian identifiers.
+//!
+//! Every rule is a hand-written byte scanner (no regex engine): linear in the text, with
+//! context checks limited to a few dozen bytes around a candidate. Context words are
+//! matched on an ASCII-lowercased copy of the text, which keeps byte offsets identical.
+//!
+//! | type | rule |
+//! |---|---|
+//! | `SIN` | `ddd ddd ddd`, `ddd-ddd-ddd` or `ddddddddd` (one separator style), word boundaries, Luhn valid, first digit not 0 or 8. Not a SIN when followed by a decimal part or a `$`, when preceded by `$`, when followed by a CRA program account (`RT0001`, `RC0001`, ...), when part of a longer digit grouping, or when the previous word is an operational label (`stock`, `deal`, `RO`, `PO`, `invoice`, `facture`, `dossier`, `BN`, ...) - unless SIN context (`SIN`, `NAS`, `social insurance`, `assurance sociale`) is within 40 bytes before. |
+//! | `PHONE` | optional `+1`/`1`, area code (optionally in parentheses), exchange, line, separated by `-`, `.`, space or nothing; area and exchange start with 2-9; ten bare digits only with `+1` or phone context (`tel`, `phone`, `cell`, `téléphone`, ...); optional extension `ext`, `ext.`, `x`, `poste`, `p.`, `#` + 1-6 digits. |
+//! | `EMAIL` | local part `[A-Za-z0-9._%+-]`, `@`, a dotted domain whose last label is 2+ letters. |
+//! | `PLATE` | only after `plate`, `plates`, `plaque`, `immatriculation` (up to 4 filler words between): one uppercase alphanumeric group of 5-8, or two groups of 2-4 joined by a space or dash, with at least one digit. |
+//! | `DOB` | only after `dob`, `d.o.b`, `date of birth`, `birth date`, `birthdate`, `born`, `né le`, `née le`, `né(e) le`, `date de naissance`, `ddn`: a numeric date (`1985-03-14`, `14/03/1985`, ...), a textual date in EN or FR (`March 14, 1985`, `14 mars 1985`, `1er avril 1990`) or a bare year after `born in`/`né en`. |
+//! | `DRIVERS_LICENCE` | the dashed Ontario `A1234-12345-12345` and Quebec `A1234-123456-12` formats anywhere; after licence context (`driver's licence`, `licence`, `license`, `DL`, `permis de conduire`, `permis`, but not `dealer`/`OMVIC`/`business` licence) an uppercase alphanumeric run (groups joined by `-` or space) with at least 5 digits. |
+
+use super::{Lang, PiiType, Span};
+
+/// Name recorded in `pii_redaction_event`.
+pub const RULES_NAME: &str = "pipeline-rules";
+/// Version recorded in `pii_redaction_event`; bump on any rule change.
+pub const RULES_VERSION: &str = "1";
+
+/// Runs every rule over `text`, pushing spans onto `out`.
+pub fn detect(text: &str, _lang: Lang, out: &mut Vec<Span>) {
+    let b = text.as_bytes();
+    let lower = text.to_ascii_lowercase();
+    let l = lower.as_bytes();
+    scan_digits(b, l, out);
+    scan_emails(b, out);
+    scan_context(b, l, out);
+}
+
+pub(crate) fn is_word(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c >= 0x80
+}
+
+pub(crate) fn boundary_before(b: &[u8], i: usize) -> bool {
+    i == 0 || !is_word(b[i - 1])
+}
+
+pub(crate) fn boundary_after(b: &[u8], j: usize) -> bool {
+    j >= b.len() || !is_word(b[j])
+}
+
+fn digits_at(b: &[u8], i: usize, n: usize) -> bool {
+    i + n <= b.len() && b[i..i + n].iter().all(u8::is_ascii_digit)
+}
+
+fn digit_run(b: &[u8], i: usize) -> usize {
+    b[i..].iter().take_while(|c| c.is_ascii_digit()).count()
+}
+
+/// Whether any of `words` occurs in `l[from..to]` starting at a word boundary.
+fn has_word(l: &[u8], from: usize, to: usize, words: &[&str]) -> bool {
+    let to = to.min(l.len());
+    if from >= to {
+        return false;
+    }
+    let hay = &l[from..to];
+    words.iter().any(|w| {
+        let w = w.as_bytes();
+        hay.windows(w.len()).enumerate().any(|(k, win)| {
+            let (a, b) = (from + k, from + k + w.len());
+            // A redaction marker such as "[SIN]" is not a context word.
+            let marker = a > 0 && l[a - 1] == b'[' && l.get(b) == Some(&b']');
+            win == w && boundary_before(l, a) && boundary_after(l, b) && !marker
+        })
+    })
+}
+
+/// The word ending at or before `i` (skipping non-word bytes), as a slice of `l`.
+fn prev_word(l: &[u8], i: usize) -> (&[u8], usize) {
+    let mut e = i;
+    while e > 0 && !is_word(l[e - 1]) {
+        e -= 1;
+    }
+    let mut s = e;
+    while s > 0 && is_word(l[s - 1]) {
+        s -= 1;
+    }
+    (&l[s..e], s)
+}
+
+const SIN_CONTEXT: &[&str] = &["sin", "nas", "s.i.n", "n.a.s", "social insurance", "assurance sociale", "assurance-sociale"];
+const OP_LABELS: &[&str] = &[
+    "stock",
+    "stk",
+    "deal",
+    "ro",
+    "po",
+    "invoice",
+    "inv",
+    "facture",
+    "dossier",
+    "contract",
+    "contrat",
+    "claim",
+    "bn",
+    "order",
+    "commande",
+    "unit",
+    "account",
+    "acct",
+    "compte",
+    "vin",
+    "serial",
+    "ref",
+    "reference",
+    "référence",
+    "lot",
+    "employee",
+    "emp",
+    "transaction",
+    "auth",
+    "approval",
+    "tag",
+    "job",
+    "bon",
+    "réclamation",
+];
+const NUMBER_WORDS: &[&str] = &["no", "num", "number", "numéro", "n", "nº", "n°"];
+const PHONE_CONTEXT: &[&str] = &[
+    "tel",
+    "tél",
+    "phone",
+    "cell",
+    "mobile",
+    "cellulaire",
+    "téléphone",
+    "telephone",
+    "fax",
+    "call",
+    "appeler",
+    "rejoindre",
+    "text",
+    "sms",
+];
+
+fn in_list(list: &[&str], word: &[u8]) -> bool {
+    list.iter().any(|w| w.as_bytes() == word)
+}
+
+fn luhn_ok(d: &[u8; 9]) -> bool {
+    let mut sum = 0u32;
+    for (k, &c) in d.iter().enumerate() {
+        let mut v = u32::from(c - b'0');
+        if k % 2 == 1 {
+            v *= 2;
+            if v > 9 {
+                v -= 9;
+            }
+        }
+        sum += v;
+    }
+    sum.is_multiple_of(10)
+}
+
+/// SIN, phone, Ontario/Quebec licence formats: all start at a digit, `+`, `(` or letter.
+fn scan_digits(b: &[u8], l: &[u8], out: &mut Vec<Span>) {
+    let n = b.len();
+    let mut i = 0;
+    while i < n {
+        let c = b[i];
+        if !(c.is_ascii_digit() || c == b'+' || c == b'(') || !boundary_before(b, i) {
+            i += 1;
+            continue;
+        }
+        if let Some(end) = phone_at(b, l, i) {
+            out.push(Span { byte_start: i, byte_end: end, kind: PiiType::Phone });
+            i = end;
+            continue;
+        }
+        if c.is_ascii_digit() {
+            if let Some(end) = sin_at(b, l, i) {
+                out.push(Span { byte_start: i, byte_end: end, kind: PiiType::Sin });
+                i = end;
+                continue;
+            }
+            i += digit_run(b, i).max(1);
+            continue;
+        }
+        i += 1;
+    }
+    // Dashed Ontario / Quebec licence numbers: a capital letter then 4 digits and a dash.
+    let mut i = 0;
+    while i + 5 < n {
+        if b[i].is_ascii_uppercase()
+            && boundary_before(b, i)
+            && digits_at(b, i + 1, 4)
+            && b[i + 5] == b'-'
+            && let Some(end) = dashed_licence_at(b, i)
+        {
+            out.push(Span { byte_start: i, byte_end: end, kind: PiiType::DriversLicence });
+            i = end;
+            continue;
+        }
+        i += 1;
+    }
+}
+
+fn dashed_licence_at(b: &[u8], i: usize) -> Option<usize> {
+    // A1234-12345-12345 (Ontario) or A1234-123456-12 (Quebec).
+    let p = i + 6;
+    let g2 = digit_run(b, p);
+    if p + g2 >= b.len() || b[p + g2] != b'-' {
+        return None;
+    }
+    let q = p + g2 + 1;
+    let g3 = digit_run(b, q);
+    let end = q + g3;
+    let ok = (g2 == 5 && g3 == 5) || (g2 == 6 && g3 == 2);
+    (ok && boundary_after(b, end)).then_some(end)
+}
+
+fn sin_at(b: &[u8], l: &[u8], i: usize) -> Option<usize> {
+    let n = b.len();
+    if !digits_at(b, i, 3) {
+        return None;
+    }
+    let sep = if i + 3 < n && matches!(b[i + 3], b' ' | b'-') { Some(b[i + 3]) } else { None };
+    let w = usize::from(sep.is_some());
+    let g2 = i + 3 + w;
+    let g3 = g2 + 3 + w;
+    if !digits_at(b, g2, 3) || !digits_at(b, g3, 3) {
+        return None;
+    }
+    if let Some(s) = sep
+        && b[g2 + 3] != s
+    {
+        return None;
+    }
+    let end = g3 + 3;
+    if !boundary_after(b, end) {
+        return None;
+    }
+    let mut d = [0u8; 9];
+    d[..3].copy_from_slice(&b[i..i + 3]);
+    d[3..6].copy_from_slice(&b[g2..g2 + 3]);
+    d[6..].copy_from_slice(&b[g3..g3 + 3]);
+    if d[0] == b'0' || d[0] == b'8' || !luhn_ok(&d) {
+        return None;
+    }
+    let context = has_word(l, i.saturating_sub(40), i, SIN_CONTEXT);
+    if context {
+        return Some(end);
+    }
+    // Decimal part, currency, program account, longer grouping: not a SIN.
+    let after = &b[end..];
+    if after.len() >= 2 && matches!(after[0], b',' | b'.') && after[1].is_ascii_digit() {
+        return None;
+    }
+    let after_sp = after.strip_prefix(b" ").unwrap_or(after);
+    if after_sp.first() == Some(&b'$') || (i > 0 && b[i - 1] == b'$') || (i > 1 && b[i - 1] == b' ' && b[i - 2] == b'$') {
+        return None;
+    }
+    if after_sp.len() >= 6
+        && matches!(&l[end + (after.len() - after_sp.len())..][..2], b"rt" | b"rc" | b"rp" | b"rr" | b"rm" | b"rz")
+        && after_sp[2..6].iter().all(u8::is_ascii_digit)
+    {
+        return None;
+    }
+    if after.len() >= 2 && matches!(after[0], b' ' | b'-' | b'.') && after[1].is_ascii_digit() {
+        return None;
+    }
+    if i >= 2 && matches!(b[i - 1], b' ' | b'-' | b'.') && b[i - 2].is_ascii_digit() {
+        return None;
+    }
+    let (mut word, at) = prev_word(l, i);
+    if in_list(NUMBER_WORDS, word) {
+        word = prev_word(l, at).0;
+    }
+    if in_list(OP_LABELS, word) {
+        return None;
+    }
+    // A bare '#' directly before: an operational reference number.
+    let mut k = i;
+    while k > 0 && b[k - 1] == b' ' {
+        k -= 1;
+    }
+    if k > 0 && b[k - 1] == b'#' {
+        return None;
+    }
+    Some(end)
+}
+
+fn sep_at(b: &[u8], i: usize) -> usize {
+    usize::from(i < b.len() && matches!(b[i], b'-' | b'.' | b' '))
+}
+
+fn phone_at(b: &[u8], l: &[u8], start: usize) -> Option<usize> {
+    let n = b.len();
+    let mut i = start;
+    let mut country = false;
+    let mut separated = false;
+    if b[i] == b'+' {
+        if i + 1 < n && b[i + 1] == b'1' {
+            i += 2;
+            country = true;
+            i += sep_at(b, i);
+        } else {
+            return None;
+        }
+    } else if b[i] == b'1' && i + 1 < n && matches!(b[i + 1], b'-' | b'.' | b' ' | b'(') {
+        // "1-800-...", "1 (514) ..."
+        let j = i + 1 + sep_at(b, i + 1);
+        if j < n && (b[j] == b'(' || digits_at(b, j, 3)) {
+            i = j;
+            country = true;
+        }
+    }
+    let area;
+    if i < n && b[i] == b'(' {
+        if !digits_at(b, i + 1, 3) || i + 4 >= n || b[i + 4] != b')' {
+            return None;
+        }
+        area = b[i + 1];
+        i += 5;
+        if i < n && matches!(b[i], b' ' | b'-' | b'.') {
+            i += 1;
+        }
+        separated = true;
+    } else {
+        if !digits_at(b, i, 3) {
+            return None;
+        }
+        area = b[i];
+        i += 3;
+        let s = sep_at(b, i);
+        separated |= s == 1;
+        i += s;
+    }
+    if !digits_at(b, i, 3) {
+        return None;
+    }
+    let exch = b[i];
+    i += 3;
+    let s = sep_at(b, i);
+    separated |= s == 1;
+    i += s;
+    if !digits_at(b, i, 4) {
+        return None;
+    }
+    i += 4;
+    if !boundary_after(b, i) || area < b'2' || exch < b'2' {
+        return None;
+    }
+    // Part of a longer digit grouping (e.g. "514 555 1234 5678"): not a phone.
+    if i + 1 < n && matches!(b[i], b' ' | b'-' | b'.') && b[i + 1].is_ascii_digit() && !ext_follows(l, i) {
+        return None;
+    }
+    if !separated && !country && !has_word(l, start.saturating_sub(30), start, PHONE_CONTEXT) {
+        return None;
+    }
+    Some(extension(l, i))
+}
+
+fn ext_follows(l: &[u8], i: usize) -> bool {
+    extension(l, i) > i
+}
+
+/// Extends a phone number over an extension: `ext 12`, `ext. 12`, `x12`, `poste 12`, `p. 12`, `#12`.
+fn extension(l: &[u8], end: usize) -> usize {
+    let n = l.len();
+    let mut i = end;
+    while i < n && matches!(l[i], b' ' | b',') && i - end < 3 {
+        i += 1;
+    }
+    let words: [&[u8]; 7] = [b"extension", b"ext.", b"ext", b"poste", b"p.", b"x", b"#"];
+    for w in words {
+        if l[i..].starts_with(w) {
+            let mut j = i + w.len();
+            if w.last().is_some_and(u8::is_ascii_alphabetic) && j < n && l[j].is_ascii_alphabetic() {
+                continue;
+            }
+            while j < n && matches!(l[j], b' ' | b'.' | b':') && j - i - w.len() < 2 {
+                j += 1;
+            }
+            let d = if j < n { digit_run(l, j) } else { 0 };
+            if (1..=6).contains(&d) && boundary_after(l, j + d) {
+                return j + d;
+            }
+        }
+    }
+    end
+}
+
+fn is_local(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'%' | b'+' | b'-')
+}
+
+fn is_domain(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-')
+}
+
+fn scan_emails(b: &[u8], out: &mut Vec<Span>) {
+    let mut from = 0;
+    while let Some(k) = b[from..].iter().position(|&c| c == b'@').map(|k| from + k) {
+        from = k + 1;
+        let mut s = k;
+        while s > 0 && is_local(b[s - 1]) {
+            s -= 1;
+        }
+        while s < k && b[s] == b'.' {
+            s += 1;
+        }
+        let mut e = k + 1;
+        while e < b.len() && is_domain(b[e]) {
+            e += 1;
+        }
+        while e > k + 1 && matches!(b[e - 1], b'.' | b'-') {
+            e -= 1;
+        }
+        if s == k || e <= k + 1 {
+            continue;
+        }
+        let domain = &b[k + 1..e];
+        let Some(dot) = domain.iter().rposition(|&c| c == b'.') else { continue };
+        let tld = &domain[dot + 1..];
+        if tld.len() < 2 || !tld.iter().all(u8::is_ascii_alphabetic) || dot == 0 {
+            continue;
+        }
+        out.push(Span { byte_start: s, byte_end: e, kind: PiiType::Email });
+        from = e;
+    }
+}
+
+const PLATE_KEYS: &[&str] = &["plate", "plates", "plaque", "plaques", "immatriculation"];
+const DOB_KEYS: &[&str] = &[
+    "dob",
+    "d.o.b",
+    "date of birth",
+    "birth date",
+    "birthdate",
+    "born",
+    "né le",
+    "née le",
+    "né(e) le",
+    "ne le",
+    "nee le",
+    "né en",
+    "née en",
+    "date de naissance",
+    "ddn",
+];
+const LICENCE_KEYS: &[&str] = &["licence", "license", "dl", "d/l", "permis"];
+const FILLERS: &[&str] = &[
+    "no",
+    "num",
+    "number",
+    "numéro",
+    "numero",
+    "nº",
+    "n°",
+    "is",
+    "was",
+    "est",
+    "de",
+    "du",
+    "d",
+    "on",
+    "le",
+    "the",
+    "in",
+    "en",
+    "immatriculation",
+    "conduire",
+    "driver",
+    "drivers",
+    "driver's",
+    "s",
+    "client",
+    "customer",
+    "du client",
+    "ontario",
+    "québec",
+    "quebec",
+    "qc",
+    "bc",
+    "ab",
+    "mb",
+    "sk",
+    "ns",
+    "nb",
+    "nl",
+    "pe",
+    "plate",
+    "plaque",
+    "of",
+    "reads",
+    "à",
+];
+
+/// Rules that need a context word: plates, dates of birth, licence numbers.
+fn scan_context(b: &[u8], l: &[u8], out: &mut Vec<Span>) {
+    // One pass over word starts, checking the first letter before comparing keys.
+    let n = b.len();
+    let mut i = 0;
+    while i < n {
+        let c = l[i];
+        if !matches!(c, b'p' | b'i' | b'd' | b'b' | b'n' | b'l') || !boundary_before(l, i) {
+            i += 1;
+            continue;
+        }
+        let rest = &l[i..];
+        if let Some(k) = key_at(l, i, rest, PLATE_KEYS)
+            && let Some((s, e)) = after_fillers(b, l, i + k, 4, plate_at)
+        {
+            out.push(Span { byte_start: s, byte_end: e, kind: PiiType::Plate });
+            i = e;
+            continue;
+        }
+        if let Some(k) = key_at(l, i, rest, DOB_KEYS)
+            && let Some((s, e)) = after_fillers(b, l, i + k, 3, date_at)
+        {
+            out.push(Span { byte_start: s, byte_end: e, kind: PiiType::Dob });
+            i = e;
+            continue;
+        }
+        if let Some(k) = key_at(l, i, rest, LICENCE_KEYS) {
+            let (prev, _) = prev_word(l, i);
+            let business = matches!(prev, b"dealer" | b"omvic" | b"business" | b"commerce" | b"marchand" | b"amvoq");
+            if !business && let Some((s, e)) = after_fillers(b, l, i + k, 4, licence_at) {
+                out.push(Span { byte_start: s, byte_end: e, kind: PiiType::DriversLicence });
+                i = e;
+                continue;
+            }
+        }
+        i += 1;
+    }
+}
+
+/// The length of the longest key matching at `i` with a word boundary after it.
+fn key_at(l: &[u8], i: usize, rest: &[u8], keys: &[&str]) -> Option<usize> {
+    keys.iter().filter(|k| rest.starts_with(k.as_bytes()) && (boundary_after(l, i + k.len()) || k.ends_with(')'))).map(|k| k.len()).max()
+}
+
+/// Skips up to `max` filler words and punctuation after a key, then tries `at`.
+fn after_fillers(b: &[u8], l: &[u8], mut p: usize, max: usize, at: fn(&[u8], &[u8], usize) -> Option<usize>) -> Option<(usize, usize)> {
+    let n = b.len();
+    for _ in 0..=max {
+        while p < n && matches!(b[p], b' ' | b':' | b'#' | b'-' | b'(' | b')' | b'.' | b'\'' | b',' | b'=') {
+            p += 1;
+        }
+        if p >= n {
+            return None;
+        }
+        if let Some(e) = at(b, l, p) {
+            return Some((p, e));
+        }
+        // Skip one filler word (ASCII-lowercased, so accented fillers compare as UTF-8).
+        let mut e = p;
+        while e < n && (is_word(b[e]) || b[e] == b'\'' && e + 1 < n && is_word(b[e + 1])) {
+            e += 1;
+        }
+        if e == p || !in_list(FILLERS, &l[p..e]) {
+            return None;
+        }
+        p = e;
+    }
+    None
+}
+
+fn upper_alnum_run(b: &[u8], i: usize) -> usize {
+    b[i..].iter().take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit()).count()
+}
+
+fn plate_at(b: &[u8], _l: &[u8], i: usize) -> Option<usize> {
+    let g1 = upper_alnum_run(b, i);
+    if g1 == 0 {
+        return None;
+    }
+    let mut end = i + g1;
+    let mut digits = b[i..end].iter().filter(|c| c.is_ascii_digit()).count();
+    if (2..=4).contains(&g1) && end + 1 < b.len() && matches!(b[end], b' ' | b'-') {
+        let g2 = upper_alnum_run(b, end + 1);
+        if (2..=4).contains(&g2) && boundary_after(b, end + 1 + g2) {
+            digits += b[end + 1..end + 1 + g2].iter().filter(|c| c.is_ascii_digit()).count();
+            end = end + 1 + g2;
+            return (digits > 0 && (5..=8).contains(&(g1 + g2))).then_some(end);
+        }
+    }
+    ((5..=8).contains(&g1) && digits > 0 && boundary_after(b, end)).then_some(end)
+}
+
+fn licence_at(b: &[u8], _l: &[u8], i: usize) -> Option<usize> {
+    let mut end = i;
+    let mut digits = 0;
+    let mut p = i;
+    loop {
+        let g = upper_alnum_run(b, p);
+        if g == 0 || !boundary_after(b, p + g) && !matches!(b.get(p + g), Some(b'-' | b' ')) {
+            break;
+        }
+        let gd = b[p..p + g].iter().filter(|c| c.is_ascii_digit()).count();
+        if p > i && gd == 0 {
+            break;
+        }
+        digits += gd;
+        end = p + g;
+        if end + 1 < b.len() && matches!(b[end], b'-' | b' ') && (b[end + 1].is_ascii_uppercase() || b[end + 1].is_ascii_digit()) {
+            p = end + 1;
+        } else {
+            break;
+        }
+    }
+    (digits >= 5 && boundary_after(b, end)).then_some(end)
+}
+
+const MONTHS: &[&str] = &[
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+    "janvier",
+    "février",
+    "fevrier",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "aout",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+    "decembre",
+    "janv",
+    "févr",
+    "fevr",
+    "avr",
+    "juil",
+    "déc",
+];
+
+fn month_at(l: &[u8], i: usize) -> Option<usize> {
+    let k = MONTHS.iter().filter(|m| l[i..].starts_with(m.as_bytes()) && boundary_after(l, i + m.len())).map(|m| m.len()).max()?;
+    let mut e = i + k;
+    if e < l.len() && l[e] == b'.' {
+        e += 1;
+    }
+    Some(e)
+}
+
+fn date_at(b: &[u8], l: &[u8], i: usize) -> Option<usize> {
+    let n = b.len();
+    if b[i].is_ascii_digit() {
+        let d1 = digit_run(b, i);
+        let p = i + d1;
+        // Bare year after "born in" / "né en".
+        if d1 == 4 && boundary_after(b, p) && (p + 1 >= n || !matches!(b[p], b'-' | b'/' | b'.') || !b[p + 1].is_ascii_digit()) {
+            return matches!(&b[i..i + 2], b"19" | b"20").then_some(p);
+        }
+        if p < n && matches!(b[p], b'-' | b'/' | b'.') && (1..=4).contains(&d1) {
+            let sep = b[p];
+            let d2 = digit_run(b, p + 1);
+            let q = p + 1 + d2;
+            if (1..=2).contains(&d2) && q < n && b[q] == sep {
+                let d3 = digit_run(b, q + 1);
+                let e = q + 1 + d3;
+                if (2..=4).contains(&d3) && boundary_after(b, e) {
+                    return Some(e);
+                }
+            }
+            return None;
+        }
+        // "14 March 1985", "1er avril 1990"
+        if (1..=2).contains(&d1) {
+            let mut q = p;
+            if l[q..].starts_with(b"er")
+                || l[q..].starts_with(b"st")
+                || l[q..].starts_with(b"nd")
+                || l[q..].starts_with(b"rd")
+                || l[q..].starts_with(b"th")
+            {
+                q += 2;
+            }
+            if q < n && b[q] == b' ' {
+                let m = month_at(l, q + 1)?;
+                let mut r = m;
+                while r < n && matches!(b[r], b' ' | b',') {
+                    r += 1;
+                }
+                if digits_at(b, r, 4) && boundary_after(b, r + 4) {
+                    return Some(r + 4);
+                }
+            }
+        }
+        return None;
+    }
+    // "March 14, 1985"
+    let m = month_at(l, i)?;
+    let mut r = m;
+    while r < n && b[r] == b' ' {
+        r += 1;
+    }
+    let d = digit_run(b, r);
+    if !(1..=2).contains(&d) {
+        return None;
+    }
+    r += d;
+    if l[r..].starts_with(b"st") || l[r..].starts_with(b"nd") || l[r..].starts_with(b"rd") || l[r..].starts_with(b"th") {
+        r += 2;
+    }
+    while r < n && matches!(b[r], b' ' | b',') {
+        r += 1;
+    }
+    (digits_at(b, r, 4) && boundary_after(b, r + 4)).then_some(r + 4)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(text: &str) -> Vec<(String, PiiType)> {
+        let mut v = Vec::new();
+        detect(text, Lang::En, &mut v);
+        let v = crate::redact::merge_spans(text, v);
+        v.iter().map(|s| (text[s.byte_start..s.byte_end].to_owned(), s.kind)).collect()
+    }
+
+    #[test]
+    fn sin_needs_luhn_and_valid_first_digit() {
+        assert_eq!(kinds("SIN 046 454 286"), vec![]);
+        assert_eq!(kinds("ref 130 692 544 ok"), vec![]);
+        assert_eq!(kinds("NAS: 130-692-544"), vec![("130-692-544".into(), PiiType::Sin)]);
+        assert_eq!(kinds("number 130692544."), vec![("130692544".into(), PiiType::Sin)]);
+        assert_eq!(kinds("SIN 130 692 545"), vec![]);
+        assert_eq!(kinds("BN 130692544RT0001 and 130692544 RT0001"), vec![]);
+        assert_eq!(kinds("total 130 692 544,00 $"), vec![]);
+        // A marker left by an earlier pass is not SIN context.
+        assert_eq!(kinds("[SIN], stock 130692544"), vec![]);
+        assert_eq!(kinds("SIN, stock 130692544"), vec![("130692544".into(), PiiType::Sin)]);
+    }
+
+    #[test]
+    fn phones_and_extensions() {
+        assert_eq!(kinds("call (514) 555-1234 ext. 22 now"), vec![("(514) 555-1234 ext. 22".into(), PiiType::Phone)]);
+        assert_eq!(kinds("+1 416.555.0199"), vec![("+1 416.555.0199".into(), PiiType::Phone)]);
+        assert_eq!(kinds("cell 4165550199 poste 3"), vec![("4165550199 poste 3".into(), PiiType::Phone)]);
+        assert_eq!(kinds("deal 4165550199"), vec![]);
+        assert_eq!(kinds("1-800-555-0100"), vec![("1-800-555-0100".into(), PiiType::Phone)]);
+    }
+
+    #[test]
+    fn context_rules() {
+        assert_eq!(kinds("licence plate: ABCD 123"), vec![("ABCD 123".into(), PiiType::Plate)]);
+        assert_eq!(kinds("ABCD 123"), vec![]);
+        assert_eq!(kinds("DOB 1985-03-14, visit 2024-03-14"), vec![("1985-03-14".into(), PiiType::Dob)]);
+        assert_eq!(kinds("née le 3 mars 1985"), vec![("3 mars 1985".into(), PiiType::Dob)]);
+        assert_eq!(kinds("permis de conduire T1234-567890-12"), vec![("T1234-567890-12".into(), PiiType::DriversLicence)]);
+        assert_eq!(kinds("DL 1234567"), vec![("1234567".into(), PiiType::DriversLicence)]);
+        assert_eq!(kinds("email a.b@x.ca."), vec![("a.b@x.ca".into(), PiiType::Email)]);
+    }
+}
