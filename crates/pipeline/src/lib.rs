@@ -13,3 +13,4 @@
 pub mod analyze;
 pub mod ingest;
 pub mod redact;
+pub mod sinks;
