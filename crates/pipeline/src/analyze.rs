@@ -1,15 +1,123 @@
 //! Leakage analyzers over the canonical ingest tables. **Partly built.**
 //!
-//! Built: the name-leak sweep ([`roster`]): every string in a claim body (keys and values, at
+//! Built: four deterministic analyzers, each with its rule set in its module docs —
+//! contracts in transit ([`cit`]), F&I ([`fi`]), financial structure ([`structure`]) and
+//! service and warranty ([`service`]) — whose [`Finding`]s name staff by personnel code only;
+//! and the name-leak sweep ([`roster`]): every string in a finding's body (keys and values, at
 //! any depth) is checked against the tenant's staff roster, names, nicknames, accents and case
-//! folded; a claim that names a staff member is refused before it is written. Built: the
-//! contracts-in-transit analyzer ([`cit`]), whose findings name staff by personnel code only
-//! and pass the sweep before they become `leakage_finding` append requests.
+//! folded, and [`finding_request`] refuses to build a `leakage_finding` request that names
+//! anyone.
 //!
-//! Not built yet (issue 9): the F&I, financial-structure and service/warranty analyzers, the
-//! three consumers (manager scorecard, hierarchical score, affinity), the `gate_decision`,
-//! `sop_attestation` and `ria_submission_row` claims, the retraction of a leaked claim already
-//! written, and the `pipeline analyze` CLI.
+//! Analyzers read rows from [`check`](crate::ingest::check)'s callback; those rows are
+//! provisional until the report says accepted, so a caller keeps the findings only for an
+//! accepted file.
+//!
+//! Not built yet (issue 9): the three consumers (manager scorecard, hierarchical score,
+//! affinity), the `gate_decision`, `sop_attestation` and `ria_submission_row` claims, the
+//! retraction of a leaked claim already written, and the `pipeline analyze` CLI.
+
+use evidence_core::claim::{Claim, ClaimError, ClaimKind};
+use evidence_core::sink::AppendRequest;
+use serde_json::{Value, json};
+
+use crate::ingest::{Cell, ColumnSpec, Date, Decimal};
 
 pub mod cit;
+pub mod fi;
 pub mod roster;
+pub mod service;
+pub mod structure;
+
+use roster::{Leak, Roster};
+
+/// One finding.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Finding {
+    /// `cit`, `fi`, `structure` or `service`.
+    pub analyzer: &'static str,
+    /// The rule, e.g. `cit.aged_contract`.
+    pub rule: &'static str,
+    /// The deal or RO number, or the producer's code for per-producer rules.
+    pub subject: String,
+    /// The personnel code of the staff member the finding is about.
+    pub staff_code: String,
+    /// The measured values and thresholds (a JSON object; decimals as strings).
+    pub measures: Value,
+}
+
+/// Why a finding was not turned into a request.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FindingError {
+    /// The body names staff (by roster); it must not be written.
+    #[error("finding names staff ({} leaks); refused", .0.len())]
+    NameLeak(Vec<Leak>),
+    /// The body has no canonical form.
+    #[error(transparent)]
+    Claim(#[from] ClaimError),
+}
+
+/// The `leakage_finding` append request for a finding, after the roster sweep.
+///
+/// # Errors
+/// [`FindingError::NameLeak`] when any string in the body names a roster entry.
+pub fn finding_request(f: &Finding, as_of: Date, roster: &Roster) -> Result<AppendRequest, FindingError> {
+    let body = json!({
+        "schema": "pipeline/leakage_finding/v1",
+        "analyzer": f.analyzer,
+        "rule": f.rule,
+        "subject": f.subject,
+        "staff_code": f.staff_code,
+        "measures": f.measures,
+        "as_of": as_of.to_string(),
+    });
+    let leaks = roster.sweep(&body);
+    if !leaks.is_empty() {
+        return Err(FindingError::NameLeak(leaks));
+    }
+    Ok(AppendRequest::new(Claim::new(ClaimKind::LeakageFinding, body)?))
+}
+
+pub(crate) fn cell<'a>(columns: &[ColumnSpec], cells: &'a [Cell], name: &str) -> Option<&'a Cell> {
+    columns.iter().position(|c| c.name == name).and_then(|i| cells.get(i)).filter(|c| **c != Cell::Empty)
+}
+
+pub(crate) fn date(columns: &[ColumnSpec], cells: &[Cell], name: &str) -> Option<Date> {
+    match cell(columns, cells, name) {
+        Some(Cell::Date(d)) => Some(*d),
+        _ => None,
+    }
+}
+
+pub(crate) fn code(columns: &[ColumnSpec], cells: &[Cell], name: &str) -> Option<String> {
+    match cell(columns, cells, name) {
+        Some(Cell::Code(s) | Cell::Text(s)) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+pub(crate) fn int(columns: &[ColumnSpec], cells: &[Cell], name: &str) -> Option<i64> {
+    match cell(columns, cells, name) {
+        Some(Cell::Integer(v)) => Some(*v),
+        _ => None,
+    }
+}
+
+/// A decimal column in hundredths (cents, or basis points of a percentage), truncated.
+pub(crate) fn hundredths(columns: &[ColumnSpec], cells: &[Cell], name: &str) -> Option<i128> {
+    match cell(columns, cells, name) {
+        Some(Cell::Decimal(d)) => Some(to_hundredths(*d)),
+        Some(Cell::Integer(v)) => Some(i128::from(*v) * 100),
+        _ => None,
+    }
+}
+
+/// `d` in hundredths, truncated toward zero.
+pub fn to_hundredths(d: Decimal) -> i128 {
+    if d.scale <= 2 { d.mantissa * 10i128.pow(2 - u32::from(d.scale)) } else { d.mantissa / 10i128.pow(u32::from(d.scale) - 2) }
+}
+
+/// Hundredths as a decimal string (`-1250` → `-12.50`).
+pub fn fmt_hundredths(v: i128) -> String {
+    Decimal { mantissa: v, scale: 2 }.to_string()
+}

@@ -149,8 +149,8 @@ pub struct Stats {
     pub peak_record_bytes: usize,
     /// The most text held in one row's cells, in bytes.
     pub peak_row_text_bytes: usize,
-    /// An upper bound of the bytes buffered at any time: sniff window + parser buffer + the
-    /// two peaks above.
+    /// The bytes held at most, as the sum of the sniff window, the parser's buffer and the two
+    /// peaks above (the parser's per-field offsets and allocator slack are not counted).
     pub peak_buffered_bytes: usize,
 }
 

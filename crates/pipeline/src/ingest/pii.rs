@@ -5,7 +5,7 @@
 //!
 //! | class | words (any one) |
 //! |---|---|
-//! | person name | `name`/`nom`/`noms` unless a word names a thing (`make model product lender bank dealer store account company vendor supplier fournisseur marque modele produit compte preteur institution file`), or `firstname lastname surname fname lname prenom middlename fullname` |
+//! | person name | a bare person role (`customer cust client buyer cobuyer acheteur owner proprietaire contact cosigner endosseur`, optionally with `co`, `1`, `2`), or `name`/`nom`/`noms` unless a word names a thing (`make model product lender bank dealer store account company vendor supplier fournisseur marque modele produit compte preteur institution file`), or `firstname lastname surname fname lname prenom middlename fullname` |
 //! | address | `address addr adr adresse street rue postal postcode zip zipcode apt suite` (and `code postal`) |
 //! | phone | `phone telephone tel ph cell cellphone cellulaire mobile fax telecopieur portable` or a word containing `phone` |
 //! | email | `email courriel mail` (and `e mail`), or a word containing `email` |
@@ -52,6 +52,20 @@ const THING_WORDS: &[&str] = &[
 
 const NAME_WORDS: &[&str] =
     &["firstname", "lastname", "surname", "fname", "lname", "prenom", "prenoms", "middlename", "fullname", "givenname", "familyname"];
+const ROLE_WORDS: &[&str] = &[
+    "customer",
+    "cust",
+    "client",
+    "buyer",
+    "cobuyer",
+    "acheteur",
+    "coacheteur",
+    "owner",
+    "proprietaire",
+    "contact",
+    "cosigner",
+    "endosseur",
+];
 const ADDRESS_WORDS: &[&str] =
     &["address", "addr", "adr", "adresse", "street", "rue", "postal", "postcode", "zip", "zipcode", "apt", "suite"];
 const PHONE_WORDS: &[&str] =
@@ -132,6 +146,11 @@ pub fn classify(header: &str) -> Option<PiiClass> {
     if any(&ws, PLATE_WORDS) {
         return Some(PiiClass::Plate);
     }
+    // A bare person role (`Customer`, `Co-Buyer`, `Client`) is a column of names.
+    let role: Vec<&String> = ws.iter().filter(|w| !matches!(w.as_str(), "co" | "1" | "2")).collect();
+    if role.len() == 1 && ROLE_WORDS.contains(&role[0].as_str()) {
+        return Some(PiiClass::Name);
+    }
     let names_thing = any(&ws, THING_WORDS);
     if any(&ws, NAME_WORDS) || (ws.iter().any(|w| matches!(w.as_str(), "name" | "names" | "nom" | "noms")) && !names_thing) {
         return Some(PiiClass::Name);
@@ -174,6 +193,10 @@ mod tests {
             ("Date de naissance", PiiClass::DateOfBirth),
             ("BirthDate", PiiClass::DateOfBirth),
             ("Plate", PiiClass::Plate),
+            ("Customer", PiiClass::Name),
+            ("Co-Buyer", PiiClass::Name),
+            ("Client 2", PiiClass::Name),
+            ("Acheteur", PiiClass::Name),
         ];
         for (h, want) in cases {
             assert_eq!(classify(h), Some(want), "{h}");
@@ -202,6 +225,8 @@ mod tests {
             "Days In Stock",
             "Since",
             "Description",
+            "Customer No",
+            "Client Type",
         ] {
             assert_eq!(classify(h), None, "{h}");
         }
