@@ -97,29 +97,79 @@ fn unreadable_files_and_bad_arguments_exit_2() {
 }
 
 #[test]
-fn ingest_writes_a_claim_without_file_text_and_says_it_is_not_persisted() {
-    let out = pipeline(&["ingest", "--profile", "cdk", "--export", "sales", &fixture("cdk_sales_valid.csv"), "--tenant", "dealer-1"]);
+fn ingest_writes_a_claim_to_the_ledger_without_file_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("ledger");
+    let data_s = data.to_str().unwrap();
+    let args =
+        ["ingest", "--profile", "cdk", "--export", "sales", &fixture("cdk_sales_valid.csv"), "--tenant", "dealer-1", "--data", data_s];
+    let out = pipeline(&args);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let v = json(&out);
-    assert_eq!(v["sink"], "memory (not persisted)");
-    assert_eq!(v["request"]["claim"]["kind"], "ingest_record");
-    let body = &v["request"]["claim"]["body"];
-    assert_eq!(body["rows"], 2);
-    assert_eq!(body["accepted"], true);
-    assert_eq!(body["profile"], "cdk");
-    assert_eq!(body["file_sha256"].as_str().unwrap().len(), 64);
     assert_eq!(v["receipt"]["tenant"], "dealer-1");
+    assert_eq!(v["receipt"]["kind"], "ingest_record");
+    let seq = v["receipt"]["seq"].as_u64().unwrap();
+    // The same file again: the idempotency key returns the first receipt.
+    let again = json(&pipeline(&args));
+    assert_eq!(again["receipt"], v["receipt"]);
 
-    let refused = pipeline(&["ingest", "--profile", "cdk", "--export", "sales", &fixture("pii_headers_en.csv")]);
+    let refused = pipeline(&[
+        "ingest",
+        "--profile",
+        "cdk",
+        "--export",
+        "sales",
+        &fixture("pii_headers_en.csv"),
+        "--tenant",
+        "dealer-1",
+        "--data",
+        data_s,
+    ]);
     assert_eq!(refused.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&refused.stdout);
-    assert!(!stdout.contains("Customer Name") && !stdout.contains("Email"), "header text leaked into the claim: {stdout}");
-    let v = json(&refused);
-    assert_eq!(v["request"]["claim"]["body"]["rejections"][0]["kind"], "pii_column");
+    assert!(!stdout.contains("Customer Name") && !stdout.contains("Email"), "header text leaked: {stdout}");
 
-    let data = pipeline(&["ingest", "--profile", "cdk", "--export", "sales", &fixture("cdk_sales_valid.csv"), "--data", "/tmp/x"]);
-    assert_eq!(data.status.code(), Some(2));
-    let bad_tenant =
-        pipeline(&["ingest", "--profile", "cdk", "--export", "sales", &fixture("cdk_sales_valid.csv"), "--tenant", "Bad Tenant"]);
+    // What the ledger stored: the claim bodies, read back by the ledger itself.
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let tenant = evidence_core::TenantId::new("dealer-1").unwrap();
+        let t = pipeline::sinks::open_ledger(&data, pipeline::ingest::cli::LOCAL_LEDGER_NAME, &tenant).await.unwrap();
+        let first = t.claim_parts(evidence_core::Seq(seq)).await.unwrap().record.unwrap().1;
+        assert_eq!(first.body["rows"], 2);
+        assert_eq!(first.body["accepted"], true);
+        assert_eq!(first.body["profile"], "cdk");
+        assert_eq!(first.body["file_sha256"].as_str().unwrap().len(), 64);
+        let second = t.claim_parts(evidence_core::Seq(seq + 1)).await.unwrap().record.unwrap().1;
+        assert_eq!(second.body["rejections"][0]["kind"], "pii_column");
+        assert!(!second.body.to_string().contains("Customer Name"));
+        assert!(t.claim_parts(evidence_core::Seq(seq + 2)).await.is_err(), "nothing else was written");
+    });
+
+    let bad_tenant = pipeline(&[
+        "ingest",
+        "--profile",
+        "cdk",
+        "--export",
+        "sales",
+        &fixture("cdk_sales_valid.csv"),
+        "--tenant",
+        "Bad Tenant",
+        "--data",
+        data_s,
+    ]);
     assert_eq!(bad_tenant.status.code(), Some(2));
+    // A server that is not there: could not write (2), nothing claimed.
+    let down = pipeline(&[
+        "ingest",
+        "--profile",
+        "cdk",
+        "--export",
+        "sales",
+        &fixture("cdk_sales_valid.csv"),
+        "--server",
+        "http://127.0.0.1:9",
+        "--token",
+        "evl_x",
+    ]);
+    assert_eq!(down.status.code(), Some(2), "{}", String::from_utf8_lossy(&down.stderr));
 }

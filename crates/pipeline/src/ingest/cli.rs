@@ -34,9 +34,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake};
 
-use evidence_core::claim::Salt;
-use evidence_core::sink::{Environment, MemorySink};
-use evidence_core::types::{TenantId, UnixMillis};
+use evidence_core::types::TenantId;
 use serde::Serialize;
 
 use super::{DeclaredEncoding, Dms, Export, IngestError, Limits, Options, Profile, Report};
@@ -163,7 +161,9 @@ pub fn run_check(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
     if report.accepted { EXIT_ACCEPTED } else { EXIT_REFUSED }
 }
 
-/// `pipeline ingest`.
+/// `pipeline ingest`: checks the file as `check` does, then writes its `ingest_record` claim
+/// to a ledger: in process on the SQLite directory `--data` (default `./data`, the layout
+/// `ledger-server dev` uses), or to a ledger server with `--server URL --token TOKEN`.
 #[derive(Clone, Debug, clap::Args)]
 pub struct IngestArgs {
     /// Profile, export, file and limits.
@@ -172,25 +172,69 @@ pub struct IngestArgs {
     /// The tenant whose log receives the claim.
     #[arg(long, default_value = "default")]
     pub tenant: String,
-    /// The ledger's data directory (not wired yet: refused, see the module docs).
-    #[arg(long)]
-    pub data: Option<PathBuf>,
+    /// The ledger's SQLite data directory (created if missing), used unless --server is given.
+    #[arg(long, default_value = "./data", conflicts_with = "server")]
+    pub data: PathBuf,
+    /// A ledger server's base URL (e.g. https://ledger.example.ca) instead of a local ledger.
+    #[arg(long, requires = "token")]
+    pub server: Option<String>,
+    /// A bearer token for --server (role service or another role that may append).
+    #[arg(long, env = "PIPELINE_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
 }
 
-/// A one-claim environment for the memory sink: the time now and one salt drawn from the OS.
-#[derive(Debug)]
-struct OneShotEnv {
-    salt: [u8; 32],
-    now: UnixMillis,
-}
+/// The ledger name used when `pipeline ingest` creates a new local ledger directory.
+pub const LOCAL_LEDGER_NAME: &str = "local-ledger.localhost";
 
-impl Environment for OneShotEnv {
-    fn now(&self) -> UnixMillis {
-        self.now
+/// Runs `pipeline ingest`; returns the exit code.
+pub fn run_ingest(args: &IngestArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    let c = &args.common;
+    let tenant = match TenantId::new(args.tenant.clone()) {
+        Ok(t) => t,
+        Err(e) => {
+            let _ = writeln!(err, "pipeline: --tenant: {e}");
+            return EXIT_UNREADABLE;
+        }
+    };
+    let Some(profile) = c.profile(err) else { return EXIT_UNREADABLE };
+    let Some(input) = c.open(err) else { return EXIT_UNREADABLE };
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            let _ = writeln!(err, "pipeline: cannot start the runtime: {e}");
+            return EXIT_UNREADABLE;
+        }
+    };
+    let opts = c.options(true);
+    let result = rt.block_on(async {
+        if let Some(url) = &args.server {
+            let token = args.token.clone().unwrap_or_default();
+            let sink = crate::sinks::HttpSink::new(url, &token, tenant.clone()).map_err(|e| e.to_string())?;
+            let o = super::ingest_file(&sink, &profile, input, &opts).await.map_err(|e| e.to_string())?;
+            Ok::<_, String>((format!("server {url}"), o))
+        } else {
+            let sink = crate::sinks::open_ledger(&args.data, LOCAL_LEDGER_NAME, &tenant).await.map_err(|e| e.to_string())?;
+            let o = super::ingest_file(&sink, &profile, input, &opts).await.map_err(|e| e.to_string())?;
+            Ok((format!("ledger {}", args.data.display()), o))
+        }
+    });
+    let (sink, outcome) = match result {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = writeln!(err, "pipeline: {}: {e}", c.file.display());
+            return EXIT_UNREADABLE;
+        }
+    };
+    let _ = print_report(err, &c.file, &outcome.report, false);
+    let printed = serde_json::to_string(&serde_json::json!({
+        "sink": sink,
+        "receipt": outcome.receipt,
+    }));
+    match printed {
+        Ok(s) if writeln!(out, "{s}").is_ok() => {}
+        _ => return EXIT_UNREADABLE,
     }
-    fn salt(&self) -> Salt {
-        Salt(self.salt)
-    }
+    if outcome.report.accepted { EXIT_ACCEPTED } else { EXIT_REFUSED }
 }
 
 struct ThreadWaker(std::thread::Thread);
@@ -201,7 +245,8 @@ impl Wake for ThreadWaker {
     }
 }
 
-/// Drives a future to completion on this thread (the CLI has no async runtime).
+/// Drives a future that needs no I/O reactor to completion on this thread (tests and the
+/// in-memory sink).
 pub fn block_on<F: Future>(fut: F) -> F::Output {
     let waker = Arc::new(ThreadWaker(std::thread::current())).into();
     let mut cx = Context::from_waker(&waker);
@@ -212,49 +257,4 @@ pub fn block_on<F: Future>(fut: F) -> F::Output {
         }
         std::thread::park();
     }
-}
-
-/// Runs `pipeline ingest`; returns the exit code.
-pub fn run_ingest(args: &IngestArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
-    let c = &args.common;
-    if args.data.is_some() {
-        let _ =
-            writeln!(err, "pipeline: --data is not wired yet: this build writes only to an in-memory sink (see `pipeline ingest` docs)");
-        return EXIT_UNREADABLE;
-    }
-    let tenant = match TenantId::new(args.tenant.clone()) {
-        Ok(t) => t,
-        Err(e) => {
-            let _ = writeln!(err, "pipeline: --tenant: {e}");
-            return EXIT_UNREADABLE;
-        }
-    };
-    let Some(profile) = c.profile(err) else { return EXIT_UNREADABLE };
-    let Some(input) = c.open(err) else { return EXIT_UNREADABLE };
-    let mut salt = [0u8; 32];
-    if let Err(e) = getrandom::fill(&mut salt) {
-        let _ = writeln!(err, "pipeline: no OS randomness for the claim salt: {e}");
-        return EXIT_UNREADABLE;
-    }
-    let now =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    let sink = MemorySink::new(tenant, OneShotEnv { salt, now: UnixMillis(now) });
-    let outcome = match block_on(super::ingest_file(&sink, &profile, input, &c.options(true))) {
-        Ok(o) => o,
-        Err(e) => {
-            let _ = writeln!(err, "pipeline: {}: {e}", c.file.display());
-            return EXIT_UNREADABLE;
-        }
-    };
-    let _ = print_report(err, &c.file, &outcome.report, false);
-    let printed = serde_json::to_string(&serde_json::json!({
-        "sink": "memory (not persisted)",
-        "request": outcome.request,
-        "receipt": outcome.receipt,
-    }));
-    match printed {
-        Ok(s) if writeln!(out, "{s}").is_ok() => {}
-        _ => return EXIT_UNREADABLE,
-    }
-    if outcome.report.accepted { EXIT_ACCEPTED } else { EXIT_REFUSED }
 }
