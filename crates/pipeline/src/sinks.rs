@@ -72,7 +72,7 @@ impl HttpSink {
     pub fn new(base: &str, token: &str, tenant: TenantId) -> Result<Self, SinkOpenError> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(60))
+            .timeout(std::time::Duration::from_mins(1))
             .build()
             .map_err(|e| SinkOpenError::Http(e.to_string()))?;
         Ok(Self { client, base: base.trim_end_matches('/').to_owned(), token: token.to_owned(), tenant })
@@ -106,12 +106,13 @@ impl HttpSink {
             // The server's error body has a stable code and no secrets.
             return Err(SinkOpenError::Http(format!("{status}: {}", text.chars().take(500).collect::<String>())));
         }
-        #[derive(serde::Deserialize)]
-        struct Receipts {
-            receipts: Vec<AppendReceipt>,
-        }
         serde_json::from_str::<Receipts>(&text).map(|r| r.receipts).map_err(|e| SinkOpenError::Http(format!("unexpected reply: {e}")))
     }
+}
+
+#[derive(serde::Deserialize)]
+struct Receipts {
+    receipts: Vec<AppendReceipt>,
 }
 
 impl ClaimSink for HttpSink {
