@@ -262,3 +262,31 @@ fn factory_makes_many_valid_receipts() {
     }
     assert!(f.receipt("bulk", 0, &hash(0)).is_err(), "duplicate key refused by the factory too");
 }
+
+#[tokio::test]
+async fn identity_loaded_from_pem_files_is_accepted() {
+    let emu = emulator::spawn(EmulatorConfig::default()).await.expect("emulator");
+    let id = fabric_anchor::Identity::from_pem(emulator::PEER_MSP, emu.client_identity().cert_pem(), emu.client_key_pem())
+        .expect("PEM identity");
+    assert_eq!(id.serialized(), emu.client_identity().serialized());
+    // txid = hex(SHA-256(nonce || serialized identity)).
+    let (nonce, txid) = id.new_nonce_and_txid().expect("nonce");
+    assert_eq!(txid, fabric_anchor::identity::txid(&nonce, id.serialized()));
+    let mut pre = nonce.to_vec();
+    pre.extend_from_slice(id.serialized());
+    use sha2::Digest as _;
+    assert_eq!(txid, hex::encode(sha2::Sha256::digest(&pre)));
+    // Signatures are low-S DER and verify; a flipped message does not.
+    for i in 0..32u8 {
+        let sig = id.sign(&[i]).expect("sign");
+        let s = p256::ecdsa::Signature::from_der(&sig).expect("DER");
+        assert_eq!(s.normalize_s(), s, "low-S");
+        assert!(fabric_anchor::identity::verify_signature(&id.verifying_key(), &[i], &sig));
+        assert!(!fabric_anchor::identity::verify_signature(&id.verifying_key(), &[i ^ 1], &sig));
+    }
+    let client = AnchorClient::new(GatewayClient::connect(GatewayConfig::plaintext(emu.url()), id).expect("client"));
+    client.anchor(CH, "pem", 1, &hash(1)).await.expect("anchored with the PEM-loaded identity");
+    assert!(fabric_anchor::Identity::from_pem(emulator::PEER_MSP, "no cert", emu.client_key_pem()).is_err());
+    assert!(fabric_anchor::Identity::from_pem(emulator::PEER_MSP, emu.client_identity().cert_pem(), "junk").is_err());
+    emu.shutdown().await;
+}
