@@ -180,7 +180,6 @@ fn tamper(block: &[u8], f: impl FnOnce(&mut common::Block)) -> Vec<u8> {
 }
 
 fn data_hash(b: &common::Block) -> Vec<u8> {
-    use sha2::Digest as _;
     let mut h = sha2::Sha256::new();
     for e in &b.data.as_ref().expect("data").data {
         h.update(e);
@@ -274,8 +273,8 @@ async fn identity_loaded_from_pem_files_is_accepted() {
     assert_eq!(txid, fabric_anchor::identity::txid(&nonce, id.serialized()));
     let mut pre = nonce.to_vec();
     pre.extend_from_slice(id.serialized());
-    use sha2::Digest as _;
-    assert_eq!(txid, hex::encode(sha2::Sha256::digest(&pre)));
+
+    assert_eq!(txid, hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&pre)));
     // Signatures are low-S DER and verify; a flipped message does not.
     for i in 0..32u8 {
         let sig = id.sign(&[i]).expect("sign");
