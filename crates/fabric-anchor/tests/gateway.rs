@@ -9,6 +9,7 @@ use evidence_core::fabric::{FabricError, Predecessor, SignatureRole, VerifyOptio
 use fabric_anchor::emulator::{self, EmulatorConfig};
 use fabric_anchor::{AnchorClient, Error, GatewayClient, GatewayConfig, anchor_key};
 use prost::Message as _;
+use sha2::Digest as _;
 
 const CH: &str = "evidence";
 
