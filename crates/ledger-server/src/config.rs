@@ -33,6 +33,19 @@
 //! jurisdiction = "US"
 //! roots = ["/etc/ledger/tsa/digicert-root.pem"]
 //!
+//! [fabric]                          # optional: the Fabric rail
+//! gateway_url = "https://peer0.org1.example.ca:7051"
+//! network = "consortium-ca"
+//! msp_id = "Org1MSP"
+//! cert = "/etc/ledger/fabric/client.pem"
+//! key = "/etc/ledger/fabric/client.key"
+//! tls_ca = "/etc/ledger/fabric/tls-ca.pem"
+//! orderer_msps = ["OrdererMSP"]
+//! jurisdiction = "CA"
+//! [fabric.msp_roots]
+//! Org1MSP = "/etc/ledger/fabric/org1-ca.pem"
+//! OrdererMSP = "/etc/ledger/fabric/orderer-ca.pem"
+//!
 //! [http]
 //! body_bytes = 1048576
 //! json_depth = 32
@@ -95,9 +108,40 @@ pub struct Config {
     /// TSAs, in order of preference.
     #[serde(default)]
     pub tsa: Vec<TsaConfig>,
+    /// The Fabric Gateway (unset: checkpoints are anchored on the TSA rail only).
+    pub fabric: Option<FabricConfig>,
     /// HTTP limits.
     #[serde(default)]
     pub http: HttpConfig,
+}
+
+/// The Fabric rail: a Gateway peer and the identity that submits anchor transactions.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FabricConfig {
+    /// The Gateway peer's URL (`https://peer0.org1.example.com:7051`).
+    pub gateway_url: String,
+    /// A name for the network in anchors and logs.
+    pub network: String,
+    /// The submitting identity's MSP id.
+    pub msp_id: String,
+    /// Its X.509 certificate (PEM).
+    pub cert: PathBuf,
+    /// Its ECDSA P-256 private key (PKCS#8 PEM), mode 0600.
+    pub key: PathBuf,
+    /// The CA certificate (PEM) that signed the peer's TLS certificate (required for https).
+    pub tls_ca: Option<PathBuf>,
+    /// A client certificate and key for mutual TLS, if the peer requires it.
+    pub tls_client_cert: Option<PathBuf>,
+    /// The key for `tls_client_cert`.
+    pub tls_client_key: Option<PathBuf>,
+    /// Trusted MSP roots, `MSPID = "path.pem"`: receipts are verified against them before
+    /// they are stored, and they go into the trust file.
+    pub msp_roots: std::collections::BTreeMap<String, PathBuf>,
+    /// The MSP ids of orderer organisations (only they may sign blocks).
+    pub orderer_msps: Vec<String>,
+    /// The jurisdiction of the endorsing organisations (residency policies).
+    pub jurisdiction: Option<String>,
 }
 
 fn default_listen() -> SocketAddr {

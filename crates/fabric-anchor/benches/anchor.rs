@@ -1,0 +1,60 @@
+//! Anchoring round trip against the emulator over gRPC on 127.0.0.1 (endorse + submit + commit
+//! status + receipt fetch), and offline `verify_receipt` per receipt, each beside a floor
+//! measured in the same run (one SHA-256 of a block's bytes; one bare Evaluate round trip).
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use evidence_core::CheckpointHash;
+use evidence_core::fabric::{VerifyOptions, verify_receipt};
+use fabric_anchor::emulator::{self, EmulatorConfig};
+use fabric_anchor::{AnchorClient, GatewayClient, GatewayConfig, ReceiptFactory};
+use sha2::Digest as _;
+
+fn bench_round_trip(c: &mut Criterion) {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let emu = rt.block_on(emulator::spawn(EmulatorConfig::default())).expect("emulator");
+    let client = {
+        let _g = rt.enter();
+        AnchorClient::new(GatewayClient::connect(GatewayConfig::plaintext(emu.url()), emu.client_identity().clone()).expect("client"))
+    };
+    let mut g = c.benchmark_group("fabric_anchor");
+    g.sample_size(20);
+    let mut seq = 0u64;
+    g.bench_function("anchor_round_trip", |b| {
+        b.to_async(&rt).iter(|| {
+            seq += 1;
+            let client = client.clone();
+            let s = seq;
+            async move { client.anchor("evidence", "bench", s, &CheckpointHash([1; 32])).await.expect("anchor") }
+        });
+    });
+    g.bench_function("floor_evaluate_round_trip", |b| {
+        b.to_async(&rt).iter(|| {
+            let client = client.clone();
+            async move { client.get("evidence", "ckpt/bench/1").await.expect("get") }
+        });
+    });
+    g.finish();
+    rt.block_on(emu.shutdown());
+}
+
+fn bench_verify(c: &mut Criterion) {
+    let f = ReceiptFactory::new("evidence").expect("factory");
+    let roots = f.trust().msp_roots().expect("roots");
+    let h = CheckpointHash([2; 32]);
+    let (r, key) = f.receipt("bench", 1, &h).expect("receipt");
+    let opts = VerifyOptions::default();
+    let mut g = c.benchmark_group("fabric_anchor");
+    g.bench_function("verify_receipt", |b| b.iter(|| verify_receipt(&r, &h, &key, &roots, None, &opts).expect("verifies")));
+    g.bench_function("floor_sha256_block", |b| b.iter(|| sha2::Sha256::digest(&r.block)));
+    g.bench_function("factory_receipt", |b| {
+        let mut seq = 1u64;
+        b.iter(|| {
+            seq += 1;
+            f.receipt("bench", seq, &h).expect("receipt")
+        });
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench_verify, bench_round_trip);
+criterion_main!(benches);

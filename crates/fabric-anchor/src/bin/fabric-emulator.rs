@@ -1,0 +1,79 @@
+//! `fabric-emulator`: serves the Fabric Gateway gRPC API on a local port for tests and demos.
+//!
+//! It is NOT a Fabric network: see the `fabric_anchor::emulator` docs for what it checks.
+#![forbid(unsafe_code)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use fabric_anchor::emulator::{self, EmulatorConfig};
+
+/// Serve the Fabric Gateway API (gateway.Gateway) with the `evidence-anchor` chaincode and
+/// `qscc`, generating a fresh test PKI (org CA, peer, orderer, client; ECDSA P-256) at start.
+///
+/// The trust material a verifier needs (MSP root PEM per MSP id, orderer MSP id, channels) is
+/// printed as JSON on stdout, and written to --out when given.
+#[derive(Debug, Parser)]
+#[command(name = "fabric-emulator", version)]
+struct Args {
+    /// Address to listen on (plain HTTP/2, no TLS).
+    #[arg(long, default_value = "127.0.0.1:7051")]
+    listen: SocketAddr,
+    /// A channel to create (repeatable); default `evidence`.
+    #[arg(long = "channel")]
+    channels: Vec<String>,
+    /// Directory to write `msp/<MSPID>.pem` (roots, the layout `evidence-verify --msp-roots`
+    /// reads), `trust.json`, and the client identity `client/cert.pem`, `client/key.pem`
+    /// (PKCS#8) with `client/mspid`.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+fn write(path: &std::path::Path, text: &str) -> Result<(), String> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    let channels = if args.channels.is_empty() { vec!["evidence".to_owned()] } else { args.channels };
+    let emu = match emulator::spawn(EmulatorConfig { listen: args.listen, channels }).await {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("fabric-emulator: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let t = emu.trust();
+    let trust = serde_json::json!({
+        "gateway": emu.url(),
+        "msp_roots": t.msp_roots,
+        "orderer_msp": t.orderer_msp,
+        "channels": t.channels,
+        "client_msp_id": emu.client_identity().msp_id(),
+    });
+    if let Some(dir) = &args.out {
+        let mut files: Vec<(PathBuf, String)> =
+            t.msp_roots.iter().map(|(id, pem)| (dir.join("msp").join(format!("{id}.pem")), pem.clone())).collect();
+        files.push((dir.join("trust.json"), format!("{trust:#}\n")));
+        files.push((dir.join("client/cert.pem"), emu.client_identity().cert_pem().to_owned()));
+        files.push((dir.join("client/key.pem"), emu.client_key_pem().to_owned()));
+        files.push((dir.join("client/mspid"), format!("{}\n", emu.client_identity().msp_id())));
+        for (p, text) in files {
+            if let Err(e) = write(&p, &text) {
+                eprintln!("fabric-emulator: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    println!("{trust:#}");
+    eprintln!("fabric-emulator: serving gateway.Gateway on {} (Ctrl-C to stop)", emu.url());
+    let _ = tokio::signal::ctrl_c().await;
+    emu.shutdown().await;
+    ExitCode::SUCCESS
+}
