@@ -1,7 +1,7 @@
 //! AWS back-ends, each behind its own cargo feature (both off by default):
 //!
-//! - `comprehend`: [`ComprehendDetector`], stage 1 over Amazon Comprehend `DetectPiiEntities`.
-//! - `bedrock`: [`BedrockClient`], an [`LlmClient`](super::llm::LlmClient) over Bedrock
+//! - `comprehend`: `ComprehendDetector`, stage 1 over Amazon Comprehend `DetectPiiEntities`.
+//! - `bedrock`: `BedrockClient`, an [`LlmClient`](super::llm::LlmClient) over Bedrock
 //!   Runtime `InvokeModel`.
 //!
 //! Both take an already configured SDK client (build it with `aws-config` in the
