@@ -79,7 +79,7 @@ fn recall_and_damage_meet_targets() {
     let mut refused = Vec::new();
     for c in &cases {
         let r = redactor.redact(&c.text, c.lang).unwrap();
-        let (_, types) = llm::rescan_body(&redactor, &llm::request_body(&r.redacted, 256), c.lang).unwrap();
+        let (_, types) = llm::rescan_body(&redactor, &llm::request_body(&r.redacted, 256).unwrap(), c.lang).unwrap();
         if !types.is_empty() {
             refused.push(format!("{} {types:?}: {}", c.id, r.redacted));
         }

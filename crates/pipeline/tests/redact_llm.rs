@@ -162,7 +162,7 @@ fn rescan_scans_decoded_strings_too() {
     // A phone split by a newline: JSON escapes it as "\n", so only the decoded scan sees a
     // phone-shaped string; the raw scan must not be the only line of defence.
     let redactor = Redactor::offline();
-    let body = llm::request_body("tel\n514-555-0147", 10);
+    let body = llm::request_body("tel\n514-555-0147", 10).unwrap();
     let (_, types) = llm::rescan_body(&redactor, &body, Lang::En).unwrap();
     assert!(types.contains(&PiiType::Phone));
 }

@@ -34,3 +34,14 @@ proptest! {
         check(&Redactor::offline(), &text, Lang::En);
     }
 }
+
+#[test]
+fn hostile_repetitions_do_not_panic_and_oversize_is_refused() {
+    let r = Redactor::offline();
+    for unit in ["plate ", "@", "a@b.", "1 ", "130 692 544 ", "Mr. ", "né le ", "(514) ", "123 rue ", "é", "SIN 1-", "A1234-"] {
+        let text = unit.repeat((1 << 20) / unit.len());
+        check(&r, &text, Lang::Fr);
+    }
+    let big = "x".repeat(pipeline::redact::MAX_TEXT_BYTES + 1);
+    assert!(matches!(r.scan(&big, Lang::En), Err(pipeline::redact::DetectError::TooLarge { .. })));
+}

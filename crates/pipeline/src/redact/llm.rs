@@ -36,14 +36,17 @@ pub const ANTHROPIC_VERSION: &str = "bedrock-2023-05-31";
 
 /// Builds the request body: `{"anthropic_version": ..., "max_tokens": N, "messages":
 /// [{"role": "user", "content": [{"type": "text", "text": TEXT}]}]}`.
-pub fn request_body(text: &str, max_tokens: u32) -> Vec<u8> {
+///
+/// # Errors
+/// The `serde_json` error if serialisation fails (it does not for these values; the error is
+/// passed on rather than replaced by an empty body that would then pass the re-scan).
+pub fn request_body(text: &str, max_tokens: u32) -> Result<Vec<u8>, serde_json::Error> {
     let body = serde_json::json!({
         "anthropic_version": ANTHROPIC_VERSION,
         "max_tokens": max_tokens,
         "messages": [{"role": "user", "content": [{"type": "text", "text": text}]}],
     });
-    // Serialising a `Value` built from strings and integers cannot fail.
-    serde_json::to_vec(&body).unwrap_or_default()
+    serde_json::to_vec(&body)
 }
 
 /// Scans the exact bytes of a request body with both stages, and also every string value
@@ -141,6 +144,9 @@ pub enum InvokeError {
         /// What the re-scan found.
         types: Vec<PiiType>,
     },
+    /// The request body could not be serialised; nothing was written or sent.
+    #[error("request body: {0}")]
+    Body(#[from] serde_json::Error),
     /// The claim could not be built.
     #[error(transparent)]
     Claim(#[from] evidence_core::ClaimError),
@@ -193,7 +199,7 @@ pub async fn invoke_redacted<S: ClaimSink, C: LlmClient>(
     max_tokens: u32,
 ) -> Result<Invocation, InvokeError> {
     let redaction = redactor.redact(text, lang)?;
-    let body = request_body(&redaction.redacted, max_tokens);
+    let body = request_body(&redaction.redacted, max_tokens)?;
     let (_, found) = rescan_body(redactor, &body, lang)?;
     if !found.is_empty() {
         return Err(InvokeError::PiiInBody { types: found });

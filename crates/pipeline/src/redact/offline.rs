@@ -173,13 +173,14 @@ fn names(text: &str, toks: &[Tok], out: &mut Vec<Span>) {
     let mut k = 0;
     while k < toks.len() {
         let t = w(k);
-        let lower = t.to_lowercase();
-        let honorific = HONORIFICS.contains(&t) || (t == "M" || t == "Me" || t == "Dre") && text[toks[k].e..].starts_with('.');
-        if honorific || STRONG_CUES.contains(&lower.as_str()) {
+        let first = t.as_bytes()[0];
+        let honorific = matches!(first, b'M' | b'D') && HONORIFICS.contains(&t)
+            || (t == "M" || t == "Me" || t == "Dre") && text[toks[k].e..].starts_with('.');
+        if honorific || STRONG_CUES.iter().any(|c| c.as_bytes()[0] == first.to_ascii_lowercase() && c.eq_ignore_ascii_case(t)) {
             let mut j = k + 1;
             if j < toks.len()
                 && !honorific
-                && PREPS.contains(&w(j).to_lowercase().as_str())
+                && PREPS.iter().any(|p| p.eq_ignore_ascii_case(w(j)))
                 && gap(text, toks[k], toks[j]).trim().is_empty()
             {
                 j += 1;

@@ -531,7 +531,11 @@ fn scan_context(b: &[u8], l: &[u8], out: &mut Vec<Span>) {
 
 /// The length of the longest key matching at `i` with a word boundary after it.
 fn key_at(l: &[u8], i: usize, rest: &[u8], keys: &[&str]) -> Option<usize> {
-    keys.iter().filter(|k| rest.starts_with(k.as_bytes()) && (boundary_after(l, i + k.len()) || k.ends_with(')'))).map(|k| k.len()).max()
+    let c = *rest.first()?;
+    keys.iter()
+        .filter(|k| k.as_bytes()[0] == c && rest.starts_with(k.as_bytes()) && (boundary_after(l, i + k.len()) || k.ends_with(')')))
+        .map(|k| k.len())
+        .max()
 }
 
 /// Skips up to `max` filler words and punctuation after a key, then tries `at`.
