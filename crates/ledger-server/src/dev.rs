@@ -190,3 +190,25 @@ pub fn trust_file(
         development,
     }
 }
+
+/// The trust file's Fabric MSPs: `previous` (from an earlier run's trust file) plus the
+/// emulator's roots, merged per MSP id without duplicates.
+pub fn merge_msp_roots(
+    previous: Vec<evidence_core::bundle::MspRoots>,
+    emulator: &fabric_anchor::TrustMaterial,
+) -> Vec<evidence_core::bundle::MspRoots> {
+    let mut out = previous;
+    for (id, pem) in &emulator.msp_roots {
+        let orderer = *id == emulator.orderer_msp;
+        match out.iter_mut().find(|m| m.msp_id == *id) {
+            Some(m) => {
+                if !m.roots_pem.contains(pem) {
+                    m.roots_pem.push(pem.clone());
+                }
+                m.orderer |= orderer;
+            }
+            None => out.push(evidence_core::bundle::MspRoots { msp_id: id.clone(), roots_pem: vec![pem.clone()], orderer }),
+        }
+    }
+    out
+}

@@ -12,7 +12,7 @@ use ledger_server::config::Config;
 use ledger_server::crypto::{EnvKeyProvider, FileKeyProvider};
 use ledger_server::dev;
 use ledger_server::rails::HttpTsaRail;
-use ledger_server::server::{self, NoFabric, NoTsa, ServiceOptions};
+use ledger_server::server::{self, ServiceOptions};
 use ledger_server::store::postgres::PgStore;
 use ledger_server::store::sqlite::{Durability, SqliteStore};
 use ledger_server::store::{Rail, Store, TenantConfig};
@@ -360,8 +360,15 @@ async fn serve(path: &Path) -> Result<(), Error> {
         let j = tsa_client::Jurisdiction::new(&t.jurisdiction)?;
         endpoints.push(tsa_client::TsaEndpoint::new(t.name.clone(), &t.url, j)?);
     }
+    let (fabric, fabric_msps) = match &cfg.fabric {
+        None => (None, Vec::new()),
+        Some(f) => {
+            let (rail, msps) = fabric_rail(f)?;
+            (Some(rail), msps)
+        }
+    };
     if let Some(out) = &cfg.trust_out {
-        write_json(out, &dev::trust_file(&signer, roots_pem, Vec::new(), false))?;
+        write_json(out, &dev::trust_file(&signer, roots_pem, fabric_msps, false))?;
     }
     let opts = ServiceOptions {
         limits: cfg.http.limits(),
@@ -377,8 +384,7 @@ async fn serve(path: &Path) -> Result<(), Error> {
         _ => ledger_server::http::Bind::Plain(tcp),
     };
     tracing::info!(listen = %cfg.listen, tls = cfg.http.tls_cert.is_some(), ledger = %cfg.ledger_name, tsas = endpoints.len(), "serving");
-    // The Fabric rail is not wired into `serve` yet (see the README status): TSA only.
-    let rails = vec![Rail::Tsa];
+    let rails = if cfg.fabric.is_some() { Rail::ALL.to_vec() } else { vec![Rail::Tsa] };
     let keys: Box<dyn FnOnce() -> Result<Keys, Error>> = match (&cfg.master_key_file, &cfg.master_key_env) {
         (Some(p), _) => {
             let p = p.clone();
@@ -397,14 +403,14 @@ async fn serve(path: &Path) -> Result<(), Error> {
                 Keys::File(k) => Ledger::with_rails($store, signer, k, rails),
                 Keys::Env(k) => Ledger::with_rails($store, signer, k, rails),
             };
-            if endpoints.is_empty() {
+            let tsa = if endpoints.is_empty() {
                 tracing::warn!("no [[tsa]] configured: checkpoints stay pending on the TSA rail");
-                server::run(ledger, NoTsa, NoFabric, listener, opts, server::shutdown_signal()).await?;
+                None
             } else {
                 let client = tsa_client::TsaClient::new(endpoints, tsa_client::ClientConfig::default())?;
-                server::run(ledger, HttpTsaRail::new(client, roots, Vec::new()), NoFabric, listener, opts, server::shutdown_signal())
-                    .await?;
-            }
+                Some(HttpTsaRail::new(client, roots, Vec::new()))
+            };
+            server::run(ledger, tsa, fabric, listener, opts, server::shutdown_signal()).await?;
         }};
     }
     match store_from_config(&cfg).await? {
@@ -425,15 +431,36 @@ async fn dev_server(args: DevArgs) -> Result<(), Error> {
     let signer = dev::load_or_create_signer(&data.join("ledger.skey"), "dev-ledger.localhost")?;
     let keys = FileKeyProvider::open_or_create(&data.join("master.key"))?;
     let pki = dev::load_or_create_pki(&data)?;
+    // The Fabric emulator, in process: a fresh PKI at every start. Its roots are added to
+    // the trust file's (earlier runs' roots are kept, so earlier bundles still verify).
+    let emulator = fabric_anchor::emulator::spawn(fabric_anchor::EmulatorConfig {
+        channels: vec![TenantConfig::default().fabric_channel],
+        ..fabric_anchor::EmulatorConfig::default()
+    })
+    .await?;
     let trust_path = data.join("trust.json");
-    write_json(&trust_path, &dev::trust_file(&signer, vec![pki.root_pem.clone()], Vec::new(), true))?;
+    let previous: Vec<evidence_core::bundle::MspRoots> = std::fs::read(&trust_path)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<evidence_core::bundle::TrustFile>(&b).ok())
+        .map(|t| t.fabric_msps)
+        .unwrap_or_default();
+    let fabric_msps = dev::merge_msp_roots(previous, emulator.trust());
+    write_json(&trust_path, &dev::trust_file(&signer, vec![pki.root_pem.clone()], fabric_msps, true))?;
+    let gateway =
+        fabric_anchor::GatewayClient::connect(fabric_anchor::GatewayConfig::plaintext(emulator.url()), emulator.client_identity().clone())?;
+    let fabric = ledger_server::rails::GatewayFabricRail::new(
+        fabric_anchor::AnchorClient::new(gateway),
+        emulator.trust().msp_roots()?,
+        "fabric-emulator (development, not evidence)",
+        None,
+    );
     let store = SqliteStore::open(&data, Durability::PowerLoss).await?;
     let tenant = TenantId::new(args.tenant)?;
     if !audit::creatable(&tenant) {
         return Err(format!("tenant ids ending in {} are reserved", audit::AUDIT_SUFFIX).into());
     }
     let config = TenantConfig { seal_every_ms: args.seal_every.max(1).saturating_mul(1000), ..TenantConfig::default() };
-    let ledger = Ledger::with_rails(store.clone(), signer, keys, vec![Rail::Tsa]);
+    let ledger = Ledger::with_rails(store.clone(), signer, keys, Rail::ALL.to_vec());
     ledger.create_tenant(&tenant, &config).await?;
     let bearer = issue_token(&store, Some(tenant.clone()), Role::DealerPrincipal, "ledger-server dev", 7).await?;
     let token_path = data.join("dev").join("token");
@@ -447,11 +474,12 @@ async fn dev_server(args: DevArgs) -> Result<(), Error> {
          tenant        {tenant} (sealed every {}s)\n\
          token         {} (dealer_principal, 7 days; also in {})\n\
          trust file    {}\n\
-         Fabric rail   not in dev mode yet (TSA rail only; see the README status)\n",
+         Fabric        emulator at {} (channel evidence), in process\n",
         args.seal_every,
         bearer,
         token_path.display(),
-        trust_path.display()
+        trust_path.display(),
+        emulator.url()
     );
     let opts = ServiceOptions {
         seal_tick: Duration::from_secs(1),
@@ -459,6 +487,42 @@ async fn dev_server(args: DevArgs) -> Result<(), Error> {
         grace: Duration::from_secs(10),
         ..ServiceOptions::default()
     };
-    server::run(ledger, dev::DevTsaRail::new(pki), NoFabric, listener, opts, server::shutdown_signal()).await?;
+    server::run(ledger, dev::DevTsaRail::new(pki), fabric, listener, opts, server::shutdown_signal()).await?;
+    emulator.shutdown().await;
     Ok(())
+}
+
+/// The Fabric rail from `[fabric]`: the submitting identity, the Gateway connection (TLS
+/// when `tls_ca` is set) and the MSP roots receipts are checked against.
+fn fabric_rail(
+    f: &ledger_server::config::FabricConfig,
+) -> Result<(ledger_server::rails::GatewayFabricRail, Vec<evidence_core::bundle::MspRoots>), Error> {
+    let read = |p: &Path| std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()));
+    let identity = fabric_anchor::Identity::from_pem(&f.msp_id, &read(&f.cert)?, &read(&f.key)?)?;
+    let mut gw = fabric_anchor::GatewayConfig::plaintext(f.gateway_url.clone());
+    if let Some(ca) = &f.tls_ca {
+        let client_cert_and_key_pem = match (&f.tls_client_cert, &f.tls_client_key) {
+            (Some(c), Some(k)) => Some((read(c)?, read(k)?)),
+            (None, None) => None,
+            _ => return Err("[fabric]: set both tls_client_cert and tls_client_key, or neither".into()),
+        };
+        gw.tls = Some(fabric_anchor::TlsConfig { ca_pem: read(ca)?, domain: None, client_cert_and_key_pem });
+    } else if f.gateway_url.starts_with("https") {
+        return Err("[fabric]: an https gateway_url needs tls_ca".into());
+    }
+    let client = fabric_anchor::GatewayClient::connect(gw, identity)?;
+    let mut roots = evidence_core::fabric::MspRoots::new();
+    let mut msps = Vec::new();
+    for (id, path) in &f.msp_roots {
+        let pem = read(path)?;
+        roots.add_pem(id, pem.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
+        let orderer = f.orderer_msps.contains(id);
+        if orderer {
+            roots.add_orderer_msp(id);
+        }
+        msps.push(evidence_core::bundle::MspRoots { msp_id: id.clone(), roots_pem: vec![pem], orderer });
+    }
+    let rail =
+        ledger_server::rails::GatewayFabricRail::new(fabric_anchor::AnchorClient::new(client), roots, &f.network, f.jurisdiction.clone());
+    Ok((rail, msps))
 }

@@ -6,12 +6,16 @@
 //! when evidence-core verifies it in full against the configured TSA roots at genTime
 //! (status, imprint, nonce, signature, ESS binding, EKU, chain). A reply that does not
 //! verify makes the client fail over to the next TSA; if none answers, the outbox retries
-//! later. The Fabric rail lives in `fabric-anchor` (see the README status).
+//! later.
+//!
+//! [`GatewayFabricRail`] is the Fabric rail: `fabric-anchor`'s Gateway client writes the
+//! checkpoint hash on the tenant's channel and fetches the block holding the transaction;
+//! evidence-core verifies that receipt against the configured MSP roots before it is stored.
 
 use evidence_core::rfc3161::{self, Certificate, HashAlg, Imprint, ValidationTime, Verdict, VerifyOptions};
 use tsa_client::{Jurisdiction, ResidencyPolicy, TsaClient};
 
-use crate::anchor::{AnchorEvidence, AnchorRequest, RailError, TsaRail};
+use crate::anchor::{AnchorEvidence, AnchorRequest, FabricRail, RailError, TsaRail};
 
 /// The RFC 3161 rail over HTTP.
 #[derive(Debug)]
@@ -82,6 +86,86 @@ impl TsaRail for HttpTsaRail {
             evidence: stamped.response,
             authority: stamped.endpoint,
             jurisdiction: Some(stamped.jurisdiction.as_str().to_owned()),
+        })
+    }
+}
+
+/// The Fabric rail over the Gateway API: `fabric-anchor`'s client endorses, submits and
+/// waits for the `Anchor(ckpt/<tenant>/<seq>, hash)` transaction on the tenant's channel,
+/// fetches the block holding it, and evidence-core verifies the receipt against the
+/// configured MSP roots before anything is stored (an unverifiable receipt is a failure:
+/// the outbox retries).
+///
+/// A retry after a crash between the commit and the outbox update finds the key already
+/// written: the contract refuses a second `Anchor`, the attempt fails, and the row stays
+/// pending with that error for an operator (the first transaction's id was not kept).
+pub struct GatewayFabricRail {
+    client: fabric_anchor::AnchorClient,
+    roots: evidence_core::fabric::MspRoots,
+    network: String,
+    jurisdiction: Option<String>,
+}
+
+impl std::fmt::Debug for GatewayFabricRail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatewayFabricRail")
+            .field("network", &self.network)
+            .field("jurisdiction", &self.jurisdiction)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GatewayFabricRail {
+    /// A rail anchoring through `client`, checking receipts against `roots`; `network` names
+    /// the Fabric network in anchors, `jurisdiction` its endorsers' (for residency).
+    pub fn new(
+        client: fabric_anchor::AnchorClient,
+        roots: evidence_core::fabric::MspRoots,
+        network: &str,
+        jurisdiction: Option<String>,
+    ) -> Self {
+        Self { client, roots, network: network.to_owned(), jurisdiction }
+    }
+}
+
+impl FabricRail for GatewayFabricRail {
+    async fn submit(&self, req: &AnchorRequest<'_>) -> Result<AnchorEvidence, RailError> {
+        let err = |message: String| RailError { rail: "fabric", message };
+        let channel = &req.config.fabric_channel;
+        let receipt = self
+            .client
+            .anchor(channel, req.tenant.as_str(), req.checkpoint_seq.0, &req.checkpoint_hash)
+            .await
+            .map_err(|e| err(e.to_string()))?;
+        let key = fabric_anchor::anchor_key(req.tenant.as_str(), req.checkpoint_seq.0);
+        evidence_core::fabric::verify_receipt(
+            &receipt,
+            &req.checkpoint_hash,
+            &key,
+            &self.roots,
+            None,
+            &evidence_core::fabric::VerifyOptions::default(),
+        )
+        .map_err(|e| err(format!("the receipt does not verify against the configured MSP roots: {e}")))?;
+        let anchor = evidence_core::bundle::FabricAnchor {
+            channel: channel.clone(),
+            block: evidence_core::bundle::Base64(receipt.block),
+            tx_index: u32::try_from(receipt.tx_index).map_err(|_| err("transaction index out of range".into()))?,
+            key,
+            msp_roots: receipt
+                .msp_roots
+                .into_iter()
+                .map(|r| evidence_core::bundle::MspRoots {
+                    orderer: receipt.orderer_msps.contains(&r.msp_id),
+                    msp_id: r.msp_id,
+                    roots_pem: vec![r.pem],
+                })
+                .collect(),
+        };
+        Ok(AnchorEvidence {
+            evidence: serde_json::to_vec(&anchor).map_err(|e| err(e.to_string()))?,
+            authority: self.network.clone(),
+            jurisdiction: self.jurisdiction.clone(),
         })
     }
 }

@@ -37,6 +37,26 @@ impl TsaRail for NoTsa {
     }
 }
 
+/// An optional rail: `None` fails every attempt (rows stay pending, nothing is lost).
+impl<R: FabricRail> FabricRail for Option<R> {
+    async fn submit(&self, req: &AnchorRequest<'_>) -> Result<AnchorEvidence, RailError> {
+        match self {
+            Some(r) => r.submit(req).await,
+            None => NoFabric.submit(req).await,
+        }
+    }
+}
+
+/// An optional rail: `None` fails every attempt (rows stay pending, nothing is lost).
+impl<R: TsaRail> TsaRail for Option<R> {
+    async fn timestamp(&self, req: &AnchorRequest<'_>) -> Result<AnchorEvidence, RailError> {
+        match self {
+            Some(r) => r.timestamp(req).await,
+            None => NoTsa.timestamp(req).await,
+        }
+    }
+}
+
 /// What the service runs with.
 #[derive(Debug, Clone)]
 pub struct ServiceOptions {
