@@ -520,7 +520,7 @@ impl Service {
                         writes: Vec::new(),
                     },
                     None => Simulation {
-                        response: protos::Response { status: 404, message: format!("key {key} not found"), payload: Vec::new() },
+                        response: protos::Response { status: 200, message: String::new(), payload: Vec::new() },
                         reads,
                         writes: Vec::new(),
                     },
