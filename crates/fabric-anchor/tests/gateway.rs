@@ -290,3 +290,14 @@ async fn identity_loaded_from_pem_files_is_accepted() {
     assert!(fabric_anchor::Identity::from_pem(emulator::PEER_MSP, emu.client_identity().cert_pem(), "junk").is_err());
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn badly_signed_proposal_is_refused_at_endorse() {
+    let (emu, client) = start().await;
+    let gw = client.gateway();
+    let mut p = gw.proposal(CH, "evidence-anchor", &[b"Get", b"k"]).expect("proposal");
+    let n = p.signed.signature.len();
+    p.signed.signature[n - 1] ^= 1;
+    assert!(matches!(gw.endorse(&p).await, Err(Error::Rpc { code: tonic::Code::PermissionDenied, .. })));
+    emu.shutdown().await;
+}
