@@ -46,8 +46,9 @@ fn bench_verify(c: &mut Criterion) {
     let mut g = c.benchmark_group("fabric_anchor");
     g.bench_function("verify_receipt", |b| b.iter(|| verify_receipt(&r, &h, &key, &roots, None, &opts).expect("verifies")));
     g.bench_function("floor_sha256_block", |b| b.iter(|| sha2::Sha256::digest(&r.block)));
+    // Outside the closure: criterion calls it more than once, and keys must stay unique.
+    let mut seq = 1u64;
     g.bench_function("factory_receipt", |b| {
-        let mut seq = 1u64;
         b.iter(|| {
             seq += 1;
             f.receipt("bench", seq, &h).expect("receipt")
