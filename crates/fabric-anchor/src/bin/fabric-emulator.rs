@@ -51,7 +51,7 @@ fn write(path: &std::path::Path, text: &str) -> Result<(), String> {
 async fn main() -> ExitCode {
     let args = Args::parse();
     let channels = if args.channels.is_empty() { vec!["evidence".to_owned()] } else { args.channels };
-    let emu = match emulator::spawn(EmulatorConfig { listen: args.listen, channels }).await {
+    let emu = match emulator::spawn(EmulatorConfig { listen: args.listen, channels, tls: false }).await {
         Ok(e) => e,
         Err(e) => {
             eprintln!("fabric-emulator: {e}");
