@@ -73,9 +73,7 @@
 //! from Fabric 2.4.7 networks, but the client's interoperability with a real Gateway is
 //! unproven. Not done: the optional Node.js `@hyperledger/fabric-gateway` interop test;
 //! ChaincodeEvents (the emulator answers UNIMPLEMENTED, the client does not call it);
-//! endorsement-policy targeting (`endorsing_organizations` is always empty); the `fabric-emulator`
-//! binary serves plain HTTP/2 only (the library's mutual-TLS mode is what tests the client's TLS
-//! path); multi-transaction blocks and
+//! endorsement-policy targeting (`endorsing_organizations` is always empty); multi-transaction blocks and
 //! config updates in the emulator; `GetChainInfo` is served by the emulator but unused by the
 //! client. See [`emulator`] for what the emulator checks and does not.
 #![forbid(unsafe_code)]

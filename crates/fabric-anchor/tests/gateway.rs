@@ -322,3 +322,19 @@ async fn mutual_tls_works_and_a_client_without_certificate_is_refused() {
     assert!(plain.evaluate(CH, "evidence-anchor", &[b"Get", b"k"]).await.is_err(), "plain HTTP/2 to a TLS port fails");
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn commit_status_request_signed_by_someone_else_is_refused() {
+    let (emu, client) = start().await;
+    let other = fabric_anchor::ReceiptFactory::new(CH).expect("other PKI");
+    // An identity of another PKI (same MSP id, unknown certificate) signs the request.
+    let stranger = GatewayClient::connect(GatewayConfig::plaintext(emu.url()), other.client_identity().clone()).expect("client");
+    let c = client
+        .gateway()
+        .submit_transaction(CH, "evidence-anchor", &[b"Anchor", b"ckpt/s/1", hash(2).to_hex().as_bytes()])
+        .await
+        .expect("commit");
+    assert!(matches!(stranger.commit_status(CH, &c.tx_id).await, Err(Error::Rpc { code: tonic::Code::PermissionDenied, .. })));
+    assert_eq!(client.gateway().commit_status(CH, &c.tx_id).await.expect("own request"), c);
+    emu.shutdown().await;
+}

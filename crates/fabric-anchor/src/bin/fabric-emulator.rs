@@ -29,6 +29,11 @@ struct Args {
     /// (PKCS#8) with `client/mspid`.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Serve mutual TLS: a generated TLS CA issues the server certificate (`localhost`,
+    /// `127.0.0.1`) and a client certificate; with --out they are written as `tls/ca.pem`,
+    /// `tls/client.pem`, `tls/client.key`.
+    #[arg(long)]
+    tls: bool,
 }
 
 fn write(path: &std::path::Path, text: &str) -> Result<(), String> {
@@ -51,7 +56,7 @@ fn write(path: &std::path::Path, text: &str) -> Result<(), String> {
 async fn main() -> ExitCode {
     let args = Args::parse();
     let channels = if args.channels.is_empty() { vec!["evidence".to_owned()] } else { args.channels };
-    let emu = match emulator::spawn(EmulatorConfig { listen: args.listen, channels, tls: false }).await {
+    let emu = match emulator::spawn(EmulatorConfig { listen: args.listen, channels, tls: args.tls }).await {
         Ok(e) => e,
         Err(e) => {
             eprintln!("fabric-emulator: {e}");
@@ -73,6 +78,11 @@ async fn main() -> ExitCode {
         files.push((dir.join("client/cert.pem"), emu.client_identity().cert_pem().to_owned()));
         files.push((dir.join("client/key.pem"), emu.client_key_pem().to_owned()));
         files.push((dir.join("client/mspid"), format!("{}\n", emu.client_identity().msp_id())));
+        if let Some(tls) = emu.tls() {
+            files.push((dir.join("tls/ca.pem"), tls.ca_pem.clone()));
+            files.push((dir.join("tls/client.pem"), tls.client_cert_pem.clone()));
+            files.push((dir.join("tls/client.key"), tls.client_key_pem.clone()));
+        }
         for (p, text) in files {
             if let Err(e) = write(&p, &text) {
                 eprintln!("fabric-emulator: {e}");
