@@ -1,6 +1,7 @@
 //! Anchoring round trip against the emulator over gRPC on 127.0.0.1 (endorse + submit + commit
 //! status + receipt fetch), and offline `verify_receipt` per receipt, each beside a floor
-//! measured in the same run (one SHA-256 of a block's bytes; one bare Evaluate round trip).
+//! measured in the same run (one SHA-256 of a block's bytes; one P-256 signature verification;
+//! one bare Evaluate round trip).
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use evidence_core::CheckpointHash;
@@ -46,8 +47,15 @@ fn bench_verify(c: &mut Criterion) {
     let mut g = c.benchmark_group("fabric_anchor");
     g.bench_function("verify_receipt", |b| b.iter(|| verify_receipt(&r, &h, &key, &roots, None, &opts).expect("verifies")));
     g.bench_function("floor_sha256_block", |b| b.iter(|| sha2::Sha256::digest(&r.block)));
+    // One P-256 signature verification: verify_receipt does six (creator, endorsement and
+    // orderer signatures, and the certificate signature of each of the three signers).
+    let id = f.client_identity();
+    let sig = id.sign(b"floor").expect("sign");
+    let vk = id.verifying_key();
+    g.bench_function("floor_p256_verify", |b| b.iter(|| assert!(fabric_anchor::identity::verify_signature(&vk, b"floor", &sig))));
+    // Outside the closure: criterion calls it more than once, and keys must stay unique.
+    let mut seq = 1u64;
     g.bench_function("factory_receipt", |b| {
-        let mut seq = 1u64;
         b.iter(|| {
             seq += 1;
             f.receipt("bench", seq, &h).expect("receipt")

@@ -51,13 +51,13 @@ impl AnchorClient {
     /// Reads the anchored value of a key (`Get(key)` evaluated), `None` when absent.
     ///
     /// # Errors
-    /// Gateway errors; a chaincode error other than "not found".
+    /// Gateway errors; a value that is not UTF-8.
     pub async fn get(&self, channel: &str, key: &str) -> Result<Option<String>, Error> {
-        match self.gw.evaluate(channel, ANCHOR_NAMESPACE, &[b"Get", key.as_bytes()]).await {
-            Ok(v) => String::from_utf8(v).map(Some).map_err(|e| Error::protocol("Get payload", e)),
-            Err(Error::Chaincode { status: 404, .. }) => Ok(None),
-            Err(e) => Err(e),
+        let v = self.gw.evaluate(channel, ANCHOR_NAMESPACE, &[b"Get", key.as_bytes()]).await?;
+        if v.is_empty() {
+            return Ok(None);
         }
+        String::from_utf8(v).map(Some).map_err(|e| Error::protocol("Get payload", e))
     }
 
     /// Builds the receipt of a committed transaction.

@@ -290,3 +290,51 @@ async fn identity_loaded_from_pem_files_is_accepted() {
     assert!(fabric_anchor::Identity::from_pem(emulator::PEER_MSP, emu.client_identity().cert_pem(), "junk").is_err());
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn badly_signed_proposal_is_refused_at_endorse() {
+    let (emu, client) = start().await;
+    let gw = client.gateway();
+    let mut p = gw.proposal(CH, "evidence-anchor", &[b"Get", b"k"]).expect("proposal");
+    let n = p.signed.signature.len();
+    p.signed.signature[n - 1] ^= 1;
+    assert!(matches!(gw.endorse(&p).await, Err(Error::Rpc { code: tonic::Code::PermissionDenied, .. })));
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn mutual_tls_works_and_a_client_without_certificate_is_refused() {
+    let emu = emulator::spawn(EmulatorConfig { tls: true, ..EmulatorConfig::default() }).await.expect("TLS emulator");
+    let client = AnchorClient::new(GatewayClient::connect(emu.gateway_config(), emu.client_identity().clone()).expect("client"));
+    let r = client.anchor(CH, "tls", 1, &hash(6)).await.expect("anchored over mutual TLS");
+    verify_receipt(&r, &hash(6), &anchor_key("tls", 1), &emu.trust().msp_roots().expect("roots"), None, &VerifyOptions::default())
+        .expect("verifies");
+
+    let mut no_cert = emu.gateway_config();
+    if let Some(t) = no_cert.tls.as_mut() {
+        t.client_cert_and_key_pem = None;
+    }
+    let c2 = GatewayClient::connect(no_cert, emu.client_identity().clone()).expect("client");
+    assert!(c2.evaluate(CH, "evidence-anchor", &[b"Get", b"k"]).await.is_err(), "server requires a client certificate");
+
+    let plain =
+        GatewayClient::connect(GatewayConfig::plaintext(format!("http://{}", emu.addr())), emu.client_identity().clone()).expect("client");
+    assert!(plain.evaluate(CH, "evidence-anchor", &[b"Get", b"k"]).await.is_err(), "plain HTTP/2 to a TLS port fails");
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn commit_status_request_signed_by_someone_else_is_refused() {
+    let (emu, client) = start().await;
+    let other = fabric_anchor::ReceiptFactory::new(CH).expect("other PKI");
+    // An identity of another PKI (same MSP id, unknown certificate) signs the request.
+    let stranger = GatewayClient::connect(GatewayConfig::plaintext(emu.url()), other.client_identity().clone()).expect("client");
+    let c = client
+        .gateway()
+        .submit_transaction(CH, "evidence-anchor", &[b"Anchor", b"ckpt/s/1", hash(2).to_hex().as_bytes()])
+        .await
+        .expect("commit");
+    assert!(matches!(stranger.commit_status(CH, &c.tx_id).await, Err(Error::Rpc { code: tonic::Code::PermissionDenied, .. })));
+    assert_eq!(client.gateway().commit_status(CH, &c.tx_id).await.expect("own request"), c);
+    emu.shutdown().await;
+}

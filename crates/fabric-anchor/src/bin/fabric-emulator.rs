@@ -29,20 +29,34 @@ struct Args {
     /// (PKCS#8) with `client/mspid`.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Serve mutual TLS: a generated TLS CA issues the server certificate (`localhost`,
+    /// `127.0.0.1`) and a client certificate; with --out they are written as `tls/ca.pem`,
+    /// `tls/client.pem`, `tls/client.key`.
+    #[arg(long)]
+    tls: bool,
 }
 
 fn write(path: &std::path::Path, text: &str) -> Result<(), String> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
-    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        // The client key is a (test) secret: owner-only, like every file written here.
+        use std::os::unix::fs::OpenOptionsExt as _;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    std::io::Write::write_all(&mut f, text.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
     let channels = if args.channels.is_empty() { vec!["evidence".to_owned()] } else { args.channels };
-    let emu = match emulator::spawn(EmulatorConfig { listen: args.listen, channels }).await {
+    let emu = match emulator::spawn(EmulatorConfig { listen: args.listen, channels, tls: args.tls }).await {
         Ok(e) => e,
         Err(e) => {
             eprintln!("fabric-emulator: {e}");
@@ -64,6 +78,11 @@ async fn main() -> ExitCode {
         files.push((dir.join("client/cert.pem"), emu.client_identity().cert_pem().to_owned()));
         files.push((dir.join("client/key.pem"), emu.client_key_pem().to_owned()));
         files.push((dir.join("client/mspid"), format!("{}\n", emu.client_identity().msp_id())));
+        if let Some(tls) = emu.tls() {
+            files.push((dir.join("tls/ca.pem"), tls.ca_pem.clone()));
+            files.push((dir.join("tls/client.pem"), tls.client_cert_pem.clone()));
+            files.push((dir.join("tls/client.key"), tls.client_key_pem.clone()));
+        }
         for (p, text) in files {
             if let Err(e) = write(&p, &text) {
                 eprintln!("fabric-emulator: {e}");
