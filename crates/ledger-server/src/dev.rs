@@ -3,7 +3,7 @@
 //! - A development TSA ([`DevTsaRail`]): a root CA and a TSA certificate (ECDSA P-256,
 //!   critical EKU timeStamping) generated on first start under `<data>/dev/` and reused
 //!   after, signing real RFC 3161 tokens in process with evidence-core's
-//!   [`DevTsa`](evidence_core::rfc3161::dev::DevTsa).
+//!   [`DevTsa`].
 //! - A ledger checkpoint key (`<data>/ledger.skey`, mode 0600) and a master key for record
 //!   encryption (`<data>/master.key`, mode 0600), created on first start.
 //! - A `trust.json` (evidence-trust/v1) with `"development": true`, so the verifier labels

@@ -61,7 +61,7 @@ pub fn server_config(cert_pem: &Path, key_pem: &Path) -> Result<Arc<rustls::Serv
     Ok(Arc::new(cfg))
 }
 
-/// A TLS listener for [`axum::serve`].
+/// A TLS listener for [`axum::serve()`].
 #[derive(Debug)]
 pub struct TlsListener {
     rx: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,

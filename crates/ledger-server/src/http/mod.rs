@@ -1,6 +1,6 @@
 //! The HTTP service: a JSON REST API under `/v1`, health, metrics and OpenAPI.
 //!
-//! Every `/v1` request passes one layer ([`guard`]) that, driven by the route table in
+//! Every `/v1` request passes one layer (`guard`) that, driven by the route table in
 //! [`spec`]:
 //!
 //! 1. authenticates the bearer token (looked up by id, secret hash compared in constant

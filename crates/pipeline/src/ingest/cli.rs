@@ -175,7 +175,7 @@ pub struct IngestArgs {
     /// The ledger's SQLite data directory (created if missing), used unless --server is given.
     #[arg(long, default_value = "./data", conflicts_with = "server")]
     pub data: PathBuf,
-    /// A ledger server's base URL (e.g. https://ledger.example.ca) instead of a local ledger.
+    /// A ledger server's base URL (e.g. `https://ledger.example.ca`) instead of a local ledger.
     #[arg(long, requires = "token")]
     pub server: Option<String>,
     /// A bearer token for --server (role service or another role that may append).
