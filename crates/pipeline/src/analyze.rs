@@ -23,7 +23,10 @@ use serde_json::{Value, json};
 use crate::ingest::{Cell, ColumnSpec, Date, Decimal};
 
 pub mod cit;
+pub mod cli;
+pub mod consumers;
 pub mod fi;
+pub mod retract;
 pub mod roster;
 pub mod service;
 pub mod structure;
@@ -45,24 +48,48 @@ pub struct Finding {
     pub measures: Value,
 }
 
-/// Why a finding was not turned into a request.
+/// Why a finding (or any other claim the analysis writes) was not turned into a request.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum FindingError {
-    /// The body names staff (by roster); it must not be written.
-    #[error("finding names staff ({} leaks); refused", .0.len())]
+    /// The body names staff (by roster); it must not be written. Each leak gives the field
+    /// path and the personnel code named, never the name.
+    #[error("claim body names staff at {}; refused", leak_paths(.0))]
     NameLeak(Vec<Leak>),
+    /// A field that must be a code is not one.
+    #[error(transparent)]
+    BadField(#[from] consumers::BadCode),
     /// The body has no canonical form.
     #[error(transparent)]
     Claim(#[from] ClaimError),
 }
 
-/// The `leakage_finding` append request for a finding, after the roster sweep.
+fn leak_paths(leaks: &[Leak]) -> String {
+    let v: Vec<String> = leaks.iter().map(|l| format!("{} (staff {})", if l.path.is_empty() { "/" } else { &l.path }, l.code)).collect();
+    v.join(", ")
+}
+
+/// The name-leak gate every claim of the analysis goes through: sweeps `body` against the
+/// roster and builds the request only when nothing in it names staff.
 ///
 /// # Errors
-/// [`FindingError::NameLeak`] when any string in the body names a roster entry.
-pub fn finding_request(f: &Finding, as_of: Date, roster: &Roster) -> Result<AppendRequest, FindingError> {
-    let body = json!({
+/// [`FindingError::NameLeak`] (field paths and codes) or [`FindingError::Claim`].
+pub fn gated_request(
+    kind: ClaimKind,
+    body: Value,
+    links: Vec<evidence_core::ContentHash>,
+    roster: &Roster,
+) -> Result<AppendRequest, FindingError> {
+    let leaks = roster.sweep(&body);
+    if !leaks.is_empty() {
+        return Err(FindingError::NameLeak(leaks));
+    }
+    Ok(AppendRequest::new(Claim::new(kind, body)?).with_links(links))
+}
+
+/// The body of a finding's `leakage_finding` claim.
+pub fn finding_body(f: &Finding, as_of: Date) -> Value {
+    json!({
         "schema": "pipeline/leakage_finding/v1",
         "analyzer": f.analyzer,
         "rule": f.rule,
@@ -70,12 +97,15 @@ pub fn finding_request(f: &Finding, as_of: Date, roster: &Roster) -> Result<Appe
         "staff_code": f.staff_code,
         "measures": f.measures,
         "as_of": as_of.to_string(),
-    });
-    let leaks = roster.sweep(&body);
-    if !leaks.is_empty() {
-        return Err(FindingError::NameLeak(leaks));
-    }
-    Ok(AppendRequest::new(Claim::new(ClaimKind::LeakageFinding, body)?))
+    })
+}
+
+/// The `leakage_finding` append request for a finding, after the roster sweep.
+///
+/// # Errors
+/// [`FindingError::NameLeak`] when any string in the body names a roster entry.
+pub fn finding_request(f: &Finding, as_of: Date, roster: &Roster) -> Result<AppendRequest, FindingError> {
+    gated_request(ClaimKind::LeakageFinding, finding_body(f, as_of), Vec::new(), roster)
 }
 
 pub(crate) fn cell<'a>(columns: &[ColumnSpec], cells: &'a [Cell], name: &str) -> Option<&'a Cell> {
