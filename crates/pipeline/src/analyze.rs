@@ -1,20 +1,35 @@
-//! Leakage analyzers over the canonical ingest tables. **Partly built.**
+//! Leakage analyzers over the canonical ingest tables, their consumers, and the gate.
 //!
-//! Built: four deterministic analyzers, each with its rule set in its module docs —
-//! contracts in transit ([`cit`]), F&I ([`fi`]), financial structure ([`structure`]) and
-//! service and warranty ([`service`]) — whose [`Finding`]s name staff by personnel code only;
-//! and the name-leak sweep ([`roster`]): every string in a finding's body (keys and values, at
-//! any depth) is checked against the tenant's staff roster, names, nicknames, accents and case
-//! folded, and [`finding_request`] refuses to build a `leakage_finding` request that names
-//! anyone.
+//! Built (issue 9):
+//! - four deterministic analyzers, each with its rule set in its module docs — contracts in
+//!   transit ([`cit`]), F&I ([`fi`]), financial structure ([`structure`]) and service and
+//!   warranty ([`service`]) — whose [`Finding`]s name staff by personnel code only;
+//! - three consumers over findings ([`consumers`]): manager scorecard, hierarchical score
+//!   (staff → manager → GM → rooftop, formula documented) and affinity (staff codes that share
+//!   subjects with findings, threshold documented); each written as a `leakage_finding` claim
+//!   with a `"consumer"` field, linking the content hashes of the findings it aggregates;
+//! - builders for `gate_decision`, `sop_attestation` and `ria_submission_row` claims (body
+//!   tables in [`consumers`]);
+//! - the name-leak gate ([`gated_request`], over [`roster`]): every claim body the analysis
+//!   builds is swept against the tenant's staff roster (names, nicknames, accents and case
+//!   folded) and refused with the field paths and personnel codes (never the name);
+//! - retraction of leaked claims already written ([`retract`]): [`retract::sweep_written`]
+//!   over a [`retract::Retractor`], implemented for `ledger_server::TenantLedger` and for
+//!   [`retract::HttpRetractor`] (a ledger server's retract endpoint);
+//! - `pipeline analyze` ([`cli`]): ingest check → analyzers → consumers → gate → leak gate →
+//!   one batch through the chosen `ClaimSink`; all or nothing.
 //!
 //! Analyzers read rows from [`check`](crate::ingest::check)'s callback; those rows are
-//! provisional until the report says accepted, so a caller keeps the findings only for an
+//! provisional until the report says accepted, so the CLI keeps the findings only for an
 //! accepted file.
 //!
-//! Not built yet (issue 9): the three consumers (manager scorecard, hierarchical score,
-//! affinity), the `gate_decision`, `sop_attestation` and `ria_submission_row` claims, the
-//! retraction of a leaked claim already written, and the `pipeline analyze` CLI.
+//! Assumed / not built: no analyzer for the `inventory` and `gl` exports (the run writes the
+//! gate and empty consumers); thresholds are the documented defaults (no CLI flags to change
+//! them); the CLI does not write `sop_attestation` or `ria_submission_row` claims (the builders
+//! are library API for the caller that has that data); `sweep_written` is library API (no CLI
+//! subcommand reads a log back and sweeps it); `HttpRetractor` is not exercised against a live
+//! server in the tests. The leak sweep matches full names, surnames of 3+ letters and
+//! nicknames, not given names alone ([`roster`]).
 
 use evidence_core::claim::{Claim, ClaimError, ClaimKind};
 use evidence_core::sink::AppendRequest;
@@ -23,7 +38,10 @@ use serde_json::{Value, json};
 use crate::ingest::{Cell, ColumnSpec, Date, Decimal};
 
 pub mod cit;
+pub mod cli;
+pub mod consumers;
 pub mod fi;
+pub mod retract;
 pub mod roster;
 pub mod service;
 pub mod structure;
@@ -45,24 +63,48 @@ pub struct Finding {
     pub measures: Value,
 }
 
-/// Why a finding was not turned into a request.
+/// Why a finding (or any other claim the analysis writes) was not turned into a request.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum FindingError {
-    /// The body names staff (by roster); it must not be written.
-    #[error("finding names staff ({} leaks); refused", .0.len())]
+    /// The body names staff (by roster); it must not be written. Each leak gives the field
+    /// path and the personnel code named, never the name.
+    #[error("claim body names staff at {}; refused", leak_paths(.0))]
     NameLeak(Vec<Leak>),
+    /// A field that must be a code is not one.
+    #[error(transparent)]
+    BadField(#[from] consumers::BadCode),
     /// The body has no canonical form.
     #[error(transparent)]
     Claim(#[from] ClaimError),
 }
 
-/// The `leakage_finding` append request for a finding, after the roster sweep.
+fn leak_paths(leaks: &[Leak]) -> String {
+    let v: Vec<String> = leaks.iter().map(|l| format!("{} (staff {})", if l.path.is_empty() { "/" } else { &l.path }, l.code)).collect();
+    v.join(", ")
+}
+
+/// The name-leak gate every claim of the analysis goes through: sweeps `body` against the
+/// roster and builds the request only when nothing in it names staff.
 ///
 /// # Errors
-/// [`FindingError::NameLeak`] when any string in the body names a roster entry.
-pub fn finding_request(f: &Finding, as_of: Date, roster: &Roster) -> Result<AppendRequest, FindingError> {
-    let body = json!({
+/// [`FindingError::NameLeak`] (field paths and codes) or [`FindingError::Claim`].
+pub fn gated_request(
+    kind: ClaimKind,
+    body: Value,
+    links: Vec<evidence_core::ContentHash>,
+    roster: &Roster,
+) -> Result<AppendRequest, FindingError> {
+    let leaks = roster.sweep(&body);
+    if !leaks.is_empty() {
+        return Err(FindingError::NameLeak(leaks));
+    }
+    Ok(AppendRequest::new(Claim::new(kind, body)?).with_links(links))
+}
+
+/// The body of a finding's `leakage_finding` claim.
+pub fn finding_body(f: &Finding, as_of: Date) -> Value {
+    json!({
         "schema": "pipeline/leakage_finding/v1",
         "analyzer": f.analyzer,
         "rule": f.rule,
@@ -70,12 +112,15 @@ pub fn finding_request(f: &Finding, as_of: Date, roster: &Roster) -> Result<Appe
         "staff_code": f.staff_code,
         "measures": f.measures,
         "as_of": as_of.to_string(),
-    });
-    let leaks = roster.sweep(&body);
-    if !leaks.is_empty() {
-        return Err(FindingError::NameLeak(leaks));
-    }
-    Ok(AppendRequest::new(Claim::new(ClaimKind::LeakageFinding, body)?))
+    })
+}
+
+/// The `leakage_finding` append request for a finding, after the roster sweep.
+///
+/// # Errors
+/// [`FindingError::NameLeak`] when any string in the body names a roster entry.
+pub fn finding_request(f: &Finding, as_of: Date, roster: &Roster) -> Result<AppendRequest, FindingError> {
+    gated_request(ClaimKind::LeakageFinding, finding_body(f, as_of), Vec::new(), roster)
 }
 
 pub(crate) fn cell<'a>(columns: &[ColumnSpec], cells: &'a [Cell], name: &str) -> Option<&'a Cell> {

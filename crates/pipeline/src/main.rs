@@ -21,6 +21,8 @@ enum Command {
     Check(CheckArgs),
     /// Check a DMS CSV export and write its ingest_record claim.
     Ingest(IngestArgs),
+    /// Analyze a DMS CSV export for revenue leakage and write findings, consumers and the gate.
+    Analyze(pipeline::analyze::cli::AnalyzeArgs),
     /// Redact customer PII from a JSONL file, offline.
     Redact(pipeline::redact::cli::RedactArgs),
 }
@@ -38,6 +40,9 @@ fn main() -> ExitCode {
     match &cli.command {
         Command::Check(a) => ExitCode::from(cli::run_check(a, &mut std::io::stdout().lock(), &mut std::io::stderr().lock())),
         Command::Ingest(a) => ExitCode::from(cli::run_ingest(a, &mut std::io::stdout().lock(), &mut std::io::stderr().lock())),
+        Command::Analyze(a) => {
+            ExitCode::from(pipeline::analyze::cli::run_analyze(a, &mut std::io::stdout().lock(), &mut std::io::stderr().lock()))
+        }
         Command::Redact(args) => pipeline::redact::cli::run(args),
     }
 }
