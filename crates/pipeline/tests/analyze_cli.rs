@@ -12,8 +12,21 @@ fn pipeline(args: &[&str]) -> Output {
 
 fn analyze(file: &str, roster: &str, data: &str) -> Output {
     pipeline(&[
-        "analyze", "--profile", "quorum", "--export", "sales", &fixture(file), "--roster", &fixture(roster), "--tenant", "t1",
-        "--as-of", "2025-03-25", "--data", data, "--json",
+        "analyze",
+        "--profile",
+        "quorum",
+        "--export",
+        "sales",
+        &fixture(file),
+        "--roster",
+        &fixture(roster),
+        "--tenant",
+        "t1",
+        "--as-of",
+        "2025-03-25",
+        "--data",
+        data,
+        "--json",
     ])
 }
 
@@ -85,8 +98,17 @@ fn analyze_bad_roster_or_arguments_exit_2_and_refused_file_exits_1() {
     assert_eq!(out.status.code(), Some(2), "--roster is required");
     let refused = format!("{}/testdata/csv/pii_headers_fr.csv", env!("CARGO_MANIFEST_DIR"));
     let out = pipeline(&[
-        "analyze", "--profile", "quorum", "--export", "service", &refused, "--roster", &fixture("roster.csv"), "--data",
-        data.to_str().unwrap(), "--json",
+        "analyze",
+        "--profile",
+        "quorum",
+        "--export",
+        "service",
+        &refused,
+        "--roster",
+        &fixture("roster.csv"),
+        "--data",
+        data.to_str().unwrap(),
+        "--json",
     ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(!data.exists());

@@ -11,7 +11,7 @@ use pipeline::analyze::consumers::{
     self, GateRules, Hierarchy, Participants, RiaRow, RunInfo, SopAttestation, amount, parse_hundredths, score,
 };
 use pipeline::analyze::retract::sweep_written;
-use pipeline::analyze::roster::{Roster, StaffMember};
+use pipeline::analyze::roster::Roster;
 use pipeline::analyze::{Finding, FindingError, finding_body, finding_request};
 use pipeline::ingest::{Dms, Export, Options, Profile};
 use serde_json::json;
@@ -134,21 +134,25 @@ fn gate_fails_on_an_open_critical_finding_and_passes_without() {
     let (req, pass) = consumers::gate_decision(&no_critical, &run_info(), GateRules::default(), as_of(), &roster()).unwrap();
     assert!(pass);
     assert_eq!(req.claim.body["decision"], "pass");
-    let (_, pass) = consumers::gate_decision(&no_critical, &run_info(), GateRules { max_critical: 0, max_high: 0 }, as_of(), &roster()).unwrap();
+    let (_, pass) =
+        consumers::gate_decision(&no_critical, &run_info(), GateRules { max_critical: 0, max_high: 0 }, as_of(), &roster()).unwrap();
     assert!(!pass);
 }
 
 #[test]
 fn sop_and_ria_builders_check_codes_and_names() {
     let r = roster();
-    let sop = SopAttestation { sop_id: "SOP-FI-7".into(), version: "2.1".into(), attested_by: "FM1".into(), attested_at_ms: 1_700_000_000_000 };
+    let sop =
+        SopAttestation { sop_id: "SOP-FI-7".into(), version: "2.1".into(), attested_by: "FM1".into(), attested_at_ms: 1_700_000_000_000 };
     let req = consumers::sop_attestation(&sop, &r).unwrap();
     assert_eq!(req.claim.kind, ClaimKind::SopAttestation);
     assert_eq!(req.claim.body["attested_by"], "FM1");
     let bad = SopAttestation { attested_by: "Paul Ng".into(), ..sop.clone() };
     assert!(matches!(consumers::sop_attestation(&bad, &r), Err(FindingError::BadField(b)) if b.field == "attested_by"));
     let leak = SopAttestation { sop_id: "tremblay".into(), ..sop };
-    assert!(matches!(consumers::sop_attestation(&leak, &r), Err(FindingError::NameLeak(l)) if l[0].path == "/sop_id" && l[0].code == "SP1"));
+    assert!(
+        matches!(consumers::sop_attestation(&leak, &r), Err(FindingError::NameLeak(l)) if l[0].path == "/sop_id" && l[0].code == "SP1")
+    );
 
     let row = RiaRow {
         submission_id: "S2025Q1".into(),
@@ -179,13 +183,7 @@ fn leak_regression_sweep_refuses_every_leaking_claim() {
     let leaky_staff = "Tremblay";
     let findings: Vec<Finding> = ["cit", "fi", "structure", "service"]
         .into_iter()
-        .map(|analyzer| Finding {
-            analyzer,
-            rule: "x.rule",
-            subject: "D9".into(),
-            staff_code: leaky_staff.into(),
-            measures: json!({}),
-        })
+        .map(|analyzer| Finding { analyzer, rule: "x.rule", subject: "D9".into(), staff_code: leaky_staff.into(), measures: json!({}) })
         .collect();
     for f in &findings {
         match finding_request(f, as_of(), &r) {
