@@ -339,18 +339,15 @@ pub fn run_analyze(args: &AnalyzeArgs, out: &mut dyn Write, err: &mut dyn Write)
         Ok(t) => t,
         Err(e) => return fail(err, &format!("--tenant: {e}")),
     };
-    let as_of = match &args.as_of {
-        Some(s) => match crate::ingest::value::parse_date(s) {
-            Some(d) => d,
-            None => return fail(err, "--as-of: expected YYYY-MM-DD"),
-        },
-        None => {
+    let as_of = args.as_of.as_deref().map_or_else(
+        || {
             let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-            match date_from_days(i64::try_from(secs / 86_400).unwrap_or(0)) {
-                Some(d) => d,
-                None => return fail(err, "the clock is out of range"),
-            }
-        }
+            date_from_days(i64::try_from(secs / 86_400).unwrap_or(0))
+        },
+        crate::ingest::value::parse_date,
+    );
+    let Some(as_of) = as_of else {
+        return fail(err, "--as-of: expected a YYYY-MM-DD date (or a system clock in range)");
     };
     let roster = match File::open(&args.roster).map_err(|e| format!("cannot read {}: {e}", args.roster.display())).and_then(parse_roster) {
         Ok(r) => r,
