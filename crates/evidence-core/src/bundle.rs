@@ -661,8 +661,9 @@ fn verify_later(bundle: &Bundle, trust: &TrustFile, cp: &Checkpoint, later: &Lat
 }
 
 /// The standard anchor verifier: RFC 3161 tokens with [`crate::rfc3161`], against the
-/// trust file's TSA roots, at genTime, stamping the checkpoint hash as a SHA-256 imprint.
-/// Fabric receipts are checked by the Fabric module when it is present (see the README status).
+/// trust file's TSA roots, at genTime, stamping the checkpoint hash as a SHA-256 imprint;
+/// Fabric receipts with [`crate::fabric`], against the trust file's MSP roots, at the
+/// transaction's time.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct StandardAnchors;
 
@@ -682,7 +683,7 @@ impl AnchorVerifier for StandardAnchors {
 /// `tx_index` writes `key` = the checkpoint hash and is flagged valid (the flag is unsigned
 /// and reported as such).
 fn fabric_check(anchor: &FabricAnchor, checkpoint_hash: &CheckpointHash, trust: &TrustFile) -> Vec<Check> {
-    use crate::fabric::{FabricReceipt, MspRoots, VerifyOptions as FabricOptions, verify_block, verify_receipt};
+    use crate::fabric::{AnchorAt, MspRoots, VerifyOptions as FabricOptions, verify_anchor};
     let subject = format!("Fabric channel {}", anchor.channel);
     let mut roots = MspRoots::new();
     for m in &trust.fabric_msps {
@@ -697,28 +698,8 @@ fn fabric_check(anchor: &FabricAnchor, checkpoint_hash: &CheckpointHash, trust: 
     }
     let opts = FabricOptions::default();
     // The bundle names the transaction by index; its id is read from the verified block.
-    let tx_id = match verify_block(&anchor.block.0, &roots, None, &opts) {
-        Ok(r) => match usize::try_from(anchor.tx_index).ok().and_then(|i| r.transactions.get(i)) {
-            Some(tx) => tx.tx_id.clone(),
-            None => {
-                return vec![Check::new(
-                    "anchor.fabric",
-                    subject,
-                    Outcome::Fail(format!("block {} has no transaction {}", r.number, anchor.tx_index)),
-                )];
-            }
-        },
-        Err(e) => return vec![Check::new("anchor.fabric", subject, Outcome::Fail(e.to_string()))],
-    };
-    let receipt = FabricReceipt {
-        channel: anchor.channel.clone(),
-        block: anchor.block.0.clone(),
-        tx_index: u64::from(anchor.tx_index),
-        tx_id,
-        msp_roots: Vec::new(),
-        orderer_msps: Vec::new(),
-    };
-    match verify_receipt(&receipt, checkpoint_hash, &anchor.key, &roots, None, &opts) {
+    let at = AnchorAt { channel: &anchor.channel, tx_index: u64::from(anchor.tx_index), tx_id: None };
+    match verify_anchor(&anchor.block.0, &at, checkpoint_hash, &anchor.key, &roots, None, &opts) {
         Ok(r) => {
             let endorsers: Vec<String> = r
                 .block
@@ -748,6 +729,64 @@ fn fabric_check(anchor: &FabricAnchor, checkpoint_hash: &CheckpointHash, trust: 
             ]
         }
         Err(e) => vec![Check::new("anchor.fabric", subject, Outcome::Fail(e.to_string()))],
+    }
+}
+
+/// An [`AnchorVerifier`] that remembers the checks of each anchor it has verified, for
+/// verifying many bundles that share checkpoints (every claim sealed in the same hour shares
+/// its checkpoint's anchors).
+///
+/// The checks of an anchor are a pure function of the anchor, the checkpoint hash and the
+/// trust file (tokens are checked at genTime and receipts at the transaction's time, never
+/// at "now"), so the memo is keyed on SHA-256 of all three, serialised. It keeps at most
+/// [`MemoAnchors::CAP`] anchors; beyond that anchors are verified without being remembered.
+#[derive(Debug, Default)]
+pub struct MemoAnchors<A> {
+    inner: A,
+    done: std::sync::Mutex<std::collections::HashMap<[u8; 32], Vec<Check>>>,
+}
+
+impl<A: AnchorVerifier> MemoAnchors<A> {
+    /// Anchors remembered at most.
+    pub const CAP: usize = 65_536;
+
+    /// Wraps `inner`.
+    pub fn new(inner: A) -> Self {
+        Self { inner, done: std::sync::Mutex::default() }
+    }
+
+    fn key(rail: &str, anchor: &impl Serialize, checkpoint_hash: &CheckpointHash, trust: &TrustFile) -> Option<[u8; 32]> {
+        use sha2::{Digest as _, Sha256};
+        let mut h = Sha256::new();
+        for part in [rail.as_bytes(), &serde_json::to_vec(anchor).ok()?, checkpoint_hash.0.as_slice(), &serde_json::to_vec(trust).ok()?] {
+            h.update((part.len() as u64).to_be_bytes());
+            h.update(part);
+        }
+        Some(h.finalize().into())
+    }
+
+    fn memo(&self, key: Option<[u8; 32]>, verify: impl FnOnce() -> Vec<Check>) -> Vec<Check> {
+        let Some(key) = key else { return verify() };
+        if let Some(hit) = self.done.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return hit;
+        }
+        let checks = verify();
+        if let Ok(mut m) = self.done.lock()
+            && m.len() < Self::CAP
+        {
+            m.insert(key, checks.clone());
+        }
+        checks
+    }
+}
+
+impl<A: AnchorVerifier> AnchorVerifier for MemoAnchors<A> {
+    fn timestamp(&self, anchor: &TimestampAnchor, checkpoint_hash: &CheckpointHash, trust: &TrustFile) -> Vec<Check> {
+        self.memo(Self::key("rfc3161", anchor, checkpoint_hash, trust), || self.inner.timestamp(anchor, checkpoint_hash, trust))
+    }
+
+    fn fabric(&self, anchor: &FabricAnchor, checkpoint_hash: &CheckpointHash, trust: &TrustFile) -> Vec<Check> {
+        self.memo(Self::key("fabric", anchor, checkpoint_hash, trust), || self.inner.fabric(anchor, checkpoint_hash, trust))
     }
 }
 

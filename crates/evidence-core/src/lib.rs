@@ -11,6 +11,7 @@ pub mod fuzzing;
 pub mod jcs;
 pub mod leaf;
 pub mod manual;
+mod memo;
 pub mod merkle;
 pub mod note;
 pub mod sink;

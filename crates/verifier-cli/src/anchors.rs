@@ -1,13 +1,11 @@
-//! The anchor verifiers `evidence-verify bundle` uses: evidence-core's standard ones.
-//!
-//! RFC 3161 tokens are verified in full (against the trust file's TSA roots, at genTime).
-//! STATUS: Fabric receipts are reported as "not checked" until evidence-core's Fabric
-//! module is wired in (issue 5); a bundle therefore needs `--allow-unanchored`-free
-//! verification of both rails only once that lands. The report says so.
+//! The anchor verifier `evidence-verify` uses: evidence-core's standard one, which checks
+//! RFC 3161 tokens (against the trust file's TSA roots, at genTime) and Fabric receipts
+//! (against the trust file's MSP roots, at the transaction's time), behind a memo so that a
+//! batch of bundles sharing a checkpoint verifies each of its anchors once.
 
-use evidence_core::bundle::{AnchorVerifier, StandardAnchors};
+use evidence_core::bundle::{AnchorVerifier, MemoAnchors, StandardAnchors};
 
-/// The standard anchor verifier.
-pub fn standard() -> Box<dyn AnchorVerifier + Sync> {
-    Box::new(StandardAnchors)
+/// The standard anchor verifier, remembering the checks of anchors it has seen.
+pub fn standard() -> impl AnchorVerifier + Sync {
+    MemoAnchors::new(StandardAnchors)
 }

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use clap::Args;
-use evidence_core::bundle::{Bundle, MAX_BUNDLE_BYTES, RecordStatus, Requirements, TrustFile, Verdict, verify_bundle_offline};
+use evidence_core::bundle::{
+    AnchorVerifier, Bundle, MAX_BUNDLE_BYTES, RecordStatus, Requirements, TrustFile, Verdict, verify_bundle_offline,
+};
 use evidence_core::checkpoint::{ChainLink, tenant_verifier, verify_chain};
 use evidence_core::claim::Claim;
 use evidence_core::types::TenantId;
@@ -99,7 +101,13 @@ enum One {
     Malformed(String),
 }
 
-fn check_one(path: &Path, trust: &TrustFile, record: Option<&Claim>, required: Requirements) -> Result<One, String> {
+fn check_one(
+    path: &Path,
+    trust: &TrustFile,
+    record: Option<&Claim>,
+    required: Requirements,
+    anchors: &dyn AnchorVerifier,
+) -> Result<One, String> {
     let bytes = read_limited(path, MAX_BUNDLE_BYTES)?;
     let mut bundle = match Bundle::from_json(&bytes) {
         Ok(b) => b,
@@ -119,8 +127,7 @@ fn check_one(path: &Path, trust: &TrustFile, record: Option<&Claim>, required: R
             }
         }
     }
-    let anchors = crate::anchors::standard();
-    let report = verify_bundle_offline(&bundle, trust, Some(&*anchors as &dyn evidence_core::bundle::AnchorVerifier), required);
+    let report = verify_bundle_offline(&bundle, trust, Some(anchors), required);
     Ok(One::Checked { bundle: Box::new(bundle), report })
 }
 
@@ -139,7 +146,7 @@ pub fn run_bundle(args: &BundleArgs) -> Outcome {
         None => None,
     };
     let path_text = args.bundle.display().to_string();
-    match check_one(&args.bundle, &trust, record.as_ref(), requirements(args.allow_unanchored)) {
+    match check_one(&args.bundle, &trust, record.as_ref(), requirements(args.allow_unanchored), &crate::anchors::standard()) {
         Err(e) => could_not_check(&e),
         Ok(One::Malformed(reason)) => {
             if args.json {
@@ -181,6 +188,7 @@ pub fn run_batch(args: &BatchArgs) -> Outcome {
     files.sort();
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get)).max(1);
     let required = requirements(args.allow_unanchored);
+    let anchors = crate::anchors::standard();
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let progress = std::io::stderr().is_terminal() && !args.json;
@@ -192,7 +200,7 @@ pub fn run_batch(args: &BatchArgs) -> Outcome {
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(path) = files.get(i) else { break };
-                        let (status, detail) = match check_one(path, &trust, None, required) {
+                        let (status, detail) = match check_one(path, &trust, None, required, &anchors) {
                             Err(e) => ("could_not_check", e),
                             Ok(One::Malformed(e)) => ("not_verified", e),
                             Ok(One::Checked { report, .. }) if report.verdict == Verdict::Verified => ("verified", String::new()),

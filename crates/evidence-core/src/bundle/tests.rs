@@ -186,3 +186,50 @@ proptest::proptest! {
         }
     }
 }
+
+/// Counts calls and passes only anchors whose TSA name is "good".
+#[derive(Default)]
+struct Counting(std::sync::atomic::AtomicUsize);
+
+impl AnchorVerifier for Counting {
+    fn timestamp(&self, anchor: &TimestampAnchor, _: &CheckpointHash, _: &TrustFile) -> Vec<Check> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let outcome = if anchor.tsa == "good" { Outcome::Pass("ok".into()) } else { Outcome::Fail("bad".into()) };
+        vec![Check::line("anchor.timestamp", "t", outcome)]
+    }
+
+    fn fabric(&self, _: &FabricAnchor, _: &CheckpointHash, _: &TrustFile) -> Vec<Check> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        vec![Check::line("anchor.fabric", "f", Outcome::Fail("never".into()))]
+    }
+}
+
+#[test]
+fn memo_anchors_reuses_only_identical_inputs() {
+    let memo = MemoAnchors::new(Counting::default());
+    let calls = || memo.inner.0.load(std::sync::atomic::Ordering::Relaxed);
+    let anchor = |tsa: &str, token: &[u8]| TimestampAnchor {
+        tsa: tsa.into(),
+        jurisdiction: None,
+        token: Base64(token.to_vec()),
+        certificates: Vec::new(),
+        outside_residency: false,
+    };
+    let (h1, h2) = (CheckpointHash([1; 32]), CheckpointHash([2; 32]));
+    let t = trust();
+    let pass = memo.timestamp(&anchor("good", b"tok"), &h1, &t);
+    assert!(matches!(pass[0].outcome, Outcome::Pass(_)));
+    assert_eq!(memo.timestamp(&anchor("good", b"tok"), &h1, &t), pass);
+    assert_eq!(calls(), 1, "the same anchor, hash and trust are verified once");
+    // Any change to the anchor, the checkpoint hash or the trust file is a new verification.
+    assert!(matches!(memo.timestamp(&anchor("bad", b"tok"), &h1, &t)[0].outcome, Outcome::Fail(_)));
+    memo.timestamp(&anchor("good", b"tok2"), &h1, &t);
+    memo.timestamp(&anchor("good", b"tok"), &h2, &t);
+    let mut other = t.clone();
+    other.development = !other.development;
+    memo.timestamp(&anchor("good", b"tok"), &h1, &other);
+    assert_eq!(calls(), 5);
+    // Failures are remembered too (the checks are a pure function of the inputs).
+    assert!(matches!(memo.timestamp(&anchor("bad", b"tok"), &h1, &t)[0].outcome, Outcome::Fail(_)));
+    assert_eq!(calls(), 5);
+}

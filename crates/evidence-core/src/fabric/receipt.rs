@@ -99,12 +99,41 @@ pub fn verify_receipt(
     prev: Option<Predecessor<'_>>,
     opts: &VerifyOptions,
 ) -> Result<ReceiptReport, FabricError> {
-    let block = decode_block(&receipt.block, opts)?;
+    let at = AnchorAt { channel: &receipt.channel, tx_index: receipt.tx_index, tx_id: Some(&receipt.tx_id) };
+    verify_anchor(&receipt.block, &at, checkpoint_hash, expected_key, roots, prev, opts)
+}
+
+/// Where an anchor sits in a block: what [`verify_anchor`] checks the block against.
+#[derive(Debug, Clone, Copy)]
+pub struct AnchorAt<'a> {
+    /// The channel the transaction must name.
+    pub channel: &'a str,
+    /// Index of the transaction in the block.
+    pub tx_index: u64,
+    /// The transaction id it must carry; `None` reads it from the verified block (an evidence
+    /// bundle names the transaction by index only).
+    pub tx_id: Option<&'a str>,
+}
+
+/// [`verify_receipt`] on a block and a position, decoding and verifying the block once.
+///
+/// # Errors
+/// The first failed check, with its context.
+pub fn verify_anchor(
+    block: &[u8],
+    anchor: &AnchorAt<'_>,
+    checkpoint_hash: &CheckpointHash,
+    expected_key: &str,
+    roots: &MspRoots,
+    prev: Option<Predecessor<'_>>,
+    opts: &VerifyOptions,
+) -> Result<ReceiptReport, FabricError> {
+    let block = decode_block(block, opts)?;
     let (report, txs) = verify_decoded(&block, roots, prev, opts)?;
     let count = txs.len();
-    let tx = usize::try_from(receipt.tx_index).ok().and_then(|i| txs.get(i)).ok_or(FabricError::TxIndex {
+    let tx = usize::try_from(anchor.tx_index).ok().and_then(|i| txs.get(i)).ok_or(FabricError::TxIndex {
         block: report.number,
-        tx_index: receipt.tx_index,
+        tx_index: anchor.tx_index,
         count,
     })?;
     let at = Location { block: Some(report.number), tx: Some(tx.report.index) };
@@ -114,11 +143,13 @@ pub fn verify_receipt(
         expected: expected.to_owned(),
         found: found.to_owned(),
     };
-    if tx.report.channel != receipt.channel {
-        return Err(mismatch("channel", &receipt.channel, &tx.report.channel));
+    if tx.report.channel != anchor.channel {
+        return Err(mismatch("channel", anchor.channel, &tx.report.channel));
     }
-    if tx.report.tx_id != receipt.tx_id {
-        return Err(mismatch("tx_id", &receipt.tx_id, &tx.report.tx_id));
+    if let Some(id) = anchor.tx_id
+        && tx.report.tx_id != id
+    {
+        return Err(mismatch("tx_id", id, &tx.report.tx_id));
     }
     if tx.report.header_type != HEADER_TYPE_ENDORSER_TRANSACTION {
         return Err(mismatch("header type", "3 (ENDORSER_TRANSACTION)", &tx.report.header_type.to_string()));
@@ -132,7 +163,7 @@ pub fn verify_receipt(
         return Err(FabricError::NotValid { at, code: u16::from(code) });
     }
     Ok(ReceiptReport {
-        tx_index: receipt.tx_index,
+        tx_index: anchor.tx_index,
         tx_id: tx.report.tx_id.clone(),
         key: expected_key.to_owned(),
         value,

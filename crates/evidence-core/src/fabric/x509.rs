@@ -112,11 +112,19 @@ impl ParsedCert {
     }
 
     /// Checks that `issuer` issued `self`: names match and the signature verifies.
+    ///
+    /// A successful signature check is remembered (see [`crate::memo`]): a batch of receipts
+    /// from one network presents the same few certificates thousands of times.
     pub(crate) fn issued_by(&self, issuer: &Self) -> Result<(), String> {
         let tbs = self.cert.tbs_certificate();
         if tbs.issuer() != issuer.cert.tbs_certificate().subject() {
             return Err("issuer name does not match the root's subject".into());
         }
+        ISSUED.get_or_check(&self.der, &issuer.der, || self.verify_signature_by(issuer))
+    }
+
+    fn verify_signature_by(&self, issuer: &Self) -> Result<(), String> {
+        let tbs = self.cert.tbs_certificate();
         let alg = &self.cert.signature_algorithm().oid;
         let tbs_der = tbs.to_der().map_err(|e| format!("re-encoding TBS: {e}"))?;
         let prehash: Vec<u8> = if *alg == OID_ECDSA_SHA256 {
@@ -130,6 +138,9 @@ impl ParsedCert {
         issuer.key.verify_prehash(&prehash, sig, LowS::NotRequired).map_err(|e| format!("certificate signature by the root: {e}"))
     }
 }
+
+/// Certificate signatures by MSP roots already verified.
+static ISSUED: crate::memo::CertSigMemo<()> = crate::memo::CertSigMemo::new();
 
 /// Reads every `CERTIFICATE` block of a PEM text, in order.
 pub(crate) fn pem_certificates(pem: &[u8]) -> Result<Vec<Vec<u8>>, String> {

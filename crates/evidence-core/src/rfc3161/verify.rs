@@ -293,8 +293,12 @@ pub fn embedded_chain_top(tok: &TimeStampToken) -> Option<Certificate> {
     Some(cur.clone())
 }
 
+/// The certificate signature of `child` by `issuer` (remembered across calls: see [`crate::memo`]).
 fn signed_by(child: &Certificate, issuer: &Certificate) -> Result<SigUsed, sig::SigError> {
-    sig::verify(&issuer.spki_algorithm, &issuer.public_key, &child.signature_algorithm, None, &child.tbs, &child.signature)
+    static MEMO: crate::memo::CertSigMemo<SigUsed> = crate::memo::CertSigMemo::new();
+    MEMO.get_or_check(&child.der, &issuer.der, || {
+        sig::verify(&issuer.spki_algorithm, &issuer.public_key, &child.signature_algorithm, None, &child.tbs, &child.signature)
+    })
 }
 
 #[allow(clippy::too_many_lines)]
