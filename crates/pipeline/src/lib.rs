@@ -11,6 +11,8 @@
 #![forbid(unsafe_code)]
 
 pub mod analyze;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ingest;
 pub mod redact;
 pub mod sinks;

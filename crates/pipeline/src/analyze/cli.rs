@@ -9,7 +9,7 @@
 //! (`sales`: CIT, F&I, structure; `service`: service; `inventory` and `gl`: none yet, so the
 //! run writes no finding, an empty scorecard set, and a passing gate), then the three
 //! consumers, then the gate; every claim body goes through the name-leak gate; then
-//! everything is written through the chosen [`ClaimSink`](evidence_core::ClaimSink) in one
+//! everything is written through the chosen [`ClaimSink`] in one
 //! batch (same sink selection as `pipeline ingest`: `--data DIR`, default `./data`, or
 //! `--server URL --token T`). `--as-of` defaults to today (UTC).
 //!
