@@ -1,0 +1,168 @@
+//! HTTP load (issue 7): 64 concurrent clients append claims to the real server over loopback,
+//! against a floor of the same server answering `/healthz` to the same 64 clients.
+//!
+//! The server runs in this process on a multi-threaded tokio runtime with the SQLite store
+//! under a temporary directory (durability on: WAL + `synchronous=FULL`), the development TSA
+//! rail and no Fabric rail (anchoring is off the append path either way). The clients are
+//! `reqwest` with keep-alive, on the same 2 cores as the server, so the figures are what one
+//! machine does serving and loading itself. Per-token rate limiting is raised out of the way
+//! (it is tested separately); authentication, authorisation, audit logging and metrics run
+//! as in production.
+//!
+//! `cargo bench -p ledger-server --bench http_load`. `HTTP_LOAD_SECS` (default 10) is the
+//! length of each phase, `HTTP_LOAD_CLIENTS` (default 64) the number of clients.
+#![allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use evidence_core::TenantId;
+use evidence_core::note::NoteSigner;
+use ledger_server::auth::{self, Role};
+use ledger_server::crypto::{EnvKeyProvider, SecretKey};
+use ledger_server::http::HttpLimits;
+use ledger_server::server::{self, NoFabric, ServiceOptions};
+use ledger_server::store::sqlite::{Durability, SqliteStore};
+use ledger_server::store::{Rail, Store, TenantConfig};
+use ledger_server::testing::TempDir;
+use ledger_server::{Ledger, dev};
+
+fn claim(n: u64) -> serde_json::Value {
+    serde_json::json!({"kind": "leakage_finding", "body": {"analyzer": "cit", "deal": format!("D-{n}"), "staff": "P-0042", "amount": "125.00"}})
+}
+
+struct Phase {
+    requests: u64,
+    claims: u64,
+    secs: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+/// Runs `clients` loops for `secs`, each sending the request `make(i)` builds and counting
+/// `per_request` claims for each success.
+async fn phase(
+    clients: usize,
+    secs: f64,
+    per_request: u64,
+    make: Arc<dyn Fn(&reqwest::Client, u64) -> reqwest::RequestBuilder + Send + Sync>,
+) -> Phase {
+    let client = reqwest::Client::builder().pool_max_idle_per_host(clients).timeout(Duration::from_secs(30)).build().unwrap();
+    let deadline = Instant::now() + Duration::from_secs_f64(secs);
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let (client, make) = (client.clone(), make.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut i = (c as u64) << 32;
+            while Instant::now() < deadline {
+                let t0 = Instant::now();
+                let r = make(&client, i).send().await.expect("request");
+                let status = r.status();
+                let _ = r.bytes().await;
+                assert!(status.is_success(), "status {status}");
+                lat.push(t0.elapsed());
+                i += 1;
+            }
+            lat
+        }));
+    }
+    let mut lat: Vec<Duration> = Vec::new();
+    for t in tasks {
+        lat.extend(t.await.unwrap());
+    }
+    let secs = start.elapsed().as_secs_f64();
+    lat.sort_unstable();
+    let q = |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).copied().unwrap_or_default();
+    Phase { requests: lat.len() as u64, claims: lat.len() as u64 * per_request, secs, p50: q(0.50), p99: q(0.99) }
+}
+
+fn print(name: &str, p: &Phase, target: &str) {
+    println!(
+        "{name:<34} {:>9.0} req/s {:>9.0} claims/s   p50 {:>7.2} ms   p99 {:>7.2} ms   {target}",
+        p.requests as f64 / p.secs,
+        p.claims as f64 / p.secs,
+        p.p50.as_secs_f64() * 1e3,
+        p.p99.as_secs_f64() * 1e3
+    );
+}
+
+fn main() {
+    let secs: f64 = std::env::var("HTTP_LOAD_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(10.0);
+    let clients: usize = std::env::var("HTTP_LOAD_CLIENTS").ok().and_then(|s| s.parse().ok()).unwrap_or(64);
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let dir = TempDir::new("http-load");
+        let store = SqliteStore::open(&dir.path().join("db"), Durability::PowerLoss).await.unwrap();
+        let ledger = Ledger::with_rails(
+            store.clone(),
+            NoteSigner::from_seed("bench.example", &[1; 32]).unwrap(),
+            EnvKeyProvider::from_master(SecretKey::from_bytes([2; 32])),
+            vec![Rail::Tsa],
+        );
+        let tenant = TenantId::new("load").unwrap();
+        ledger.create_tenant(&tenant, &TenantConfig::default()).await.unwrap();
+        let issued = auth::issue([9; 8], [3; 32], Some(tenant), Role::DealerOperator, "load", ledger_server::now(), 86_400_000).unwrap();
+        store.put_token(&issued.record).await.unwrap();
+        let bearer = Arc::new(format!("Bearer {}", issued.bearer));
+
+        let pki = dev::load_or_create_pki(&dir.path().join("pki")).unwrap();
+        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.unwrap();
+        let base = Arc::new(format!("http://{}", listener.local_addr().unwrap()));
+        let limits = HttpLimits { rate_per_sec: 1e9, rate_burst: 1e9, ..HttpLimits::default() };
+        let opts = ServiceOptions {
+            limits,
+            seal_tick: Duration::from_secs(60),
+            anchor_tick: Duration::from_secs(1),
+            grace: Duration::from_secs(10),
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(server::run(ledger, dev::DevTsaRail::new(pki), NoFabric, listener, opts, async {
+            let _ = stopped.await;
+        }));
+
+        println!("{clients} clients, {secs} s per phase, server and clients on the same machine");
+        let b = base.clone();
+        let floor = phase(clients, secs, 0, Arc::new(move |c, _| c.get(format!("{b}/healthz")))).await;
+        print("floor: GET /healthz", &floor, "");
+        let (b, t) = (base.clone(), bearer.clone());
+        let single = phase(
+            clients,
+            secs,
+            1,
+            Arc::new(move |c, i| {
+                c.post(format!("{b}/v1/tenants/load/claims"))
+                    .header("authorization", t.as_str())
+                    .header("content-type", "application/json")
+                    .body(claim(i).to_string())
+            }),
+        )
+        .await;
+        print("POST claims, single", &single, "target 5 000/s, p99 < 50 ms");
+        let (b, t) = (base.clone(), bearer.clone());
+        let batch = phase(
+            clients,
+            secs,
+            100,
+            Arc::new(move |c, i| {
+                let claims: Vec<_> = (0..100).map(|k| claim(i * 100 + k)).collect();
+                c.post(format!("{b}/v1/tenants/load/claims/batch"))
+                    .header("authorization", t.as_str())
+                    .header("content-type", "application/json")
+                    .body(serde_json::json!({ "claims": claims }).to_string())
+            }),
+        )
+        .await;
+        print("POST claims/batch, 100 per batch", &batch, "target 50 000 claims/s, p99 < 50 ms");
+        println!(
+            "ratios to the floor (requests/s): single {:.2}x, batch {:.2}x",
+            single.requests as f64 / single.secs / (floor.requests as f64 / floor.secs),
+            batch.requests as f64 / batch.secs / (floor.requests as f64 / floor.secs)
+        );
+        let _ = stop.send(());
+        server.await.unwrap().unwrap();
+    });
+}
