@@ -32,6 +32,9 @@ fn claim(n: u64) -> serde_json::Value {
     serde_json::json!({"kind": "leakage_finding", "body": {"analyzer": "cit", "deal": format!("D-{n}"), "staff": "P-0042", "amount": "125.00"}})
 }
 
+/// Builds request `i` of a phase.
+type MakeRequest = Arc<dyn Fn(&reqwest::Client, u64) -> reqwest::RequestBuilder + Send + Sync>;
+
 struct Phase {
     requests: u64,
     claims: u64,
@@ -42,12 +45,7 @@ struct Phase {
 
 /// Runs `clients` loops for `secs`, each sending the request `make(i)` builds and counting
 /// `per_request` claims for each success.
-async fn phase(
-    clients: usize,
-    secs: f64,
-    per_request: u64,
-    make: Arc<dyn Fn(&reqwest::Client, u64) -> reqwest::RequestBuilder + Send + Sync>,
-) -> Phase {
+async fn phase(clients: usize, secs: f64, per_request: u64, make: MakeRequest) -> Phase {
     let client = reqwest::Client::builder().pool_max_idle_per_host(clients).timeout(Duration::from_secs(30)).build().unwrap();
     let deadline = Instant::now() + Duration::from_secs_f64(secs);
     let start = Instant::now();
@@ -115,7 +113,7 @@ fn main() {
         let limits = HttpLimits { rate_per_sec: 1e9, rate_burst: 1e9, ..HttpLimits::default() };
         let opts = ServiceOptions {
             limits,
-            seal_tick: Duration::from_secs(60),
+            seal_tick: Duration::from_mins(1),
             anchor_tick: Duration::from_secs(1),
             grace: Duration::from_secs(10),
         };
