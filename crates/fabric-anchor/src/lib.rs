@@ -44,9 +44,7 @@
 //!   payload, or status 200 with an empty payload when the key is absent (a real Gateway turns
 //!   chaincode error statuses into gRPC errors, so absence is not an error). No writes.
 //!
-//! (evidence-core's `fabric` module docs describe `Get` of an absent key as an error status;
-//! this crate and its emulator use the empty-payload form above, and `verify_receipt` does not
-//! depend on `Get` at all.)
+//! (`verify_receipt` does not depend on `Get` at all.)
 //!
 //! # Pointing the client at a real Fabric network
 //!

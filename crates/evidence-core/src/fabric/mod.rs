@@ -25,8 +25,9 @@
 //!   existence check), writes `[KVWrite { key, is_delete: false, value: hash_hex bytes }]`, no
 //!   range queries, no metadata writes, no private collections.
 //! - `Get(key)`: args `["Get", key]`, evaluated (not submitted); returns status 200 with the
-//!   stored `hash_hex` bytes as payload, or status 404-like 500 with message `not found` when
-//!   absent. No writes.
+//!   stored `hash_hex` bytes as payload, or status 200 with an empty payload when the key is
+//!   absent (a real Gateway turns chaincode error statuses into gRPC errors, so absence is not
+//!   an error). No writes.
 //!
 //! The value is stored as hex text rather than 32 raw bytes so that Fabric tooling (peer CLI,
 //! explorers, CouchDB views) shows it readably; [`verify_receipt`] compares it exactly.
