@@ -82,6 +82,112 @@ struct LedgerInner<S> {
     signer: NoteSigner,
     keys: Arc<dyn KeyProvider>,
     rails: Vec<Rail>,
+    /// One group-commit queue per tenant, shared by every handle of that tenant.
+    groups: std::sync::Mutex<HashMap<TenantId, Arc<GroupCommit>>>,
+}
+
+/// Group commit: concurrent appends (single claims and batches) to one tenant are stored in
+/// one transaction, so they share one durable commit (one fsync) instead of queueing for one
+/// each.
+///
+/// No timer and no background task: a caller queues its prepared leaves, then takes the
+/// commit lock; whoever holds it stores everything queued so far (its own leaves, and those
+/// that arrived while the previous commit was in flight, up to [`GroupCommit::MAX`] leaves)
+/// and hands each caller its receipts. A caller's leaves are never split across
+/// transactions, so a batch stays atomic and its sequence numbers consecutive. Every receipt
+/// is sent only after the transaction holding its leaves committed, so an append is still
+/// acknowledged only once durable. When a grouped commit fails, each caller's leaves are
+/// retried alone, so a caller gets the error its own claims cause and no one else's.
+#[derive(Default)]
+struct GroupCommit {
+    queue: std::sync::Mutex<Vec<Queued>>,
+    commit: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// One caller's leaves waiting for a group commit, and where their receipts go.
+type Queued = (Vec<NewLeaf>, tokio::sync::oneshot::Sender<Result<Vec<AppendReceipt>, LedgerError>>);
+
+impl GroupCommit {
+    /// The most leaves stored in one grouped transaction (a single caller's batch may exceed it).
+    const MAX: usize = 2000;
+
+    async fn append<T: TenantStore>(&self, store: &T, leaves: Vec<NewLeaf>) -> Result<Vec<AppendReceipt>, LedgerError> {
+        let poisoned = || LedgerError::Internal("group-commit queue poisoned".into());
+        let (tx, mut rx) = tokio::sync::oneshot::channel();
+        self.queue.lock().map_err(|_| poisoned())?.push((leaves, tx));
+        loop {
+            {
+                let held = Arc::clone(&self.commit).lock_owned().await;
+                // Leaves are only taken under the commit lock, and results are sent before it
+                // is released: once we hold it, ours are either answered or still queued.
+                let group: Vec<Queued> = {
+                    let mut q = self.queue.lock().map_err(|_| poisoned())?;
+                    let (mut take, mut total) = (0, 0);
+                    while let Some((l, _)) = q.get(take) {
+                        if take > 0 && total + l.len() > Self::MAX {
+                            break;
+                        }
+                        total += l.len();
+                        take += 1;
+                    }
+                    q.drain(..take).collect()
+                };
+                if !group.is_empty() {
+                    // In a task of its own, holding the lock: a caller that goes away (a client
+                    // disconnecting) cannot cancel a commit that carries other callers' claims.
+                    let store = store.clone();
+                    let _ = tokio::spawn(async move {
+                        Self::store(&store, group).await;
+                        drop(held);
+                    })
+                    .await;
+                }
+            }
+            match rx.try_recv() {
+                Ok(r) => return r,
+                // Still queued behind full groups: commit the next one.
+                Err(tokio::sync::oneshot::error::TryRecvError::Empty) => {}
+                Err(tokio::sync::oneshot::error::TryRecvError::Closed) => {
+                    return Err(LedgerError::Internal("group commit dropped an append".into()));
+                }
+            }
+        }
+    }
+
+    async fn store<T: TenantStore>(store: &T, group: Vec<Queued>) {
+        if group.len() == 1 {
+            if let Some((leaves, tx)) = group.into_iter().next() {
+                let _ = tx.send(Self::store_one(store, leaves).await);
+            }
+            return;
+        }
+        let all: Vec<NewLeaf> = group.iter().flat_map(|(l, _)| l.iter().cloned()).collect();
+        let n = all.len();
+        match store.append(all).await {
+            Ok(receipts) if receipts.len() == n => {
+                let mut receipts = receipts.into_iter();
+                for (leaves, tx) in group {
+                    let _ = tx.send(Ok(receipts.by_ref().take(leaves.len()).collect()));
+                }
+            }
+            _ => {
+                // Someone's claims broke the group: store each caller's alone, so each gets its own outcome.
+                for (leaves, tx) in group {
+                    let _ = tx.send(Self::store_one(store, leaves).await);
+                }
+            }
+        }
+    }
+
+    async fn store_one<T: TenantStore>(store: &T, leaves: Vec<NewLeaf>) -> Result<Vec<AppendReceipt>, LedgerError> {
+        let n = leaves.len();
+        let receipts = store.append(leaves).await?;
+        if receipts.len() == n {
+            Ok(receipts)
+        } else {
+            Err(LedgerError::Internal(format!("the store returned {} receipts for {n} leaves", receipts.len())))
+        }
+    }
 }
 
 impl<S: Store> Ledger<S> {
@@ -93,7 +199,16 @@ impl<S: Store> Ledger<S> {
 
     /// As [`Ledger::new`], enqueuing anchors only on `rails`.
     pub fn with_rails(store: S, signer: NoteSigner, keys: impl KeyProvider, rails: Vec<Rail>) -> Self {
-        Self { inner: Arc::new(LedgerInner { name: signer.name().to_owned(), store, signer, keys: Arc::new(keys), rails }) }
+        Self {
+            inner: Arc::new(LedgerInner {
+                name: signer.name().to_owned(),
+                store,
+                signer,
+                keys: Arc::new(keys),
+                rails,
+                groups: std::sync::Mutex::default(),
+            }),
+        }
     }
 
     /// The ledger name.
@@ -146,8 +261,19 @@ impl<S: Store> Ledger<S> {
         let origin = origin_for(&self.inner.name, &tenant);
         let signer = self.inner.signer.renamed(&origin).map_err(|e| LedgerError::Invalid(format!("origin {origin:?}: {e}")))?;
         let key = self.inner.keys.tenant_key(&tenant)?;
+        let group = {
+            let mut groups = self.inner.groups.lock().map_err(|_| LedgerError::Internal("group-commit table poisoned".into()))?;
+            Arc::clone(groups.entry(tenant).or_default())
+        };
         Ok(TenantLedger {
-            inner: Arc::new(TenantInner { store, signer, key, ledger_name: self.inner.name.clone(), rails: self.inner.rails.clone() }),
+            inner: Arc::new(TenantInner {
+                store,
+                signer,
+                key,
+                ledger_name: self.inner.name.clone(),
+                rails: self.inner.rails.clone(),
+                group,
+            }),
         })
     }
 }
@@ -175,6 +301,7 @@ struct TenantInner<T> {
     key: SecretKey,
     ledger_name: String,
     rails: Vec<Rail>,
+    group: Arc<GroupCommit>,
 }
 
 /// Everything the ledger holds about one claim, for a bundle or an export.
@@ -221,7 +348,8 @@ impl<T: TenantStore> TenantLedger<T> {
         })
     }
 
-    /// Appends claims (client kinds only) in one transaction.
+    /// Appends claims (client kinds only) in one transaction, shared with concurrent appends
+    /// to the same tenant (group commit; the claims of one call are never split).
     ///
     /// # Errors
     /// [`LedgerError`]; nothing is stored when any request is refused.
@@ -234,11 +362,11 @@ impl<T: TenantStore> TenantLedger<T> {
             leaves.push(self.prepare(r, LeafEffect::None, at)?);
         }
         let n = leaves.len() as u64;
-        let out = self.inner.store.append(leaves).await;
+        let out = self.inner.group.append(&self.inner.store, leaves).await;
         let m = crate::metrics::global();
         m.append_seconds.observe(started.elapsed().as_secs_f64());
         m.appends.add(&[("outcome", if out.is_ok() { "ok" } else { "error" })], n);
-        Ok(out?)
+        out
     }
 
     async fn append_generated(
@@ -630,9 +758,18 @@ impl<T: TenantStore> ClaimSink for TenantLedger<T> {
         self.inner.store.tenant()
     }
 
+    /// One claim, committed together with concurrent appends to the same tenant (group
+    /// commit: they share one transaction and one durable commit); acknowledged only once
+    /// that commit is durable.
     async fn append(&self, req: AppendRequest) -> Result<AppendReceipt, LedgerError> {
-        let mut v = self.append_many(vec![req]).await?;
-        v.pop().ok_or_else(|| LedgerError::Internal("append returned no receipt".into()))
+        let started = std::time::Instant::now();
+        validate_request(&req)?;
+        let leaf = self.prepare(&req, LeafEffect::None, now())?;
+        let out = self.inner.group.append(&self.inner.store, vec![leaf]).await;
+        let m = crate::metrics::global();
+        m.append_seconds.observe(started.elapsed().as_secs_f64());
+        m.appends.add(&[("outcome", if out.is_ok() { "ok" } else { "error" })], 1);
+        out?.pop().ok_or_else(|| LedgerError::Internal("append returned no receipt".into()))
     }
 
     async fn append_batch(&self, reqs: Vec<AppendRequest>) -> Result<Vec<AppendReceipt>, LedgerError> {
