@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::error::{FabricError, Location, SignatureRole};
 use super::proto::{common, msp, protos};
-use super::x509::{LowS, ParsedCert, pem_certificates};
+use super::x509::{EcHash, LowS, ParsedCert, pem_certificates};
 use crate::types::sha256;
 
 /// `common.HeaderType.ENDORSER_TRANSACTION`.
@@ -412,8 +412,8 @@ fn verify_identity_signature(
     if !chained {
         return Err(cert_err(format!("not issued by any root of the MSP ({last})")));
     }
-    let digest = sha256(&[message]);
-    leaf.key.verify_prehash(&digest, signature, LowS::Required).map_err(|reason| FabricError::Signature {
+    // Fabric's bccsp signs SHA-256 of the message, whatever the curve.
+    leaf.key.verify(message, EcHash::Sha256, signature, LowS::Required).map_err(|reason| FabricError::Signature {
         at,
         role,
         msp_id: msp_id.clone(),

@@ -22,8 +22,17 @@ const MAX_PEM: usize = 64 * 1024;
 /// An ECDSA public key on one of the curves Fabric MSPs use.
 #[derive(Debug, Clone)]
 pub(crate) enum EcKey {
-    P256(p256::ecdsa::VerifyingKey),
+    /// The parsed key, and its uncompressed SEC1 point for `ring` when the certificate
+    /// carries one (compressed points fall back to `p256`).
+    P256(p256::ecdsa::VerifyingKey, Option<Vec<u8>>),
     P384(p384::ecdsa::VerifyingKey),
+}
+
+/// The hash an ECDSA signature was made over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EcHash {
+    Sha256,
+    Sha384,
 }
 
 /// Whether a high-S signature is acceptable.
@@ -50,7 +59,9 @@ impl EcKey {
             .map_err(|e| format!("EC curve parameter: {e}"))?;
         let point = spki.subject_public_key.as_bytes().ok_or("public key bit string is not whole bytes")?;
         if curve == OID_P256 {
-            p256::ecdsa::VerifyingKey::from_sec1_bytes(point).map(Self::P256).map_err(|_| "bad P-256 point".into())
+            let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(point).map_err(|_| "bad P-256 point")?;
+            let uncompressed = (point.len() == 65 && point[0] == 4).then(|| point.to_vec());
+            Ok(Self::P256(key, uncompressed))
         } else if curve == OID_P384 {
             p384::ecdsa::VerifyingKey::from_sec1_bytes(point).map(Self::P384).map_err(|_| "bad P-384 point".into())
         } else {
@@ -58,22 +69,43 @@ impl EcKey {
         }
     }
 
-    /// Verifies a DER ECDSA signature over a prehashed message.
-    pub(crate) fn verify_prehash(&self, prehash: &[u8], sig_der: &[u8], low_s: LowS) -> Result<(), &'static str> {
+    /// Verifies a DER ECDSA signature over `message` hashed with `hash`.
+    ///
+    /// P-256 with an uncompressed point goes through `ring` (the hot path: every Fabric
+    /// signature); other keys through RustCrypto. Both refuse malformed DER; the low-S rule is
+    /// checked here, before either.
+    pub(crate) fn verify(&self, message: &[u8], hash: EcHash, sig_der: &[u8], low_s: LowS) -> Result<(), &'static str> {
         match self {
-            Self::P256(k) => {
+            Self::P256(k, point) => {
                 let sig = p256::ecdsa::Signature::from_der(sig_der).map_err(|_| "malformed DER ECDSA signature")?;
                 if low_s == LowS::Required && sig.normalize_s() != sig {
                     return Err("high-S signature (Fabric verifiers reject it)");
                 }
-                k.verify_prehash(prehash, &sig).map_err(|_| "ECDSA P-256 signature does not verify")
+                if let Some(point) = point {
+                    let alg = match hash {
+                        EcHash::Sha256 => &ring::signature::ECDSA_P256_SHA256_ASN1,
+                        EcHash::Sha384 => &ring::signature::ECDSA_P256_SHA384_ASN1,
+                    };
+                    return ring::signature::UnparsedPublicKey::new(alg, point)
+                        .verify(message, sig_der)
+                        .map_err(|_| "ECDSA P-256 signature does not verify");
+                }
+                let prehash = match hash {
+                    EcHash::Sha256 => Sha256::digest(message).to_vec(),
+                    EcHash::Sha384 => Sha384::digest(message).to_vec(),
+                };
+                k.verify_prehash(&prehash, &sig).map_err(|_| "ECDSA P-256 signature does not verify")
             }
             Self::P384(k) => {
                 let sig = p384::ecdsa::Signature::from_der(sig_der).map_err(|_| "malformed DER ECDSA signature")?;
                 if low_s == LowS::Required && sig.normalize_s() != sig {
                     return Err("high-S signature (Fabric verifiers reject it)");
                 }
-                k.verify_prehash(prehash, &sig).map_err(|_| "ECDSA P-384 signature does not verify")
+                let prehash = match hash {
+                    EcHash::Sha256 => Sha256::digest(message).to_vec(),
+                    EcHash::Sha384 => Sha384::digest(message).to_vec(),
+                };
+                k.verify_prehash(&prehash, &sig).map_err(|_| "ECDSA P-384 signature does not verify")
             }
         }
     }
@@ -127,15 +159,15 @@ impl ParsedCert {
         let tbs = self.cert.tbs_certificate();
         let alg = &self.cert.signature_algorithm().oid;
         let tbs_der = tbs.to_der().map_err(|e| format!("re-encoding TBS: {e}"))?;
-        let prehash: Vec<u8> = if *alg == OID_ECDSA_SHA256 {
-            Sha256::digest(&tbs_der).to_vec()
+        let hash = if *alg == OID_ECDSA_SHA256 {
+            EcHash::Sha256
         } else if *alg == OID_ECDSA_SHA384 {
-            Sha384::digest(&tbs_der).to_vec()
+            EcHash::Sha384
         } else {
             return Err(format!("unsupported certificate signature algorithm {alg}"));
         };
         let sig = self.cert.signature().as_bytes().ok_or("signature bit string is not whole bytes")?;
-        issuer.key.verify_prehash(&prehash, sig, LowS::NotRequired).map_err(|e| format!("certificate signature by the root: {e}"))
+        issuer.key.verify(&tbs_der, hash, sig, LowS::NotRequired).map_err(|e| format!("certificate signature by the root: {e}"))
     }
 }
 
@@ -169,4 +201,35 @@ pub(crate) fn pem_certificates(pem: &[u8]) -> Result<Vec<Vec<u8>>, String> {
         return Err("BEGIN CERTIFICATE without END".into());
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use p256::ecdsa::signature::hazmat::PrehashSigner as _;
+    use sha2::Digest as _;
+
+    use super::{EcHash, EcKey, LowS};
+
+    /// The `ring` path and the RustCrypto path agree, both refuse a wrong message, and the
+    /// high-S twin of a valid signature is refused where Fabric refuses it.
+    #[test]
+    fn both_p256_paths_agree_and_low_s_is_enforced() {
+        let sk = p256::ecdsa::SigningKey::from_slice(&[7u8; 32]).unwrap();
+        let vk = *sk.verifying_key();
+        let point = vk.to_sec1_point(false).as_bytes().to_vec();
+        let msg = b"fabric proposal bytes";
+        let sig: p256::ecdsa::Signature = sk.sign_prehash(&sha2::Sha256::digest(msg)).unwrap();
+        let sig = sig.normalize_s();
+        let (r, s) = sig.split_scalars();
+        let high = p256::ecdsa::Signature::from_scalars(r, -*s).unwrap();
+        for key in [EcKey::P256(vk, Some(point)), EcKey::P256(vk, None)] {
+            assert_eq!(key.verify(msg, EcHash::Sha256, &sig.to_der().to_bytes(), LowS::Required), Ok(()));
+            assert!(key.verify(b"other", EcHash::Sha256, &sig.to_der().to_bytes(), LowS::Required).is_err());
+            assert!(key.verify(msg, EcHash::Sha384, &sig.to_der().to_bytes(), LowS::Required).is_err());
+            let high_der = high.to_der().to_bytes();
+            assert!(key.verify(msg, EcHash::Sha256, &high_der, LowS::Required).is_err(), "high-S refused");
+            assert_eq!(key.verify(msg, EcHash::Sha256, &high_der, LowS::NotRequired), Ok(()), "either S for certificates");
+            assert!(key.verify(msg, EcHash::Sha256, b"\x30\x00", LowS::NotRequired).is_err());
+        }
+    }
 }
