@@ -66,15 +66,9 @@ pub struct AnalyzeArgs {
     /// The tenant whose log receives the claims.
     #[arg(long, default_value = "default")]
     pub tenant: String,
-    /// The ledger's SQLite data directory (created if missing), used unless --server is given.
-    #[arg(long, default_value = "./data", conflicts_with = "server")]
-    pub data: PathBuf,
-    /// A ledger server's base URL instead of a local ledger.
-    #[arg(long, requires = "token")]
-    pub server: Option<String>,
-    /// A bearer token for --server.
-    #[arg(long, env = "PIPELINE_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
+    /// Where the claims go.
+    #[command(flatten)]
+    pub ledger: crate::ingest::cli::LedgerArgs,
     /// Print the summary as one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -394,13 +388,13 @@ pub fn run_analyze(args: &AnalyzeArgs, out: &mut dyn Write, err: &mut dyn Write)
         Err(e) => return fail(err, &format!("cannot start the runtime: {e}")),
     };
     let written = rt.block_on(async {
-        if let Some(url) = &args.server {
-            let token = args.token.clone().unwrap_or_default();
+        if let Some(url) = &args.ledger.server {
+            let token = args.ledger.token.clone().unwrap_or_default();
             let sink = crate::sinks::HttpSink::new(url, &token, tenant.clone()).map_err(|e| e.to_string())?;
             Ok::<_, String>((format!("server {url}"), write(&sink, reqs).await?))
         } else {
-            let sink = crate::sinks::open_ledger(&args.data, LOCAL_LEDGER_NAME, &tenant).await.map_err(|e| e.to_string())?;
-            Ok((format!("ledger {}", display(&args.data)), write(&sink, reqs).await?))
+            let sink = crate::sinks::open_ledger(&args.ledger.data, LOCAL_LEDGER_NAME, &tenant).await.map_err(|e| e.to_string())?;
+            Ok((format!("ledger {}", display(&args.ledger.data)), write(&sink, reqs).await?))
         }
     });
     let (sink, receipts) = match written {

@@ -172,6 +172,14 @@ pub struct IngestArgs {
     /// The tenant whose log receives the claim.
     #[arg(long, default_value = "default")]
     pub tenant: String,
+    /// Where the claim goes.
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
+}
+
+/// Where `pipeline ingest` and `pipeline analyze` write: a local ledger directory or a server.
+#[derive(Clone, Debug, clap::Args)]
+pub struct LedgerArgs {
     /// The ledger's SQLite data directory (created if missing), used unless --server is given.
     #[arg(long, default_value = "./data", conflicts_with = "server")]
     pub data: PathBuf,
@@ -207,15 +215,15 @@ pub fn run_ingest(args: &IngestArgs, out: &mut dyn Write, err: &mut dyn Write) -
     };
     let opts = c.options(true);
     let result = rt.block_on(async {
-        if let Some(url) = &args.server {
-            let token = args.token.clone().unwrap_or_default();
+        if let Some(url) = &args.ledger.server {
+            let token = args.ledger.token.clone().unwrap_or_default();
             let sink = crate::sinks::HttpSink::new(url, &token, tenant.clone()).map_err(|e| e.to_string())?;
             let o = super::ingest_file(&sink, &profile, input, &opts).await.map_err(|e| e.to_string())?;
             Ok::<_, String>((format!("server {url}"), o))
         } else {
-            let sink = crate::sinks::open_ledger(&args.data, LOCAL_LEDGER_NAME, &tenant).await.map_err(|e| e.to_string())?;
+            let sink = crate::sinks::open_ledger(&args.ledger.data, LOCAL_LEDGER_NAME, &tenant).await.map_err(|e| e.to_string())?;
             let o = super::ingest_file(&sink, &profile, input, &opts).await.map_err(|e| e.to_string())?;
-            Ok((format!("ledger {}", args.data.display()), o))
+            Ok((format!("ledger {}", args.ledger.data.display()), o))
         }
     });
     let (sink, outcome) = match result {
