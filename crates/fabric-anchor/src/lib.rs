@@ -69,8 +69,14 @@
 //! machine, so nothing here has been run against a real peer. The protos are checked field by
 //! field against upstream (see `protos/PROVENANCE.md`) and evidence-core verifies real blocks
 //! from Fabric 2.4.7 networks, but the client's interoperability with a real Gateway is
-//! unproven. Not done: the optional Node.js `@hyperledger/fabric-gateway` interop test;
-//! ChaincodeEvents (the emulator answers UNIMPLEMENTED, the client does not call it);
+//! unproven. What narrows the gap: `tests/node_interop.rs` drives the emulator with the
+//! official Node client, `@hyperledger/fabric-gateway` 1.11.0 (Endorse, Submit, CommitStatus,
+//! Evaluate of `Get` and of `qscc GetBlockByTxID`, a duplicate key refused at endorsement, a
+//! proposal signed with the wrong key refused), reads what it wrote with our client, and
+//! verifies the block it fetched offline; so the emulator is checked against the reference
+//! client, not only against ours. It runs when Node.js and the npm packages are present
+//! (`npm ci --prefix crates/fabric-anchor/tests/node`) and reports itself skipped otherwise.
+//! Not done: ChaincodeEvents (the emulator answers UNIMPLEMENTED, the client does not call it);
 //! endorsement-policy targeting (`endorsing_organizations` is always empty); multi-transaction blocks and
 //! config updates in the emulator; `GetChainInfo` is served by the emulator but unused by the
 //! client. See [`emulator`] for what the emulator checks and does not.
