@@ -53,6 +53,7 @@
 //! rate_per_sec = 50.0
 //! rate_burst = 200.0
 //! request_timeout_seconds = 30
+//! token_cache_ms = 1000         # a revoked token is refused at most this long after `token revoke`
 //! shutdown_grace_seconds = 30
 //! # tls_cert = "/etc/ledger/tls/cert.pem"   # both set: HTTPS (rustls); neither: plain HTTP
 //! # tls_key = "/etc/ledger/tls/key.pem"
@@ -209,6 +210,9 @@ pub struct HttpConfig {
     pub rate_burst: f64,
     /// Request timeout (seconds).
     pub request_timeout_seconds: u64,
+    /// How long a token record read from the store is reused (milliseconds; 0: never). A
+    /// revocation takes effect within this time.
+    pub token_cache_ms: u64,
     /// How long shutdown waits for in-flight requests (seconds).
     pub shutdown_grace_seconds: u64,
     /// PEM certificate chain: serve HTTPS (with `tls_key`). Unset: plain HTTP.
@@ -227,6 +231,7 @@ impl Default for HttpConfig {
             rate_per_sec: d.rate_per_sec,
             rate_burst: d.rate_burst,
             request_timeout_seconds: d.request_timeout.as_secs(),
+            token_cache_ms: u64::try_from(d.token_cache.as_millis()).unwrap_or(u64::MAX),
             shutdown_grace_seconds: 30,
             tls_cert: None,
             tls_key: None,
@@ -244,6 +249,7 @@ impl HttpConfig {
             rate_per_sec: self.rate_per_sec,
             rate_burst: self.rate_burst,
             request_timeout: std::time::Duration::from_secs(self.request_timeout_seconds),
+            token_cache: std::time::Duration::from_millis(self.token_cache_ms),
         }
     }
 }

@@ -76,14 +76,16 @@ impl<S: Store + std::fmt::Debug> std::fmt::Debug for Ledger<S> {
     }
 }
 
-struct LedgerInner<S> {
+struct LedgerInner<S: Store> {
     store: S,
     name: String,
     signer: NoteSigner,
     keys: Arc<dyn KeyProvider>,
     rails: Vec<Rail>,
-    /// One group-commit queue per tenant, shared by every handle of that tenant.
-    groups: std::sync::Mutex<HashMap<TenantId, Arc<GroupCommit>>>,
+    /// One handle state per tenant, built on first use (origin signer, tenant key, group-commit
+    /// queue) and shared by every handle of that tenant afterwards: tenants are never deleted
+    /// and their configuration is fixed at creation, so nothing in it goes stale.
+    handles: std::sync::Mutex<HashMap<TenantId, Arc<TenantInner<S::Tenant>>>>,
 }
 
 /// Group commit: concurrent appends (single claims and batches) to one tenant are stored in
@@ -206,7 +208,7 @@ impl<S: Store> Ledger<S> {
                 signer,
                 keys: Arc::new(keys),
                 rails,
-                groups: std::sync::Mutex::default(),
+                handles: std::sync::Mutex::default(),
             }),
         }
     }
@@ -257,24 +259,27 @@ impl<S: Store> Ledger<S> {
     }
 
     fn handle(&self, store: S::Tenant) -> Result<TenantLedger<S::Tenant>, LedgerError> {
+        let poisoned = || LedgerError::Internal("tenant handle table poisoned".into());
+        if let Some(inner) = self.inner.handles.lock().map_err(|_| poisoned())?.get(store.tenant()) {
+            return Ok(TenantLedger { inner: Arc::clone(inner) });
+        }
+        // Built outside the lock (key derivation is the slow part); if two callers race, the
+        // first to insert wins and both use its state, so a tenant has one group-commit queue.
         let tenant = store.tenant().clone();
         let origin = origin_for(&self.inner.name, &tenant);
         let signer = self.inner.signer.renamed(&origin).map_err(|e| LedgerError::Invalid(format!("origin {origin:?}: {e}")))?;
         let key = self.inner.keys.tenant_key(&tenant)?;
-        let group = {
-            let mut groups = self.inner.groups.lock().map_err(|_| LedgerError::Internal("group-commit table poisoned".into()))?;
-            Arc::clone(groups.entry(tenant).or_default())
-        };
-        Ok(TenantLedger {
-            inner: Arc::new(TenantInner {
-                store,
-                signer,
-                key,
-                ledger_name: self.inner.name.clone(),
-                rails: self.inner.rails.clone(),
-                group,
-            }),
-        })
+        let built = Arc::new(TenantInner {
+            store,
+            signer,
+            key,
+            ledger_name: self.inner.name.clone(),
+            rails: self.inner.rails.clone(),
+            group: Arc::default(),
+        });
+        let mut handles = self.inner.handles.lock().map_err(|_| poisoned())?;
+        let inner = Arc::clone(handles.entry(tenant).or_insert(built));
+        Ok(TenantLedger { inner })
     }
 }
 

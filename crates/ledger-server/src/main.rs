@@ -113,7 +113,8 @@ enum TokenCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
-    /// Revokes a token by id; effective on the next request.
+    /// Revokes a token by id; a running server refuses it within its `http.token_cache_ms`
+    /// (1 s by default).
     Revoke {
         #[command(flatten)]
         store: StoreArgs,

@@ -130,9 +130,11 @@ fn admin_commands_and_serve_with_env_overrides() {
     assert_eq!(trust["format"], "evidence-trust/v1");
     assert_eq!(trust["development"], false);
 
-    // Revoked on the CLI: refused on the next request, no restart.
+    // Revoked on the CLI: refused, with no restart, once the server's token cache
+    // (`http.token_cache_ms`, 1 s by default) has expired.
     let id = &svc[4..20];
     assert_eq!(run(&["token", "revoke", id, "--config", cfg_s]).0, 0);
+    std::thread::sleep(Duration::from_millis(1100));
     let r = c.get(format!("{base}/v1/tenants/rooftop-1/checkpoints")).bearer_auth(&svc).send().unwrap();
     assert_eq!(r.status(), 401);
     assert_eq!(run(&["token", "revoke", id, "--config", cfg_s]).0, 1, "revoking twice reports it");

@@ -379,7 +379,18 @@ async fn roles_and_isolation<S: Store + Clone>(store: S) {
     assert_eq!(call(&c, "GET", &url, Some(&revoked), None).await.status, 200);
     let id = &revoked[4..20];
     assert!(store.revoke_token(id, ledger_server::now()).await.unwrap());
+    // The server reuses a token record it read for `token_cache` (1 s by default): the
+    // revocation is refused once that has passed.
+    tokio::time::sleep(HttpLimits::default().token_cache + Duration::from_millis(100)).await;
     assert_eq!(call(&c, "GET", &url, Some(&revoked), None).await.code(), "revoked_token");
+    // With the cache off, a revocation is refused on the next request.
+    let uncached = start(ledger.clone(), HttpLimits { token_cache: Duration::ZERO, ..HttpLimits::default() }).await;
+    let url0 = format!("{}/v1/tenants/tenant-a/checkpoints", uncached.base);
+    let tok = token(&store, Some("tenant-a"), Role::Auditor, DAY).await;
+    assert_eq!(call(&c, "GET", &url0, Some(&tok), None).await.status, 200);
+    assert!(store.revoke_token(&tok[4..20], ledger_server::now()).await.unwrap());
+    assert_eq!(call(&c, "GET", &url0, Some(&tok), None).await.code(), "revoked_token");
+    uncached.shutdown().await;
     // Lifetimes over 90 days are refused at issue.
     assert!(auth::issue([1; 8], [2; 32], Some(tid("tenant-a")), Role::Service, "", UnixMillis(0), auth::MAX_LIFETIME_MS + 1).is_err());
 

@@ -54,6 +54,12 @@ pub struct HttpLimits {
     pub rate_burst: f64,
     /// Longest a request may run before `503 timeout`. Default 30 s.
     pub request_timeout: Duration,
+    /// How long a token's stored record (tenant, role, secret hash, expiry, revocation) is
+    /// reused before it is read from the store again. Default 1 s; zero reads it on every
+    /// request. The presented secret and the expiry are still checked on every request; the
+    /// cost is that a revocation (made by `ledger-server token revoke`, possibly from another
+    /// process) takes effect up to this long after it is stored.
+    pub token_cache: Duration,
 }
 
 impl Default for HttpLimits {
@@ -65,6 +71,7 @@ impl Default for HttpLimits {
             rate_per_sec: 50.0,
             rate_burst: 200.0,
             request_timeout: Duration::from_secs(30),
+            token_cache: Duration::from_secs(1),
         }
     }
 }
@@ -74,6 +81,7 @@ pub struct AppState<S: Store> {
     pub(crate) ledger: Ledger<S>,
     pub(crate) limits: HttpLimits,
     limiter: Arc<RateLimiter>,
+    tokens: Arc<TokenCache>,
     draining: Arc<AtomicBool>,
 }
 
@@ -83,6 +91,7 @@ impl<S: Store> Clone for AppState<S> {
             ledger: self.ledger.clone(),
             limits: self.limits.clone(),
             limiter: Arc::clone(&self.limiter),
+            tokens: Arc::clone(&self.tokens),
             draining: Arc::clone(&self.draining),
         }
     }
@@ -97,7 +106,13 @@ impl<S: Store> std::fmt::Debug for AppState<S> {
 impl<S: Store> AppState<S> {
     /// State over a ledger with these limits.
     pub fn new(ledger: Ledger<S>, limits: HttpLimits) -> Self {
-        Self { ledger, limits, limiter: Arc::new(RateLimiter::default()), draining: Arc::new(AtomicBool::new(false)) }
+        Self {
+            ledger,
+            limits,
+            limiter: Arc::new(RateLimiter::default()),
+            tokens: Arc::new(TokenCache::default()),
+            draining: Arc::new(AtomicBool::new(false)),
+        }
     }
 
     /// Marks the server as draining: `/readyz` answers 503 so load balancers stop sending.
@@ -222,7 +237,16 @@ async fn authenticate<S: Store>(st: &AppState<S>, header: Option<&axum::http::He
         .map(str::trim)
         .ok_or_else(|| ApiError::from(auth::AuthError::Malformed))?;
     let (id, secret) = auth::split(bearer)?;
-    let record = st.ledger.store().token(id).await?;
+    let record = match st.tokens.get(id, st.limits.token_cache) {
+        Some(r) => Some(r),
+        None => {
+            let r = st.ledger.store().token(id).await?;
+            if let Some(r) = &r {
+                st.tokens.put(r);
+            }
+            r
+        }
+    };
     let Some(record) = record else {
         // Same answer as a wrong secret: an id alone is not a credential.
         return Err(auth::AuthError::Invalid.into());
@@ -248,6 +272,36 @@ fn authorize<S: Store>(_st: &AppState<S>, p: &Principal, action: auth::Action, t
         },
     };
     Ok(p.authorize(action, tenant.as_ref())?)
+}
+
+/// Stored token records recently read, so that a busy client does not cost a catalogue
+/// query per request. Only records found are kept (an unknown id is looked up each time);
+/// [`auth::verify`] runs on every request against the record, cached or not.
+#[derive(Debug, Default)]
+struct TokenCache {
+    records: Mutex<HashMap<String, (auth::TokenRecord, Instant)>>,
+}
+
+impl TokenCache {
+    /// Most records kept; past it, stale ones are dropped, then all.
+    const MAX: usize = 10_000;
+
+    fn get(&self, id: &str, ttl: Duration) -> Option<auth::TokenRecord> {
+        let m = self.records.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        m.get(id).filter(|(_, at)| at.elapsed() < ttl).map(|(r, _)| r.clone())
+    }
+
+    fn put(&self, record: &auth::TokenRecord) {
+        let mut m = self.records.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if m.len() >= Self::MAX {
+            let now = Instant::now();
+            m.retain(|_, (_, at)| now.duration_since(*at) < Duration::from_secs(60));
+            if m.len() >= Self::MAX {
+                m.clear();
+            }
+        }
+        m.insert(record.id.clone(), (record.clone(), Instant::now()));
+    }
 }
 
 /// A per-token token bucket.
