@@ -237,15 +237,14 @@ async fn authenticate<S: Store>(st: &AppState<S>, header: Option<&axum::http::He
         .map(str::trim)
         .ok_or_else(|| ApiError::from(auth::AuthError::Malformed))?;
     let (id, secret) = auth::split(bearer)?;
-    let record = match st.tokens.get(id, st.limits.token_cache) {
-        Some(r) => Some(r),
-        None => {
-            let r = st.ledger.store().token(id).await?;
-            if let Some(r) = &r {
-                st.tokens.put(r);
-            }
-            r
+    let record = if let Some(r) = st.tokens.get(id, st.limits.token_cache) {
+        Some(r)
+    } else {
+        let r = st.ledger.store().token(id).await?;
+        if let Some(r) = &r {
+            st.tokens.put(r, st.limits.token_cache);
         }
+        r
     };
     let Some(record) = record else {
         // Same answer as a wrong secret: an id alone is not a credential.
@@ -291,11 +290,14 @@ impl TokenCache {
         m.get(id).filter(|(_, at)| at.elapsed() < ttl).map(|(r, _)| r.clone())
     }
 
-    fn put(&self, record: &auth::TokenRecord) {
+    fn put(&self, record: &auth::TokenRecord, ttl: Duration) {
+        if ttl.is_zero() {
+            return;
+        }
         let mut m = self.records.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if m.len() >= Self::MAX {
             let now = Instant::now();
-            m.retain(|_, (_, at)| now.duration_since(*at) < Duration::from_secs(60));
+            m.retain(|_, (_, at)| now.duration_since(*at) < ttl);
             if m.len() >= Self::MAX {
                 m.clear();
             }
