@@ -15,7 +15,7 @@ use ledger_server::auth::{self, Action, Role};
 use ledger_server::http::HttpLimits;
 use ledger_server::http::spec::ROUTES;
 use ledger_server::server::{self, NoFabric, ServiceOptions};
-use ledger_server::store::{Rail, Store, TenantConfig};
+use ledger_server::store::{Rail, Store, TenantConfig, TenantStore as _};
 use ledger_server::testing::TempDir;
 use ledger_server::{Ledger, dev};
 use serde_json::{Value, json};
@@ -190,6 +190,17 @@ async fn happy_path<S: Store + Clone>(store: S) {
     assert_eq!(r.body["tenants"], json!(["rooftop-7"]), "audit logs are not listed as tenants");
     assert_eq!(call(&c, "GET", &format!("{b}/v1/tenants/rooftop-7/checkpoints"), Some(&admin), None).await.code(), "forbidden");
 
+    // The sealer (200 ms tick) seals a new tenant's empty log first; wait for that, so that no
+    // scheduled seal (hourly from then on) races the not-yet-sealed checks below.
+    let tl = ledger.tenant(&tid("rooftop-7")).await.unwrap();
+    for _ in 0..200 {
+        if tl.store().latest_checkpoint().await.unwrap().is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(tl.store().latest_checkpoint().await.unwrap().is_some(), "the sealer never sealed the new tenant");
+
     let svc = token(&store, Some("rooftop-7"), Role::Service, DAY).await;
     let principal = token(&store, Some("rooftop-7"), Role::DealerPrincipal, DAY).await;
     let auditor = token(&store, Some("rooftop-7"), Role::Auditor, DAY).await;
@@ -283,7 +294,9 @@ async fn happy_path<S: Store + Clone>(store: S) {
     assert!(entries.len() >= 15, "{}", entries.len());
     assert!(entries.iter().any(|e| e["event"]["route"] == "/v1/tenants/{tenant}/claims/{seq}/erase" && e["event"]["status"] == 201));
     assert!(entries.iter().any(|e| e["event"]["code"] == "not_sealed"));
-    assert!(!r.text.contains(svc.split('_').nth(2).unwrap()), "a token secret reached the audit log");
+    // The secret is everything after the second `_` (base64url may itself contain `_`).
+    let secret = svc.splitn(3, '_').nth(2).unwrap();
+    assert!(secret.len() >= 43 && !r.text.contains(secret), "a token secret reached the audit log");
     assert!(!r.text.contains("P-0042"), "claim content reached the audit log");
     let admin_log = ledger.tenant(&tid("admin.audit")).await.unwrap();
     assert!(ledger_server::store::TenantStore::size(admin_log.store()).await.unwrap() >= 4);
