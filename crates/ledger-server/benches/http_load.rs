@@ -10,7 +10,8 @@
 //! as in production.
 //!
 //! `cargo bench -p ledger-server --bench http_load`. `HTTP_LOAD_SECS` (default 10) is the
-//! length of each phase, `HTTP_LOAD_CLIENTS` (default 64) the number of clients.
+//! length of each phase, `HTTP_LOAD_CLIENTS` (default 64) the number of clients,
+//! `HTTP_LOAD_ONLY` (`single` or `batch`) runs the floor and that phase only (for profiling).
 #![allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::SocketAddr;
@@ -126,10 +127,12 @@ fn main() {
         let b = base.clone();
         let floor = phase(clients, secs, 0, Arc::new(move |c, _| c.get(format!("{b}/healthz")))).await;
         print("floor: GET /healthz", &floor, "");
+        let only = std::env::var("HTTP_LOAD_ONLY").unwrap_or_default();
         let (b, t) = (base.clone(), bearer.clone());
+        let single_secs = if only == "batch" { 0.0 } else { secs };
         let single = phase(
             clients,
-            secs,
+            single_secs,
             1,
             Arc::new(move |c, i| {
                 c.post(format!("{b}/v1/tenants/load/claims"))
@@ -143,7 +146,7 @@ fn main() {
         let (b, t) = (base.clone(), bearer.clone());
         let batch = phase(
             clients,
-            secs,
+            if only == "single" { 0.0 } else { secs },
             100,
             Arc::new(move |c, i| {
                 let claims: Vec<_> = (0..100).map(|k| claim(i * 100 + k)).collect();

@@ -118,40 +118,39 @@ impl GroupCommit {
         let (tx, mut rx) = tokio::sync::oneshot::channel();
         self.queue.lock().map_err(|_| poisoned())?.push((leaves, tx));
         loop {
-            {
-                let held = Arc::clone(&self.commit).lock_owned().await;
-                // Leaves are only taken under the commit lock, and results are sent before it
-                // is released: once we hold it, ours are either answered or still queued.
-                let group: Vec<Queued> = {
-                    let mut q = self.queue.lock().map_err(|_| poisoned())?;
-                    let (mut take, mut total) = (0, 0);
-                    while let Some((l, _)) = q.get(take) {
-                        if take > 0 && total + l.len() > Self::MAX {
-                            break;
-                        }
-                        total += l.len();
-                        take += 1;
+            // Wait for our receipts or for the commit lock, whichever comes first: a caller
+            // whose leaves went out in someone else's group returns as soon as that commit
+            // is done, instead of queueing for the lock behind the next group's commit.
+            let held = tokio::select! {
+                biased;
+                r = &mut rx => return r.unwrap_or_else(|_| Err(LedgerError::Internal("group commit dropped an append".into()))),
+                held = Arc::clone(&self.commit).lock_owned() => held,
+            };
+            // Leaves are only taken under the commit lock, and results are sent before it is
+            // released: once we hold it, ours are either answered or still queued.
+            let group: Vec<Queued> = {
+                let mut q = self.queue.lock().map_err(|_| poisoned())?;
+                let (mut take, mut total) = (0, 0);
+                while let Some((l, _)) = q.get(take) {
+                    if take > 0 && total + l.len() > Self::MAX {
+                        break;
                     }
-                    q.drain(..take).collect()
-                };
-                if !group.is_empty() {
-                    // In a task of its own, holding the lock: a caller that goes away (a client
-                    // disconnecting) cannot cancel a commit that carries other callers' claims.
-                    let store = store.clone();
-                    let _ = tokio::spawn(async move {
-                        Self::store(&store, group).await;
-                        drop(held);
-                    })
-                    .await;
+                    total += l.len();
+                    take += 1;
                 }
-            }
-            match rx.try_recv() {
-                Ok(r) => return r,
-                // Still queued behind full groups: commit the next one.
-                Err(tokio::sync::oneshot::error::TryRecvError::Empty) => {}
-                Err(tokio::sync::oneshot::error::TryRecvError::Closed) => {
-                    return Err(LedgerError::Internal("group commit dropped an append".into()));
-                }
+                q.drain(..take).collect()
+            };
+            if group.is_empty() {
+                drop(held);
+            } else {
+                // In a task of its own, holding the lock: a caller that goes away (a client
+                // disconnecting) cannot cancel a commit that carries other callers' claims.
+                let store = store.clone();
+                let _ = tokio::spawn(async move {
+                    Self::store(&store, group).await;
+                    drop(held);
+                })
+                .await;
             }
         }
     }
