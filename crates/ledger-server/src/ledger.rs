@@ -92,10 +92,11 @@ struct LedgerInner<S: Store> {
 /// one transaction, so they share one durable commit (one fsync) instead of queueing for one
 /// each.
 ///
-/// No timer and no background task: a caller queues its prepared leaves, then takes the
+/// No timer and no long-lived worker: a caller queues its prepared leaves, then takes the
 /// commit lock; whoever holds it stores everything queued so far (its own leaves, and those
 /// that arrived while the previous commit was in flight, up to [`GroupCommit::MAX`] leaves)
-/// and hands each caller its receipts. A caller's leaves are never split across
+/// and hands each caller its receipts; a caller answered that way returns at once rather than
+/// waiting its turn for the lock. A caller's leaves are never split across
 /// transactions, so a batch stays atomic and its sequence numbers consecutive. Every receipt
 /// is sent only after the transaction holding its leaves committed, so an append is still
 /// acknowledged only once durable. When a grouped commit fails, each caller's leaves are
