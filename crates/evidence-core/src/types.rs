@@ -291,8 +291,17 @@ impl UnixMillis {
 
     /// Parses `YYYY-MM-DDTHH:MM:SS[.fff]Z` (the form [`Self::to_rfc3339`] writes).
     pub fn parse_rfc3339(s: &str) -> Option<Self> {
+        // ASCII only: every index below is then a character boundary.
         let b = s.as_bytes();
-        if b.len() < 20 || *b.last()? != b'Z' || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+        if !s.is_ascii()
+            || b.len() < 20
+            || *b.last()? != b'Z'
+            || b[4] != b'-'
+            || b[7] != b'-'
+            || b[10] != b'T'
+            || b[13] != b':'
+            || b[16] != b':'
+        {
             return None;
         }
         let num = |r: std::ops::Range<usize>| -> Option<u32> {
@@ -302,7 +311,7 @@ impl UnixMillis {
             }
             t.parse().ok()
         };
-        let frac = &s[19..s.len() - 1];
+        let frac = s.get(19..s.len() - 1)?;
         let millis = if frac.is_empty() {
             0
         } else {
@@ -394,6 +403,10 @@ mod tests {
         assert_eq!(UnixMillis::parse_rfc3339("2024-02-29T00:00:00Z").unwrap().seconds(), 1_709_164_800);
         assert!(UnixMillis::parse_rfc3339("2023-02-29T00:00:00Z").is_none());
         assert!(UnixMillis::parse_rfc3339("2023-02-28T00:00:00").is_none());
+        // Found by fuzzing (checkpoint_body): a multi-byte character where the fraction starts
+        // used to panic on slicing; non-ASCII is refused.
+        assert!(UnixMillis::parse_rfc3339("2026-11-18T01:06:4\u{ba}0.0Z").is_none());
+        assert!(UnixMillis::parse_rfc3339("2026-11-18T01:06:40\u{e9}Z").is_none());
     }
 
     proptest::proptest! {

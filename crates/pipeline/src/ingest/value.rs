@@ -218,7 +218,7 @@ pub fn parse_date(s: &str) -> Option<Date> {
         let (d, y) = rest.split_once('/')?;
         (num::<u16>(y, 4, 4)?, num::<u8>(m, 1, 2)?, num::<u8>(d, 1, 2)?)
     } else if date.len() == 8 {
-        (num::<u16>(&date[..4], 4, 4)?, num::<u8>(date.get(4..6)?, 2, 2)?, num::<u8>(date.get(6..)?, 2, 2)?)
+        (num::<u16>(date.get(..4)?, 4, 4)?, num::<u8>(date.get(4..6)?, 2, 2)?, num::<u8>(date.get(6..)?, 2, 2)?)
     } else {
         return None;
     };
@@ -278,7 +278,10 @@ mod tests {
         assert_eq!(d("3/7/2025").as_deref(), Some("2025-03-07"));
         assert_eq!(d("2025-03-07 14:30:00").as_deref(), Some("2025-03-07"));
         assert_eq!(d("2025-03-07T14:30").as_deref(), Some("2025-03-07"));
-        for bad in ["2023-02-29", "2025-13-01", "13/01/2025", "2025-1-1", "yesterday", "", "2025-03-07 =1"] {
+        // "aaa\u{20ac}bb" is 8 bytes with a character across byte 4: refused, not a panic.
+        for bad in
+            ["2023-02-29", "2025-13-01", "13/01/2025", "2025-1-1", "yesterday", "", "2025-03-07 =1", "aaa\u{20ac}bb", "202\u{e9}0101"]
+        {
             assert_eq!(parse_date(bad), None, "{bad}");
         }
     }
