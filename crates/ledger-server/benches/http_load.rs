@@ -11,7 +11,10 @@
 //!
 //! `cargo bench -p ledger-server --bench http_load`. `HTTP_LOAD_SECS` (default 10) is the
 //! length of each phase, `HTTP_LOAD_CLIENTS` (default 64) the number of clients,
-//! `HTTP_LOAD_ONLY` (`single` or `batch`) runs the floor and that phase only (for profiling).
+//! `HTTP_LOAD_ONLY` (`single` or `batch`) runs the floor and that kind only (for profiling).
+//! Each kind runs twice: closed loop (every client sends as soon as answered: saturation
+//! throughput, latency bound to it by Little's law) and open loop at the target rate (5 000
+//! single appends/s, 500 batches/s), latency measured from each request's scheduled time.
 #![allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::SocketAddr;
@@ -46,7 +49,13 @@ struct Phase {
 
 /// Runs `clients` loops for `secs`, each sending the request `make(i)` builds and counting
 /// `per_request` claims for each success.
-async fn phase(clients: usize, secs: f64, per_request: u64, make: MakeRequest) -> Phase {
+///
+/// Closed loop when `rate` is None: each client sends its next request as soon as the last
+/// one is answered (the server's saturation throughput). Open loop with `Some(r)`: the
+/// clients together send `r` requests/s on a fixed schedule, and latency is measured from
+/// each request's scheduled time, so a stalled server cannot hide its delay by slowing the
+/// load (no coordinated omission).
+async fn phase(clients: usize, secs: f64, per_request: u64, rate: Option<f64>, make: MakeRequest) -> Phase {
     let client = reqwest::Client::builder().pool_max_idle_per_host(clients).timeout(Duration::from_secs(30)).build().unwrap();
     let deadline = Instant::now() + Duration::from_secs_f64(secs);
     let start = Instant::now();
@@ -56,8 +65,21 @@ async fn phase(clients: usize, secs: f64, per_request: u64, make: MakeRequest) -
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             let mut i = (c as u64) << 32;
+            // Open loop: this client's share of the schedule, staggered across clients.
+            let interval = rate.map(|r| Duration::from_secs_f64(clients as f64 / r));
+            let mut due = start + interval.map_or(Duration::ZERO, |d| d.mul_f64(c as f64 / clients as f64));
             while Instant::now() < deadline {
-                let t0 = Instant::now();
+                let t0 = if let Some(d) = interval {
+                    tokio::time::sleep_until(due.into()).await;
+                    let t = due;
+                    due += d;
+                    if t >= deadline {
+                        break;
+                    }
+                    t
+                } else {
+                    Instant::now()
+                };
                 let r = make(&client, i).send().await.expect("request");
                 let status = r.status();
                 let _ = r.bytes().await;
@@ -80,7 +102,7 @@ async fn phase(clients: usize, secs: f64, per_request: u64, make: MakeRequest) -
 
 fn print(name: &str, p: &Phase, target: &str) {
     println!(
-        "{name:<34} {:>9.0} req/s {:>9.0} claims/s   p50 {:>7.2} ms   p99 {:>7.2} ms   {target}",
+        "{name:<40} {:>9.0} req/s {:>9.0} claims/s   p50 {:>7.2} ms   p99 {:>7.2} ms   {target}",
         p.requests as f64 / p.secs,
         p.claims as f64 / p.secs,
         p.p50.as_secs_f64() * 1e3,
@@ -125,39 +147,34 @@ fn main() {
 
         println!("{clients} clients, {secs} s per phase, server and clients on the same machine");
         let b = base.clone();
-        let floor = phase(clients, secs, 0, Arc::new(move |c, _| c.get(format!("{b}/healthz")))).await;
+        let floor = phase(clients, secs, 0, None, Arc::new(move |c, _| c.get(format!("{b}/healthz")))).await;
         print("floor: GET /healthz", &floor, "");
         let only = std::env::var("HTTP_LOAD_ONLY").unwrap_or_default();
         let (b, t) = (base.clone(), bearer.clone());
-        let single_secs = if only == "batch" { 0.0 } else { secs };
-        let single = phase(
-            clients,
-            single_secs,
-            1,
-            Arc::new(move |c, i| {
-                c.post(format!("{b}/v1/tenants/load/claims"))
-                    .header("authorization", t.as_str())
-                    .header("content-type", "application/json")
-                    .body(claim(i).to_string())
-            }),
-        )
-        .await;
-        print("POST claims, single", &single, "target 5 000/s, p99 < 50 ms");
+        let single_req: MakeRequest = Arc::new(move |c, i| {
+            c.post(format!("{b}/v1/tenants/load/claims"))
+                .header("authorization", t.as_str())
+                .header("content-type", "application/json")
+                .body(claim(i).to_string())
+        });
         let (b, t) = (base.clone(), bearer.clone());
-        let batch = phase(
-            clients,
-            if only == "single" { 0.0 } else { secs },
-            100,
-            Arc::new(move |c, i| {
-                let claims: Vec<_> = (0..100).map(|k| claim(i * 100 + k)).collect();
-                c.post(format!("{b}/v1/tenants/load/claims/batch"))
-                    .header("authorization", t.as_str())
-                    .header("content-type", "application/json")
-                    .body(serde_json::json!({ "claims": claims }).to_string())
-            }),
-        )
-        .await;
-        print("POST claims/batch, 100 per batch", &batch, "target 50 000 claims/s, p99 < 50 ms");
+        let batch_req: MakeRequest = Arc::new(move |c, i| {
+            let claims: Vec<_> = (0..100).map(|k| claim(i * 100 + k)).collect();
+            c.post(format!("{b}/v1/tenants/load/claims/batch"))
+                .header("authorization", t.as_str())
+                .header("content-type", "application/json")
+                .body(serde_json::json!({ "claims": claims }).to_string())
+        });
+        let single_secs = if only == "batch" { 0.0 } else { secs };
+        let batch_secs = if only == "single" { 0.0 } else { secs };
+        let single = phase(clients, single_secs, 1, None, single_req.clone()).await;
+        print("POST claims, single (closed loop)", &single, "target 5 000/s, p99 < 50 ms");
+        let single_at = phase(clients, single_secs, 1, Some(5_000.0), single_req).await;
+        print("POST claims, single, at 5 000/s", &single_at, "p99 < 50 ms at the target rate");
+        let batch = phase(clients, batch_secs, 100, None, batch_req.clone()).await;
+        print("POST claims/batch of 100 (closed loop)", &batch, "target 50 000 claims/s, p99 < 50 ms");
+        let batch_at = phase(clients, batch_secs, 100, Some(500.0), batch_req).await;
+        print("POST claims/batch of 100, at 500/s", &batch_at, "p99 < 50 ms at the target rate");
         println!(
             "ratios to the floor (requests/s): single {:.2}x, batch {:.2}x",
             single.requests as f64 / single.secs / (floor.requests as f64 / floor.secs),
