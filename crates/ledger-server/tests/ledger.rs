@@ -431,3 +431,39 @@ async fn postgres_replicas_share_a_tenant() {
     let n = check_chain(&t2, &p2.verifier(&id).unwrap()).await;
     assert!(n >= 2);
 }
+
+/// WAL checkpoints of a tenant file run in the background: appended pages reach the
+/// database file without the writer checkpointing (its own threshold, 256 MiB, is far
+/// away), and everything reads back afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_checkpoints_in_the_background() {
+    use ledger_server::store::sqlite::{Durability, SqliteStore, WRITER_AUTOCHECKPOINT_PAGES};
+    let dir = ledger_server::testing::TempDir::new("wal-background");
+    let s = SqliteStore::open(dir.path(), Durability::PowerLoss).await.unwrap();
+    let l = ledger(s);
+    let t = l.create_tenant(&tid("dealer-wal"), &TenantConfig::default()).await.unwrap();
+    let db = dir.path().join("tenants").join("dealer-wal.db");
+    let db_size = || std::fs::metadata(&db).map_or(0, |m| m.len());
+    let before = db_size();
+    let filler = "x".repeat(64 << 10);
+    // 8 MiB in batches of 1 MiB: 2 048 pages, well under the writer's own threshold.
+    const { assert!(2048 < WRITER_AUTOCHECKPOINT_PAGES) };
+    for b in 0..8u64 {
+        let batch: Vec<_> = (0..16u64)
+            .map(|i| {
+                evidence_core::AppendRequest::new(
+                    evidence_core::Claim::new(ClaimKind::LeakageFinding, serde_json::json!({ "n": b * 16 + i, "filler": filler })).unwrap(),
+                )
+            })
+            .collect();
+        t.append_batch(batch).await.unwrap();
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while db_size() < before + (8 << 20) {
+        assert!(std::time::Instant::now() < deadline, "the database file stayed at {} bytes: no background checkpoint", db_size());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(t.store().size().await.unwrap(), 128);
+    let parts = t.claim_parts(Seq(127)).await.unwrap();
+    assert_eq!(parts.record.unwrap().1.body["n"], 127);
+}

@@ -9,8 +9,20 @@
 //! process crash (the WAL is in the OS page cache) but may lose the last commits on a
 //! power loss or kernel crash, so it is not the default.
 //!
-//! One process owns a data directory. Each tenant file has one connection, so writes to
-//! one tenant are serialised in process and sealing never races an append.
+//! One process owns a data directory. Each tenant file has one connection that reads and
+//! writes, so writes to one tenant are serialised in process and sealing never races an
+//! append.
+//!
+//! WAL checkpoints (copying committed pages from the log into the database file, then
+//! syncing it) run in the background: each tenant file has a second connection that never
+//! writes and runs `PRAGMA wal_checkpoint(PASSIVE)` after appends and seals, at most every
+//! [`CHECKPOINT_PAUSE`]. A passive checkpoint never blocks the writer. Left to the writer,
+//! SQLite checkpoints on the commit that crosses its threshold, and that commit (and every
+//! append queued behind it) waits for tens of megabytes to be copied and synced: under
+//! sustained appends this was the largest source of tail latency. Once the log reaches
+//! [`RESTART_FRAMES`], the writer checkpoints the little left after its next commit, so that
+//! the log starts again from its beginning (and is cut back to [`WAL_SIZE_LIMIT`] on disk);
+//! its own automatic checkpoint at [`WRITER_AUTOCHECKPOINT_PAGES`] is only a backstop.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -58,7 +70,23 @@ struct StoreInner {
     open: Mutex<HashMap<TenantId, SqliteTenant>>,
 }
 
+/// WAL frames (pages of 4 KiB) after which the writer connection checkpoints on commit:
+/// a backstop, never reached while background checkpoints run.
+pub const WRITER_AUTOCHECKPOINT_PAGES: u32 = 65_536;
+/// WAL frames after which the log is restarted from its beginning (see [`Checkpointer`]).
+pub const RESTART_FRAMES: u32 = 8192;
+/// Shortest pause between two background checkpoints of one tenant file.
+pub const CHECKPOINT_PAUSE: Duration = Duration::from_millis(100);
+/// Size (bytes) a tenant's WAL file is cut back to when the log restarts.
+pub const WAL_SIZE_LIMIT: u64 = 40 << 20;
+
 async fn open_pool(path: &Path, durability: Durability) -> Result<SqlitePool, StoreError> {
+    open_connection(path, durability, WRITER_AUTOCHECKPOINT_PAGES).await
+}
+
+/// A pool of one connection to `path`, checkpointing on commit past `autocheckpoint` WAL
+/// pages (0: never).
+async fn open_connection(path: &Path, durability: Durability, autocheckpoint: u32) -> Result<SqlitePool, StoreError> {
     let opts = SqliteConnectOptions::from_str("sqlite://")?
         .filename(path)
         .create_if_missing(true)
@@ -68,8 +96,8 @@ async fn open_pool(path: &Path, durability: Durability) -> Result<SqlitePool, St
             Durability::ProcessCrash => SqliteSynchronous::Normal,
         })
         .foreign_keys(true)
-        // Fewer, larger WAL checkpoints: each one syncs the database file.
-        .pragma("wal_autocheckpoint", "8192")
+        .pragma("wal_autocheckpoint", autocheckpoint.to_string())
+        .pragma("journal_size_limit", WAL_SIZE_LIMIT.to_string())
         .busy_timeout(Duration::from_secs(30));
     Ok(SqlitePoolOptions::new().max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None).connect_with(opts).await?)
 }
@@ -98,7 +126,8 @@ impl SqliteStore {
         let path = self.inner.dir.join("tenants").join(format!("{}.db", tenant.as_str()));
         let pool = open_pool(&path, self.inner.durability).await?;
         TENANT.run(&pool).await?;
-        let t = SqliteTenant { inner: Arc::new(TenantInner { tenant: tenant.clone(), config, pool }) };
+        let checkpointer = Checkpointer::spawn(open_connection(&path, self.inner.durability, 0).await?, tenant.clone());
+        let t = SqliteTenant { inner: Arc::new(TenantInner { tenant: tenant.clone(), config, pool, checkpointer }) };
         let mut open = self.inner.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         Ok(open.entry(tenant.clone()).or_insert(t).clone())
     }
@@ -196,6 +225,46 @@ fn token_from(r: &sqlx::sqlite::SqliteRow) -> Result<TokenRecord, StoreError> {
     )
 }
 
+/// Background WAL checkpointing of one tenant file (see the module docs).
+#[derive(Debug)]
+struct Checkpointer {
+    /// Wakes the background task (capacity one: wake-ups coalesce).
+    wake: tokio::sync::mpsc::Sender<()>,
+    /// Set by the background task once the log holds [`RESTART_FRAMES`] frames. The log
+    /// only starts again from its beginning when a write transaction begins with every
+    /// frame already checkpointed, which sustained appends rarely allow a concurrent
+    /// checkpoint to achieve; so the writer, after its next commit, checkpoints the few
+    /// frames written since the last background checkpoint on its own connection, and the
+    /// transaction after that restarts the log.
+    restart_due: Arc<std::sync::atomic::AtomicBool>,
+}
+
+type CheckpointResult = (i64, i64, i64);
+
+impl Checkpointer {
+    /// Starts the background task on `pool` (a connection of its own): one passive
+    /// checkpoint per wake-up, then a pause of [`CHECKPOINT_PAUSE`]. The task ends, closing
+    /// its connection, when the tenant handle (holding the sender) is dropped.
+    fn spawn(pool: SqlitePool, tenant: TenantId) -> Self {
+        let (wake, mut woken) = tokio::sync::mpsc::channel::<()>(1);
+        let restart_due = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let due = Arc::clone(&restart_due);
+        tokio::spawn(async move {
+            while woken.recv().await.is_some() {
+                match sqlx::query_as::<_, CheckpointResult>("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(&pool).await {
+                    Ok((_, frames, _)) if frames >= i64::from(RESTART_FRAMES) => due.store(true, std::sync::atomic::Ordering::Release),
+                    Ok(_) => {}
+                    // Not fatal: the writer's own automatic checkpoint is the backstop.
+                    Err(e) => tracing::warn!(tenant = %tenant, error = %e, "background WAL checkpoint failed"),
+                }
+                tokio::time::sleep(CHECKPOINT_PAUSE).await;
+            }
+            pool.close().await;
+        });
+        Self { wake, restart_due }
+    }
+}
+
 /// One tenant's SQLite file.
 #[derive(Debug, Clone)]
 pub struct SqliteTenant {
@@ -207,6 +276,31 @@ struct TenantInner {
     tenant: TenantId,
     config: TenantConfig,
     pool: SqlitePool,
+    checkpointer: Checkpointer,
+}
+
+impl SqliteTenant {
+    /// After a write: wakes the background checkpointer (never waits), and when the log is
+    /// due to restart, checkpoints what is left on the writer connection (see [`Checkpointer`]).
+    fn wrote(&self) {
+        use std::sync::atomic::Ordering;
+        let ck = &self.inner.checkpointer;
+        let _ = ck.wake.try_send(());
+        if ck.restart_due.swap(false, Ordering::AcqRel) {
+            let (pool, due, tenant) = (self.inner.pool.clone(), Arc::clone(&ck.restart_due), self.inner.tenant.clone());
+            tokio::spawn(async move {
+                match sqlx::query_as::<_, CheckpointResult>("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(&pool).await {
+                    Ok((0, frames, done)) if frames == done => {}
+                    // The background task held the checkpoint lock, or frames remain: again after the next write.
+                    Ok(_) => due.store(true, Ordering::Release),
+                    Err(e) => {
+                        tracing::warn!(tenant = %tenant, error = %e, "WAL checkpoint on the writer connection failed");
+                        due.store(true, Ordering::Release);
+                    }
+                }
+            });
+        }
+    }
 }
 
 const LEAF_COLS: &str = "seq, entry, leaf_hash, kind, appended_at, content_hash, idempotency_key";
@@ -378,6 +472,7 @@ impl TenantStore for SqliteTenant {
             sqlx::query("UPDATE head SET size = ? WHERE id = 0").bind(i64_of(next)?).execute(&mut *tx).await?;
         }
         tx.commit().await?;
+        self.wrote();
         Ok(out)
     }
 
@@ -501,6 +596,7 @@ impl TenantStore for SqliteTenant {
                 .await?;
         }
         tx.commit().await?;
+        self.wrote();
         Ok(CheckpointRow { seq: CheckpointSeq(seq), root: work.root, note: signed.note, hash: signed.hash, sealed_at: signed.sealed_at })
     }
 
