@@ -11,7 +11,9 @@
 //!
 //! `cargo bench -p ledger-server --bench http_load`. `HTTP_LOAD_SECS` (default 10) is the
 //! length of each phase, `HTTP_LOAD_CLIENTS` (default 64) the number of clients,
-//! `HTTP_LOAD_ONLY` (`single` or `batch`) runs the floor and that kind only (for profiling).
+//! `HTTP_LOAD_ONLY` (`single` or `batch`) runs the floor and that kind only (for profiling),
+//! `HTTP_LOAD_DURABILITY` (`power-loss`, the default, or `process-crash`) the store's
+//! [`Durability`].
 //! Each kind runs twice: closed loop (every client sends as soon as answered: saturation
 //! throughput, latency bound to it by Little's law) and open loop at the target rate (5 000
 //! single appends/s, 500 batches/s), latency measured from each request's scheduled time.
@@ -68,17 +70,22 @@ async fn phase(clients: usize, secs: f64, per_request: u64, rate: Option<f64>, m
             // Open loop: this client's share of the schedule, staggered across clients.
             let interval = rate.map(|r| Duration::from_secs_f64(clients as f64 / r));
             let mut due = start + interval.map_or(Duration::ZERO, |d| d.mul_f64(c as f64 / clients as f64));
-            while Instant::now() < deadline {
+            loop {
                 let t0 = if let Some(d) = interval {
+                    // Every request scheduled before the deadline is sent, late or not: a
+                    // client that fell behind sends its backlog at once rather than
+                    // skipping it (skipped requests would hide the delay).
+                    if due >= deadline {
+                        break;
+                    }
                     tokio::time::sleep_until(due.into()).await;
                     let t = due;
                     due += d;
-                    if t >= deadline {
-                        break;
-                    }
                     t
-                } else {
+                } else if Instant::now() < deadline {
                     Instant::now()
+                } else {
+                    break;
                 };
                 let r = make(&client, i).send().await.expect("request");
                 let status = r.status();
@@ -117,7 +124,12 @@ fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async {
         let dir = TempDir::new("http-load");
-        let store = SqliteStore::open(&dir.path().join("db"), Durability::PowerLoss).await.unwrap();
+        let durability = match std::env::var("HTTP_LOAD_DURABILITY").as_deref() {
+            Ok("process-crash") => Durability::ProcessCrash,
+            Ok("power-loss") | Err(_) => Durability::PowerLoss,
+            Ok(other) => panic!("HTTP_LOAD_DURABILITY is power-loss (default) or process-crash, not {other:?}"),
+        };
+        let store = SqliteStore::open(&dir.path().join("db"), durability).await.unwrap();
         let ledger = Ledger::with_rails(
             store.clone(),
             NoteSigner::from_seed("bench.example", &[1; 32]).unwrap(),
@@ -145,7 +157,7 @@ fn main() {
             let _ = stopped.await;
         }));
 
-        println!("{clients} clients, {secs} s per phase, server and clients on the same machine");
+        println!("{clients} clients, {secs} s per phase, server and clients on the same machine, SQLite durability {durability:?}");
         let b = base.clone();
         let floor = phase(clients, secs, 0, None, Arc::new(move |c, _| c.get(format!("{b}/healthz")))).await;
         print("floor: GET /healthz", &floor, "");
