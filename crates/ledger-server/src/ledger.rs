@@ -498,7 +498,7 @@ impl<T: TenantStore> TenantLedger<T> {
     /// Seals every claim stored so far (an empty interval still seals).
     ///
     /// # Errors
-    /// [`LedgerError`]; [`StoreError::SealBusy`] when another process is sealing.
+    /// [`LedgerError`]; [`StoreError::SealBusy`] when another seal of the tenant is under way.
     pub async fn seal_now(&self) -> Result<CheckpointRow, LedgerError> {
         let tenant = self.inner.store.tenant().clone();
         let origin = origin_for(&self.inner.ledger_name, &tenant);

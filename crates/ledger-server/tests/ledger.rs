@@ -109,6 +109,47 @@ async fn sealing_chains_and_proves<S: Store>(s: S) {
     }
 }
 
+/// Seals racing each other and appends: every seal either stores a checkpoint that
+/// extends the chain or is refused as busy; the chain verifies and the last seal covers
+/// every claim.
+async fn concurrent_seals_and_appends_keep_one_chain<S: Store>(s: S) {
+    let l = ledger(s);
+    let id = tid("dealer-seal-race");
+    let t = l.create_tenant(&id, &TenantConfig::default()).await.unwrap();
+    let v = l.verifier(&id).unwrap();
+    let writer = {
+        let t = t.clone();
+        tokio::spawn(async move {
+            for b in 0..20u64 {
+                t.append_batch((b * 50..b * 50 + 50).map(finding).collect()).await.unwrap();
+            }
+        })
+    };
+    let mut sealers = Vec::new();
+    for _ in 0..3 {
+        let t = t.clone();
+        sealers.push(tokio::spawn(async move {
+            let (mut stored, mut busy) = (0, 0);
+            for _ in 0..8 {
+                match t.seal_now().await {
+                    Ok(_) => stored += 1,
+                    Err(LedgerError::Store(StoreError::SealBusy)) => busy += 1,
+                    Err(e) => panic!("seal: {e}"),
+                }
+            }
+            (stored, busy)
+        }));
+    }
+    writer.await.unwrap();
+    let mut stored = 0;
+    for s in sealers {
+        stored += s.await.unwrap().0;
+    }
+    let last = t.seal_now().await.unwrap();
+    assert_eq!(last.root.tree_size.0, 1000, "the last seal covers every claim");
+    assert_eq!(check_chain(&t, &v).await, stored + 1, "one checkpoint per successful seal, one chain");
+}
+
 async fn tenants_are_isolated<S: Store>(s: S) {
     let l = ledger(s);
     let a = l.create_tenant(&tid("tenant-a"), &TenantConfig::default()).await.unwrap();
@@ -356,6 +397,7 @@ async fn concurrent_single_appends_group_commit<S: Store>(s: S) {
 }
 
 both_backends!(
+    concurrent_seals_and_appends_keep_one_chain,
     concurrent_single_appends_group_commit,
     background_worker_anchors,
     appends_are_consecutive_and_idempotent,

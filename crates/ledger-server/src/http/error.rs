@@ -110,7 +110,7 @@ impl From<LedgerError> for ApiError {
             LedgerError::Invalid(m) => Self::invalid(m),
             LedgerError::Store(StoreError::UnknownTenant(t)) => Self::new(S::NOT_FOUND, "unknown_tenant", format!("unknown tenant {t}")),
             LedgerError::Store(StoreError::SealBusy) => {
-                let mut e = Self::new(S::SERVICE_UNAVAILABLE, "busy", "another process is sealing this tenant; retry");
+                let mut e = Self::new(S::SERVICE_UNAVAILABLE, "busy", "another seal of this tenant is under way; retry");
                 e.retry_after = Some(1);
                 e
             }

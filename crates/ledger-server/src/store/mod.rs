@@ -43,8 +43,9 @@ pub enum StoreError {
     /// A stored value is not what this code wrote.
     #[error("corrupt store: {0}")]
     Corrupt(String),
-    /// Another process holds the tenant's sealing lock (PostgreSQL).
-    #[error("another process is sealing this tenant")]
+    /// Another seal of the tenant is under way: another process holds the sealing lock
+    /// (PostgreSQL), or another seal stored a checkpoint while this one hashed (SQLite).
+    #[error("another seal of this tenant is under way")]
     SealBusy,
     /// The seal callback refused (signing failed).
     #[error("sealing: {0}")]
@@ -437,10 +438,13 @@ pub trait TenantStore: Send + Sync + Clone + 'static {
     /// Stored nodes among `ids` (only levels >= [`STORED_MIN_LEVEL`] are stored).
     fn nodes(&self, ids: &[NodeId]) -> impl Future<Output = Result<Vec<(NodeId, NodeHash)>, StoreError>> + Send;
 
-    /// Seals every leaf stored so far: one transaction that reads the previous
-    /// checkpoint, extends the tree, asks `sign` for the note, stores the checkpoint, the
-    /// new nodes and one outbox row per rail. PostgreSQL takes the tenant's advisory lock
-    /// and answers [`StoreError::SealBusy`] when another process holds it.
+    /// Seals every leaf stored so far: reads the previous checkpoint and the new leaves,
+    /// extends the tree, asks `sign` for the note, stores the checkpoint, the new nodes and
+    /// one outbox row per rail. PostgreSQL does it in one transaction under the tenant's
+    /// advisory lock and answers [`StoreError::SealBusy`] when another process holds it.
+    /// SQLite reads and hashes on a snapshot beside the writer (appends go on; those after
+    /// the snapshot wait for the next seal) and stores in a short write transaction,
+    /// answering [`StoreError::SealBusy`] if another seal stored a checkpoint meanwhile.
     fn seal<F>(&self, sign: F, rails: &[Rail], now: UnixMillis) -> impl Future<Output = Result<CheckpointRow, StoreError>> + Send
     where
         F: FnOnce(SealDraft) -> Result<SealSigned, StoreError> + Send;

@@ -126,8 +126,9 @@ impl SqliteStore {
         let path = self.inner.dir.join("tenants").join(format!("{}.db", tenant.as_str()));
         let pool = open_pool(&path, self.inner.durability).await?;
         TENANT.run(&pool).await?;
-        let checkpointer = Checkpointer::spawn(open_connection(&path, self.inner.durability, 0).await?, tenant.clone());
-        let t = SqliteTenant { inner: Arc::new(TenantInner { tenant: tenant.clone(), config, pool, checkpointer }) };
+        let side = open_connection(&path, self.inner.durability, 0).await?;
+        let checkpointer = Checkpointer::spawn(side.clone(), tenant.clone());
+        let t = SqliteTenant { inner: Arc::new(TenantInner { tenant: tenant.clone(), config, pool, side, checkpointer }) };
         let mut open = self.inner.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         Ok(open.entry(tenant.clone()).or_insert(t).clone())
     }
@@ -276,6 +277,8 @@ struct TenantInner {
     tenant: TenantId,
     config: TenantConfig,
     pool: SqlitePool,
+    /// The second connection: background checkpoints and the long read of a seal, never writes.
+    side: SqlitePool,
     checkpointer: Checkpointer,
 }
 
@@ -536,9 +539,14 @@ impl TenantStore for SqliteTenant {
     where
         F: FnOnce(SealDraft) -> Result<SealSigned, StoreError> + Send,
     {
-        let mut tx = self.inner.pool.begin().await?;
+        // The long part of a seal (reading every leaf hash since the last checkpoint, hashing
+        // the tree) reads one committed snapshot on the side connection and hashes off the
+        // async workers, so appends go on meanwhile; only the short write that stores the
+        // checkpoint holds the writer connection. Leaves appended after the snapshot wait
+        // for the next seal.
+        let mut rtx = self.inner.side.begin().await?;
         let last = sqlx::query("SELECT seq, tree_size, checkpoint_hash, frontier, sealed_at FROM checkpoints ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut *rtx)
             .await?;
         let prev_sealed_at = last.as_ref().map(|r| r.try_get::<i64, _>("sealed_at")).transpose()?.map(UnixMillis);
         let (seq, prev, old_size, old_map) = match last {
@@ -553,17 +561,29 @@ impl TenantStore for SqliteTenant {
                 )
             }
         };
-        let size = size_u64(sqlx::query_scalar("SELECT size FROM head WHERE id = 0").fetch_one(&mut *tx).await?, "head size")?;
+        let size = size_u64(sqlx::query_scalar("SELECT size FROM head WHERE id = 0").fetch_one(&mut *rtx).await?, "head size")?;
         let hashes: Vec<Vec<u8>> = sqlx::query_scalar("SELECT leaf_hash FROM leaves WHERE seq >= ? AND seq < ? ORDER BY seq")
             .bind(i64_of(old_size)?)
             .bind(i64_of(size)?)
-            .fetch_all(&mut *tx)
+            .fetch_all(&mut *rtx)
             .await?;
+        rtx.rollback().await?;
         if hashes.len() as u64 != size - old_size {
             return Err(StoreError::Corrupt(format!("expected {} leaves after {old_size}, found {}", size - old_size, hashes.len())));
         }
-        let hashes = hashes.iter().map(|h| Ok(LeafHash(digest(h, "leaf hash")?))).collect::<Result<Vec<_>, StoreError>>()?;
-        let work = extend(old_size, old_map, &hashes)?;
+        let work = tokio::task::spawn_blocking(move || {
+            let hashes = hashes.iter().map(|h| Ok(LeafHash(digest(h, "leaf hash")?))).collect::<Result<Vec<_>, StoreError>>()?;
+            extend(old_size, old_map, &hashes)
+        })
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("tree hashing task: {e}")))??;
+        let mut tx = self.inner.pool.begin().await?;
+        // Another seal of this tenant (e.g. `seal_now` beside the scheduler) may have
+        // stored a checkpoint since the snapshot: then this one would fork the chain.
+        let latest: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM checkpoints").fetch_one(&mut *tx).await?;
+        if latest != seq.checked_sub(1).map(i64_of).transpose()? {
+            return Err(StoreError::SealBusy);
+        }
         let draft = SealDraft { seq: CheckpointSeq(seq), prev, root: work.root, prev_sealed_at };
         let signed = sign(draft)?;
         for chunk in work.nodes.chunks(CHUNK) {
