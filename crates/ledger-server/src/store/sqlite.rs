@@ -73,7 +73,7 @@ struct StoreInner {
 /// WAL frames (pages of 4 KiB) after which the writer connection checkpoints on commit:
 /// a backstop, never reached while background checkpoints run.
 pub const WRITER_AUTOCHECKPOINT_PAGES: u32 = 65_536;
-/// WAL frames after which the log is restarted from its beginning (see [`Checkpointer`]).
+/// WAL frames after which the log is restarted from its beginning (see the module docs).
 pub const RESTART_FRAMES: u32 = 8192;
 /// Shortest pause between two background checkpoints of one tenant file.
 pub const CHECKPOINT_PAUSE: Duration = Duration::from_millis(100);
