@@ -240,7 +240,13 @@ struct Checkpointer {
     restart_due: Arc<std::sync::atomic::AtomicBool>,
 }
 
+/// What `PRAGMA wal_checkpoint` answers: (busy, frames in the log, frames checkpointed).
 type CheckpointResult = (i64, i64, i64);
+
+/// One passive WAL checkpoint on `pool` (never blocks a writer).
+async fn passive_checkpoint(pool: &SqlitePool) -> Result<CheckpointResult, sqlx::Error> {
+    sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(pool).await
+}
 
 impl Checkpointer {
     /// Starts the background task on `pool` (a connection of its own): one passive
@@ -252,7 +258,7 @@ impl Checkpointer {
         let due = Arc::clone(&restart_due);
         tokio::spawn(async move {
             while woken.recv().await.is_some() {
-                match sqlx::query_as::<_, CheckpointResult>("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(&pool).await {
+                match passive_checkpoint(&pool).await {
                     Ok((_, frames, _)) if frames >= i64::from(RESTART_FRAMES) => due.store(true, std::sync::atomic::Ordering::Release),
                     Ok(_) => {}
                     // Not fatal: the writer's own automatic checkpoint is the backstop.
@@ -292,7 +298,7 @@ impl SqliteTenant {
         if ck.restart_due.swap(false, Ordering::AcqRel) {
             let (pool, due, tenant) = (self.inner.pool.clone(), Arc::clone(&ck.restart_due), self.inner.tenant.clone());
             tokio::spawn(async move {
-                match sqlx::query_as::<_, CheckpointResult>("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(&pool).await {
+                match passive_checkpoint(&pool).await {
                     Ok((0, frames, done)) if frames == done => {}
                     // The background task held the checkpoint lock, or frames remain: again after the next write.
                     Ok(_) => due.store(true, Ordering::Release),
