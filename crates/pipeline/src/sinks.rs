@@ -6,6 +6,8 @@
 //! - [`HttpSink`]: a ledger server over HTTP(S), with a bearer token of a role that may
 //!   append (`service` for machines).
 //!
+//! - [`TargetSink`]: whichever of the two a command's `--data` / `--server` arguments name.
+//!
 //! Nothing the pipeline produces bypasses these: the analyzers, ingest and the redactor's
 //! paired AI events are written only through a `ClaimSink`.
 
@@ -129,5 +131,60 @@ impl ClaimSink for HttpSink {
 
     async fn append_batch(&self, reqs: Vec<AppendRequest>) -> Result<Vec<AppendReceipt>, SinkOpenError> {
         self.post(reqs).await
+    }
+}
+
+/// The sink a command's `--data` / `--server` arguments name: a local ledger directory or a
+/// ledger server. Opened by [`crate::ingest::cli::LedgerArgs::open`].
+pub enum TargetSink {
+    /// The ledger in process, on a SQLite data directory.
+    Local(TenantLedger<SqliteTenant>),
+    /// A ledger server over HTTP(S).
+    Server(HttpSink),
+}
+
+impl std::fmt::Debug for TargetSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Local(l) => f.debug_tuple("Local").field(l.tenant()).finish(),
+            Self::Server(s) => f.debug_tuple("Server").field(s.tenant()).finish(),
+        }
+    }
+}
+
+/// Why a [`TargetSink`] append failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TargetSinkError {
+    /// The local ledger refused or failed.
+    #[error(transparent)]
+    Local(#[from] ledger_server::LedgerError),
+    /// The server refused or could not be reached.
+    #[error(transparent)]
+    Server(#[from] SinkOpenError),
+}
+
+impl ClaimSink for TargetSink {
+    type Error = TargetSinkError;
+
+    fn tenant(&self) -> &TenantId {
+        match self {
+            Self::Local(l) => l.tenant(),
+            Self::Server(s) => s.tenant(),
+        }
+    }
+
+    async fn append(&self, req: AppendRequest) -> Result<AppendReceipt, TargetSinkError> {
+        Ok(match self {
+            Self::Local(l) => l.append(req).await?,
+            Self::Server(s) => s.append(req).await?,
+        })
+    }
+
+    async fn append_batch(&self, reqs: Vec<AppendRequest>) -> Result<Vec<AppendReceipt>, TargetSinkError> {
+        Ok(match self {
+            Self::Local(l) => l.append_batch(reqs).await?,
+            Self::Server(s) => s.append_batch(reqs).await?,
+        })
     }
 }

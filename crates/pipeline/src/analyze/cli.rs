@@ -38,7 +38,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{BufReader, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use evidence_core::claim::Claim;
 use evidence_core::types::TenantId;
@@ -48,7 +48,7 @@ use serde_json::{Value, json};
 use super::consumers::{self, GateRules, Hierarchy, Participants, RunInfo};
 use super::roster::{Roster, StaffMember};
 use super::{Finding, FindingError, cit, code, fi, finding_body, gated_request, service, structure};
-use crate::ingest::cli::{CommonArgs, EXIT_ACCEPTED, EXIT_REFUSED, EXIT_UNREADABLE, LOCAL_LEDGER_NAME};
+use crate::ingest::cli::{CommonArgs, EXIT_ACCEPTED, EXIT_REFUSED, EXIT_UNREADABLE};
 use crate::ingest::{Cell, ColumnSpec, Date, Export, IngestError, Profile, Report, check};
 
 /// `pipeline analyze` arguments.
@@ -388,16 +388,11 @@ pub fn run_analyze(args: &AnalyzeArgs, out: &mut dyn Write, err: &mut dyn Write)
         Err(e) => return fail(err, &format!("cannot start the runtime: {e}")),
     };
     let written = rt.block_on(async {
-        if let Some(url) = &args.ledger.server {
-            let token = args.ledger.token.clone().unwrap_or_default();
-            let sink = crate::sinks::HttpSink::new(url, &token, tenant.clone()).map_err(|e| e.to_string())?;
-            Ok::<_, String>((format!("server {url}"), write(&sink, reqs).await?))
-        } else {
-            let sink = crate::sinks::open_ledger(&args.ledger.data, LOCAL_LEDGER_NAME, &tenant).await.map_err(|e| e.to_string())?;
-            Ok((format!("ledger {}", display(&args.ledger.data)), write(&sink, reqs).await?))
-        }
+        let sink = args.ledger.open(&tenant).await.map_err(|e| e.to_string())?;
+        write(&sink, reqs).await
     });
-    let (sink, receipts) = match written {
+    let sink = args.ledger.describe();
+    let receipts = match written {
         Ok(v) => v,
         Err(e) => return fail(err, &format!("{}: {e}", c.file.display())),
     };
@@ -423,8 +418,4 @@ fn options(c: &CommonArgs) -> crate::ingest::Options {
         ..d
     };
     crate::ingest::Options { encoding: c.encoding, limits, hash: true }
-}
-
-fn display(p: &Path) -> String {
-    p.display().to_string()
 }

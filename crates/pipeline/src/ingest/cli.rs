@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! pipeline check --profile cdk|reynolds|dealertrack|pbs|quorum --export sales|service|inventory|gl FILE.csv [--json]
-//! pipeline ingest --profile P --export E FILE.csv [--tenant T] [--data DIR]
+//! pipeline ingest --profile P --export E FILE.csv [--tenant T] [--data DIR | --server URL --token T]
 //! ```
 //!
 //! Both also take `--encoding utf-8|windows-1252` (declare a Windows-1252 file; default
@@ -23,10 +23,10 @@
 //! `row` is the 1-based record number with the header as row 1, `null` for a whole-file error.
 //! Without `--json` the same facts are printed as text, one error per line.
 //!
-//! `ingest` prints the claim it wrote and the receipt as JSON. **Today it writes to an
-//! in-process memory sink that is not persisted** (`--data` is refused with exit 2): the
-//! ledger-backed default (SQLite `Ledger`, or the HTTP server sink) is for the lead to wire;
-//! [`ingest_file`](super::ingest_file) is already generic over any `ClaimSink`.
+//! `ingest` appends one `ingest_record` claim (see [`claim`](super::claim)) and prints
+//! `{"sink": "...", "receipt": {...}}`. The claim goes to the ledger in `--data DIR`
+//! (default `./data`, created if missing, the layout `ledger-server` uses) or, with
+//! `--server URL --token T`, to a ledger server over HTTP ([`LedgerArgs`]).
 
 use std::fs::File;
 use std::io::{BufReader, Write};
@@ -36,6 +36,8 @@ use std::task::{Context, Poll, Wake};
 
 use evidence_core::types::TenantId;
 use serde::Serialize;
+
+use crate::sinks::{HttpSink, SinkOpenError, TargetSink, open_ledger};
 
 use super::{DeclaredEncoding, Dms, Export, IngestError, Limits, Options, Profile, Report};
 
@@ -191,6 +193,27 @@ pub struct LedgerArgs {
     pub token: Option<String>,
 }
 
+impl LedgerArgs {
+    /// Opens the sink these arguments name, for `tenant`.
+    ///
+    /// # Errors
+    /// [`SinkOpenError`] when the directory, its keys or the client cannot be opened.
+    pub async fn open(&self, tenant: &TenantId) -> Result<TargetSink, SinkOpenError> {
+        Ok(match &self.server {
+            Some(url) => TargetSink::Server(HttpSink::new(url, self.token.as_deref().unwrap_or_default(), tenant.clone())?),
+            None => TargetSink::Local(open_ledger(&self.data, LOCAL_LEDGER_NAME, tenant).await?),
+        })
+    }
+
+    /// Where claims go, as reported in a command's output (`server URL` or `ledger DIR`).
+    pub fn describe(&self) -> String {
+        match &self.server {
+            Some(url) => format!("server {url}"),
+            None => format!("ledger {}", self.data.display()),
+        }
+    }
+}
+
 /// The ledger name used when `pipeline ingest` creates a new local ledger directory.
 pub const LOCAL_LEDGER_NAME: &str = "local-ledger.localhost";
 
@@ -215,18 +238,11 @@ pub fn run_ingest(args: &IngestArgs, out: &mut dyn Write, err: &mut dyn Write) -
     };
     let opts = c.options(true);
     let result = rt.block_on(async {
-        if let Some(url) = &args.ledger.server {
-            let token = args.ledger.token.clone().unwrap_or_default();
-            let sink = crate::sinks::HttpSink::new(url, &token, tenant.clone()).map_err(|e| e.to_string())?;
-            let o = super::ingest_file(&sink, &profile, input, &opts).await.map_err(|e| e.to_string())?;
-            Ok::<_, String>((format!("server {url}"), o))
-        } else {
-            let sink = crate::sinks::open_ledger(&args.ledger.data, LOCAL_LEDGER_NAME, &tenant).await.map_err(|e| e.to_string())?;
-            let o = super::ingest_file(&sink, &profile, input, &opts).await.map_err(|e| e.to_string())?;
-            Ok((format!("ledger {}", args.ledger.data.display()), o))
-        }
+        let sink = args.ledger.open(&tenant).await.map_err(|e| e.to_string())?;
+        super::ingest_file(&sink, &profile, input, &opts).await.map_err(|e| e.to_string())
     });
-    let (sink, outcome) = match result {
+    let sink = args.ledger.describe();
+    let outcome = match result {
         Ok(v) => v,
         Err(e) => {
             let _ = writeln!(err, "pipeline: {}: {e}", c.file.display());

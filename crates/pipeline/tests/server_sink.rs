@@ -1,0 +1,143 @@
+//! `pipeline ingest` and `pipeline analyze` with `--server`: the binary appends through a real
+//! ledger server (HTTP, bearer token of role `service`), and the claims read back from the
+//! server's ledger with the content hashes the commands printed.
+
+use std::net::SocketAddr;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use evidence_core::note::NoteSigner;
+use evidence_core::{ClaimKind, Seq, TenantId};
+use ledger_server::auth::{self, Role};
+use ledger_server::crypto::{EnvKeyProvider, SecretKey};
+use ledger_server::server::{self, NoFabric, ServiceOptions};
+use ledger_server::store::sqlite::{Durability, SqliteStore};
+use ledger_server::store::{Rail, Store as _, TenantConfig, TenantStore as _};
+use ledger_server::{Ledger, dev};
+
+fn pipeline(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pipeline")).args(args).output().expect("the binary runs")
+}
+
+fn testdata(path: &str) -> String {
+    format!("{}/testdata/{path}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn ingest_and_analyze_append_through_a_ledger_server() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let tenant = TenantId::new("rooftop-7".to_owned()).unwrap();
+    let (ledger, base, bearer, stop, server) = rt.block_on(async {
+        let store = SqliteStore::open(&dir.path().join("db"), Durability::PowerLoss).await.unwrap();
+        let ledger = Ledger::with_rails(
+            store.clone(),
+            NoteSigner::from_seed("pipeline-test.example", &[1; 32]).unwrap(),
+            EnvKeyProvider::from_master(SecretKey::from_bytes([2; 32])),
+            vec![Rail::Tsa],
+        );
+        ledger.create_tenant(&tenant, &TenantConfig::default()).await.unwrap();
+        let issued =
+            auth::issue([7; 8], [5; 32], Some(tenant.clone()), Role::Service, "pipeline", ledger_server::now(), 3_600_000).unwrap();
+        store.put_token(&issued.record).await.unwrap();
+        let pki = dev::load_or_create_pki(&dir.path().join("pki")).unwrap();
+        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let opts = ServiceOptions {
+            seal_tick: Duration::from_hours(1),
+            anchor_tick: Duration::from_hours(1),
+            grace: Duration::from_secs(5),
+            ..ServiceOptions::default()
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(server::run(ledger.clone(), dev::DevTsaRail::new(pki), NoFabric, listener, opts, async {
+            let _ = stopped.await;
+        }));
+        (ledger, base, issued.bearer, stop, server)
+    });
+
+    // Ingest: the file's `ingest_run` claim goes to the server.
+    let cdk = testdata("csv/cdk_sales_valid.csv");
+    let out = pipeline(&[
+        "ingest",
+        "--profile",
+        "cdk",
+        "--export",
+        "sales",
+        &cdk,
+        "--tenant",
+        "rooftop-7",
+        "--server",
+        &base,
+        "--token",
+        &bearer,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["sink"], format!("server {base}"));
+    let ingest_seq = v["receipt"]["seq"].as_u64().unwrap();
+    let ingest_hash = v["receipt"]["content_hash"].as_str().unwrap().to_owned();
+
+    // Analyze: findings, consumers and the gate decision go to the server as one batch.
+    let out = pipeline(&[
+        "analyze",
+        "--profile",
+        "quorum",
+        "--export",
+        "sales",
+        &testdata("analyze/quorum_sales.csv"),
+        "--roster",
+        &testdata("analyze/roster.csv"),
+        "--tenant",
+        "rooftop-7",
+        "--as-of",
+        "2025-03-25",
+        "--server",
+        &base,
+        "--token",
+        &bearer,
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let a: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(a["sink"], format!("server {base}"));
+    let receipts = a["receipts"].as_array().unwrap();
+    assert_eq!(receipts.len(), 9, "{a}");
+    let gate = &receipts[8];
+    assert_eq!(gate["what"], "gate_decision");
+
+    // A token of another tenant's name is refused by the server: exit 2, nothing written.
+    let out = pipeline(&[
+        "ingest",
+        "--profile",
+        "cdk",
+        "--export",
+        "sales",
+        &cdk,
+        "--tenant",
+        "rooftop-8",
+        "--server",
+        &base,
+        "--token",
+        &bearer,
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("403"), "{}", String::from_utf8_lossy(&out.stderr));
+
+    rt.block_on(async {
+        let t = ledger.tenant(&tenant).await.unwrap();
+        let ingest = t.claim_parts(Seq(ingest_seq)).await.unwrap();
+        assert_eq!(ingest.content_hash.to_hex(), ingest_hash);
+        assert_eq!(ingest.record.unwrap().1.kind, ClaimKind::IngestRecord);
+        let g = t.claim_parts(Seq(gate["seq"].as_u64().unwrap())).await.unwrap();
+        assert_eq!(g.content_hash.to_hex(), gate["content_hash"].as_str().unwrap());
+        let claim = g.record.unwrap().1;
+        assert_eq!(claim.kind, ClaimKind::GateDecision);
+        assert_eq!(claim.body["decision"], "fail");
+        // One ingest claim and nine analysis claims, nothing else, in this tenant's log.
+        assert_eq!(t.store().size().await.unwrap(), 10);
+        let _ = stop.send(());
+        server.await.unwrap().unwrap();
+    });
+}
