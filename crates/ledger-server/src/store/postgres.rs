@@ -23,9 +23,9 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Postgres, QueryBuilder, Row as _};
 
 use super::{
-    AnchorRow, AnchorSuccess, CheckpointRow, EncryptedRecord, IncidentRow, LeafEffect, LeafRow, NewLeaf, Rail, SealDraft, SealSigned,
-    Store, StoreError, TenantConfig, TenantStore, checkpoint_row, digest, encode_leaf, extend, frontier_map, i64_of, leaf_row, size_u64,
-    token_row,
+    AnchorRow, AnchorSuccess, CheckpointRow, EncryptedRecord, Extension, IncidentRow, LeafEffect, LeafRow, NewLeaf, Rail, SEAL_READ_CHUNK,
+    SealDraft, SealSigned, Store, StoreError, TenantConfig, TenantStore, checkpoint_row, digest, encode_leaf, frontier_map, i64_of,
+    leaf_row, seal_chunks, size_u64, token_row,
 };
 use crate::auth::TokenRecord;
 
@@ -516,16 +516,16 @@ impl TenantStore for PgTenant {
             }
         };
         let size = size_u64(sqlx::query_scalar(self.q("SELECT size FROM @.head WHERE id = 0")).fetch_one(&mut *tx).await?, "head size")?;
-        let hashes: Vec<Vec<u8>> = sqlx::query_scalar(self.q("SELECT leaf_hash FROM @.leaves WHERE seq >= ? AND seq < ? ORDER BY seq"))
-            .bind(i64_of(old_size)?)
-            .bind(i64_of(size)?)
-            .fetch_all(&mut *tx)
-            .await?;
-        if hashes.len() as u64 != size - old_size {
-            return Err(StoreError::Corrupt(format!("expected {} leaves after {old_size}, found {}", size - old_size, hashes.len())));
+        let mut ext = Extension::new(old_size, old_map, size)?;
+        for (from, to) in seal_chunks(old_size, size, SEAL_READ_CHUNK) {
+            let hashes = sqlx::query_scalar(self.q("SELECT leaf_hash FROM @.leaves WHERE seq >= ? AND seq < ? ORDER BY seq"))
+                .bind(i64_of(from)?)
+                .bind(i64_of(to)?)
+                .fetch_all(&mut *tx)
+                .await?;
+            ext = ext.push(from, to, hashes).await?;
         }
-        let hashes = hashes.iter().map(|h| Ok(LeafHash(digest(h, "leaf hash")?))).collect::<Result<Vec<_>, StoreError>>()?;
-        let work = extend(old_size, old_map, &hashes)?;
+        let work = ext.finish()?;
         let draft = SealDraft { seq: CheckpointSeq(seq), prev, root: work.root, prev_sealed_at };
         let signed = sign(draft)?;
         for chunk in work.nodes.chunks(CHUNK) {

@@ -38,9 +38,9 @@ use sqlx::{QueryBuilder, Row as _, Sqlite};
 use crate::auth::TokenRecord;
 
 use super::{
-    AnchorRow, AnchorSuccess, CheckpointRow, EncryptedRecord, IncidentRow, LeafEffect, LeafRow, NewLeaf, Rail, SealDraft, SealSigned,
-    Store, StoreError, TenantConfig, TenantStore, checkpoint_row, digest, encode_leaf, extend, frontier_map, i64_of, leaf_row, size_u64,
-    token_row,
+    AnchorRow, AnchorSuccess, CheckpointRow, EncryptedRecord, Extension, IncidentRow, LeafEffect, LeafRow, NewLeaf, Rail, SEAL_READ_CHUNK,
+    SealDraft, SealSigned, Store, StoreError, TenantConfig, TenantStore, checkpoint_row, digest, encode_leaf, frontier_map, i64_of,
+    leaf_row, seal_chunks, size_u64, token_row,
 };
 
 static CATALOGUE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite/catalogue");
@@ -546,10 +546,10 @@ impl TenantStore for SqliteTenant {
         F: FnOnce(SealDraft) -> Result<SealSigned, StoreError> + Send,
     {
         // The long part of a seal (reading every leaf hash since the last checkpoint, hashing
-        // the tree) reads one committed snapshot on the side connection and hashes off the
-        // async workers, so appends go on meanwhile; only the short write that stores the
-        // checkpoint holds the writer connection. Leaves appended after the snapshot wait
-        // for the next seal.
+        // the tree) reads on the side connection, [`SEAL_READ_CHUNK`] leaves at a time, and
+        // hashes off the async workers, so appends go on meanwhile; only the short write that
+        // stores the checkpoint holds the writer connection. Leaves appended after the head
+        // is read wait for the next seal.
         let mut rtx = self.inner.side.begin().await?;
         let last = sqlx::query("SELECT seq, tree_size, checkpoint_hash, frontier, sealed_at FROM checkpoints ORDER BY seq DESC LIMIT 1")
             .fetch_optional(&mut *rtx)
@@ -568,21 +568,20 @@ impl TenantStore for SqliteTenant {
             }
         };
         let size = size_u64(sqlx::query_scalar("SELECT size FROM head WHERE id = 0").fetch_one(&mut *rtx).await?, "head size")?;
-        let hashes: Vec<Vec<u8>> = sqlx::query_scalar("SELECT leaf_hash FROM leaves WHERE seq >= ? AND seq < ? ORDER BY seq")
-            .bind(i64_of(old_size)?)
-            .bind(i64_of(size)?)
-            .fetch_all(&mut *rtx)
-            .await?;
         rtx.rollback().await?;
-        if hashes.len() as u64 != size - old_size {
-            return Err(StoreError::Corrupt(format!("expected {} leaves after {old_size}, found {}", size - old_size, hashes.len())));
+        // Leaves below `size` are committed and never change, so the chunks need not share
+        // the snapshot above: each is its own short read, and the log can restart between
+        // them while the tree is hashed.
+        let mut ext = Extension::new(old_size, old_map, size)?;
+        for (from, to) in seal_chunks(old_size, size, SEAL_READ_CHUNK) {
+            let hashes = sqlx::query_scalar("SELECT leaf_hash FROM leaves WHERE seq >= ? AND seq < ? ORDER BY seq")
+                .bind(i64_of(from)?)
+                .bind(i64_of(to)?)
+                .fetch_all(&self.inner.side)
+                .await?;
+            ext = ext.push(from, to, hashes).await?;
         }
-        let work = tokio::task::spawn_blocking(move || {
-            let hashes = hashes.iter().map(|h| Ok(LeafHash(digest(h, "leaf hash")?))).collect::<Result<Vec<_>, StoreError>>()?;
-            extend(old_size, old_map, &hashes)
-        })
-        .await
-        .map_err(|e| StoreError::Corrupt(format!("tree hashing task: {e}")))??;
+        let work = ext.finish()?;
         let mut tx = self.inner.pool.begin().await?;
         // Another seal of this tenant (e.g. `seal_now` beside the scheduler) may have
         // stored a checkpoint since the snapshot: then this one would fork the chain.
