@@ -740,10 +740,16 @@ fn fabric_check(anchor: &FabricAnchor, checkpoint_hash: &CheckpointHash, trust: 
 /// trust file (tokens are checked at genTime and receipts at the transaction's time, never
 /// at "now"), so the memo is keyed on SHA-256 of all three, serialised. It keeps at most
 /// [`MemoAnchors::CAP`] anchors; beyond that anchors are verified without being remembered.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MemoAnchors<A> {
     inner: A,
-    done: std::sync::Mutex<std::collections::HashMap<[u8; 32], Vec<Check>>>,
+    done: crate::memo::BoundedMemo<[u8; 32], Vec<Check>>,
+}
+
+impl<A: Default + AnchorVerifier> Default for MemoAnchors<A> {
+    fn default() -> Self {
+        Self::new(A::default())
+    }
 }
 
 impl<A: AnchorVerifier> MemoAnchors<A> {
@@ -752,7 +758,7 @@ impl<A: AnchorVerifier> MemoAnchors<A> {
 
     /// Wraps `inner`.
     pub fn new(inner: A) -> Self {
-        Self { inner, done: std::sync::Mutex::default() }
+        Self { inner, done: crate::memo::BoundedMemo::new(Self::CAP) }
     }
 
     fn key(rail: &str, anchor: &impl Serialize, checkpoint_hash: &CheckpointHash, trust: &TrustFile) -> Option<[u8; 32]> {
@@ -766,17 +772,10 @@ impl<A: AnchorVerifier> MemoAnchors<A> {
     }
 
     fn memo(&self, key: Option<[u8; 32]>, verify: impl FnOnce() -> Vec<Check>) -> Vec<Check> {
-        let Some(key) = key else { return verify() };
-        if let Some(hit) = self.done.lock().ok().and_then(|m| m.get(&key).cloned()) {
-            return hit;
+        match key {
+            Some(key) => self.done.get_or_insert_with(key, verify),
+            None => verify(),
         }
-        let checks = verify();
-        if let Ok(mut m) = self.done.lock()
-            && m.len() < Self::CAP
-        {
-            m.insert(key, checks.clone());
-        }
-        checks
     }
 }
 

@@ -1,4 +1,5 @@
-//! A bounded memo of certificate signatures already verified.
+//! Bounded memos of pure checks: [`BoundedMemo`], and [`CertSigMemo`] for certificate
+//! signatures already verified.
 //!
 //! Verifying a batch of bundles from one deployment presents the same few certificates (a
 //! TSA's certificate under its root, a Fabric peer's and orderer's under their MSP roots)
@@ -14,17 +15,57 @@ use std::sync::Mutex;
 
 use sha2::{Digest as _, Sha256};
 
-/// Successful certificate-signature checks, with what each check yields.
-pub(crate) struct CertSigMemo<V> {
-    done: Mutex<BTreeMap<[u8; 64], V>>,
+/// Results of a pure check by key, at most `cap` of them: once full, later results are
+/// simply not remembered, so input cannot grow it without bound.
+pub(crate) struct BoundedMemo<K, V> {
+    cap: usize,
+    done: Mutex<BTreeMap<K, V>>,
 }
+
+impl<K, V> std::fmt::Debug for BoundedMemo<K, V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let len = self.done.lock().map_or(0, |m| m.len());
+        f.debug_struct("BoundedMemo").field("cap", &self.cap).field("len", &len).finish()
+    }
+}
+
+impl<K: Ord, V: Clone> BoundedMemo<K, V> {
+    pub(crate) const fn new(cap: usize) -> Self {
+        Self { cap, done: Mutex::new(BTreeMap::new()) }
+    }
+
+    /// The remembered result for `key`, or `check()`'s, remembered when it succeeds.
+    pub(crate) fn get_or_try<E>(&self, key: K, check: impl FnOnce() -> Result<V, E>) -> Result<V, E> {
+        if let Some(v) = self.done.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return Ok(v);
+        }
+        let v = check()?;
+        if let Ok(mut m) = self.done.lock()
+            && m.len() < self.cap
+        {
+            m.insert(key, v.clone());
+        }
+        Ok(v)
+    }
+
+    /// The remembered result for `key`, or `check()`'s, remembered.
+    pub(crate) fn get_or_insert_with(&self, key: K, check: impl FnOnce() -> V) -> V {
+        match self.get_or_try(key, || Ok::<V, std::convert::Infallible>(check())) {
+            Ok(v) => v,
+            Err(never) => match never {},
+        }
+    }
+}
+
+/// Successful certificate-signature checks, with what each check yields.
+pub(crate) struct CertSigMemo<V>(BoundedMemo<[u8; 64], V>);
 
 impl<V: Clone> CertSigMemo<V> {
     /// Entries kept at most; later successes are simply not remembered.
     pub(crate) const CAP: usize = 4096;
 
     pub(crate) const fn new() -> Self {
-        Self { done: Mutex::new(BTreeMap::new()) }
+        Self(BoundedMemo::new(Self::CAP))
     }
 
     /// The remembered result for (`child_der`, `issuer_der`), or `check()`'s, remembered when it
@@ -33,22 +74,23 @@ impl<V: Clone> CertSigMemo<V> {
         let mut key = [0u8; 64];
         key[..32].copy_from_slice(&Sha256::digest(child_der));
         key[32..].copy_from_slice(&Sha256::digest(issuer_der));
-        if let Some(v) = self.done.lock().ok().and_then(|m| m.get(&key).cloned()) {
-            return Ok(v);
-        }
-        let v = check()?;
-        if let Ok(mut m) = self.done.lock()
-            && m.len() < Self::CAP
-        {
-            m.insert(key, v.clone());
-        }
-        Ok(v)
+        self.0.get_or_try(key, check)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::CertSigMemo;
+    use super::{BoundedMemo, CertSigMemo};
+
+    #[test]
+    fn stops_remembering_at_its_cap() {
+        let memo = BoundedMemo::<u8, u8>::new(2);
+        for k in 0..3 {
+            assert_eq!(memo.get_or_insert_with(k, || k * 10), k * 10);
+        }
+        assert_eq!(memo.get_or_insert_with(1, || 99), 10, "remembered");
+        assert_eq!(memo.get_or_insert_with(2, || 99), 99, "past the cap: not remembered");
+    }
 
     #[test]
     fn remembers_successes_only_and_keys_on_both_certificates() {
