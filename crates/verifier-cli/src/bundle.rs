@@ -13,7 +13,7 @@ use evidence_core::claim::Claim;
 use evidence_core::types::TenantId;
 
 use crate::input::read_limited;
-use crate::outcome::Outcome;
+use crate::outcome::{Outcome, not_verified};
 use crate::report::Rendered;
 
 /// The largest trust file or record read.
@@ -304,14 +304,7 @@ pub fn run_checkpoints(args: &CheckpointsArgs) -> Outcome {
             }
             Outcome::Verified
         }
-        Err(reason) => {
-            if args.json {
-                println!("{}", serde_json::json!({"verified": false, "reason": reason}));
-            } else {
-                println!("NOT VERIFIED  {reason}");
-            }
-            Outcome::NotVerified
-        }
+        Err(reason) => not_verified(args.json, &reason, serde_json::json!({})),
     }
 }
 

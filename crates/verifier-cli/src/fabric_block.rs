@@ -6,7 +6,7 @@ use clap::Args;
 use evidence_core::fabric::{MspRoots, Predecessor, VerifyOptions, verify_block};
 
 use crate::input::read_limited;
-use crate::outcome::Outcome;
+use crate::outcome::{Outcome, could_not_check, not_verified};
 
 /// Verify one protobuf-encoded `common.Block` offline: its data hash over the envelopes, the
 /// link to the predecessor (with --prev), the orderer signatures in metadata slot 0 (by an
@@ -112,22 +112,6 @@ pub fn run(args: &FabricBlockArgs) -> Outcome {
             }
             Outcome::Verified
         }
-        Err(e) => {
-            if args.json {
-                println!("{}", serde_json::json!({"verified": false, "reason": e.to_string()}));
-            } else {
-                println!("NOT VERIFIED  {e}");
-            }
-            Outcome::NotVerified
-        }
+        Err(e) => not_verified(args.json, &e.to_string(), serde_json::json!({})),
     }
-}
-
-fn could_not_check(json: bool, reason: &str) -> Outcome {
-    if json {
-        println!("{}", serde_json::json!({ "verified": null, "error": reason }));
-    } else {
-        eprintln!("evidence-verify: could not check: {reason}");
-    }
-    Outcome::CouldNotCheck
 }

@@ -1,4 +1,5 @@
-//! The three outcomes every subcommand ends in, and their exit codes.
+//! The three outcomes every subcommand ends in, their exit codes, and how the single-input
+//! subcommands report the two that are not a success.
 
 use std::process::ExitCode;
 
@@ -21,4 +22,30 @@ impl From<Outcome> for ExitCode {
             Outcome::CouldNotCheck => ExitCode::from(2),
         }
     }
+}
+
+/// Reports that the checks could not run (unreadable input, bad arguments): with `--json`,
+/// `{"verified": null, "error": ...}` on stdout; otherwise a line on stderr.
+pub fn could_not_check(json: bool, reason: &str) -> Outcome {
+    if json {
+        println!("{}", serde_json::json!({ "verified": null, "error": reason }));
+    } else {
+        eprintln!("evidence-verify: could not check: {reason}");
+    }
+    Outcome::CouldNotCheck
+}
+
+/// Reports a failed verification: with `--json`, `{"verified": false, "reason": ...}` plus
+/// the fields of `extra` (an object) on stdout; otherwise `NOT VERIFIED  reason`.
+pub fn not_verified(json: bool, reason: &str, extra: serde_json::Value) -> Outcome {
+    if json {
+        let mut out = serde_json::json!({ "verified": false, "reason": reason });
+        if let (Some(o), serde_json::Value::Object(e)) = (out.as_object_mut(), extra) {
+            o.extend(e);
+        }
+        println!("{out}");
+    } else {
+        println!("NOT VERIFIED  {reason}");
+    }
+    Outcome::NotVerified
 }

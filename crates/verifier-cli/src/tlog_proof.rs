@@ -9,7 +9,7 @@ use evidence_core::tlog_proof::{MAX_PROOF_BYTES, TlogProof};
 use evidence_core::types::LeafHash;
 
 use crate::input::read_limited;
-use crate::outcome::Outcome;
+use crate::outcome::{Outcome, could_not_check, not_verified};
 
 /// Verify a c2sp.org/tlog-proof@v1 file: the checkpoint's signature by a given key, the
 /// origin when given, then RFC 9162 inclusion of SHA-256(0x00 || entry).
@@ -85,22 +85,6 @@ pub fn run(args: &TlogProofArgs) -> Outcome {
             }
             Outcome::Verified
         }
-        Err(reason) => {
-            if args.json {
-                println!("{}", serde_json::json!({ "verified": false, "leaf_hash": leaf.to_hex(), "reason": reason }));
-            } else {
-                println!("NOT VERIFIED  {reason}");
-            }
-            Outcome::NotVerified
-        }
+        Err(reason) => not_verified(args.json, &reason, serde_json::json!({ "leaf_hash": leaf.to_hex() })),
     }
-}
-
-fn could_not_check(json: bool, reason: &str) -> Outcome {
-    if json {
-        println!("{}", serde_json::json!({ "verified": null, "error": reason }));
-    } else {
-        eprintln!("evidence-verify: could not check: {reason}");
-    }
-    Outcome::CouldNotCheck
 }

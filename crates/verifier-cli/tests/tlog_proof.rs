@@ -115,3 +115,20 @@ fn cannot_check_gives_exit_2() {
         assert_eq!(code, 2, "{args:?}: {out}");
     }
 }
+
+#[test]
+fn json_reports_not_verified_and_could_not_check() {
+    let f = fixture();
+    let leaf = "00".repeat(32);
+    let (code, out) = run(f.dir.path(), &["p.tlog-proof", "--leaf-hash", &leaf, "--key", &f.vkey, "--json"]);
+    assert_eq!(code, 1, "{out}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["verified"], false);
+    assert_eq!(v["leaf_hash"], leaf.as_str());
+    assert!(!v["reason"].as_str().unwrap().is_empty(), "{v}");
+    let (code, out) = run(f.dir.path(), &["missing.tlog-proof", "--entry", "entry.bin", "--key", &f.vkey, "--json"]);
+    assert_eq!(code, 2, "{out}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["verified"], serde_json::Value::Null);
+    assert!(v["error"].as_str().unwrap().contains("missing.tlog-proof"), "{v}");
+}
