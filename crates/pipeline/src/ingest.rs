@@ -54,14 +54,12 @@
 //!
 //! # The CLI
 //!
-//! See [`cli`]: `pipeline check` (writes nothing) and `pipeline ingest`. The ingest CLI
-//! currently writes to an in-process [`MemorySink`](evidence_core::sink::MemorySink), which is
-//! **not persisted**: wiring the SQLite `Ledger` and the HTTP server sink is left to the lead
-//! (the library function is generic over `ClaimSink` already).
+//! See [`cli`]: `pipeline check` (writes nothing) and `pipeline ingest`, which appends the
+//! file's claim to the ledger in `--data DIR` (SQLite, the default `./data`) or to a ledger
+//! server (`--server URL --token T`), through [`crate::sinks::TargetSink`].
 //!
-//! # Not done yet
-//!
-//! The four analyzers, their consumers and the name-leak sweep (issue 9) are not built here.
+//! The analyzers, their consumers and the name-leak gate that run on accepted files are in
+//! [`crate::analyze`] (`pipeline analyze`).
 
 use std::io::Read;
 
