@@ -265,6 +265,7 @@ fn main() {
             seal_tick: Duration::from_mins(1),
             anchor_tick: Duration::from_secs(1),
             grace: Duration::from_secs(10),
+            mfa: None,
         };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(server::run(ledger, dev::DevTsaRail::new(pki), NoFabric, listener, opts, async {

@@ -7,7 +7,8 @@
 //! [`AUDIT_SUFFIX`] are reserved, and tenant ids are limited to [`MAX_TENANT_LEN`] bytes so
 //! that the companion id fits.
 //!
-//! An entry records who (token id and role), for which tenant, the action, the method,
+//! An entry records who (token id and role, and the `sub` of the MFA-asserting ID token when
+//! one was required and checked), for which tenant, the action, the method,
 //! route template and path, the outcome (HTTP status and error code) and the time. It never
 //! records bodies, claim content or token secrets.
 //!
@@ -79,6 +80,7 @@ pub async fn record<S: Store>(
         "token": who.token_id,
         "role": who.role,
         "tenant": who.tenant,
+        "mfa_sub": who.mfa_subject,
         "action": action,
         "method": method,
         "route": route,

@@ -188,6 +188,10 @@ pub struct TokenRecord {
     pub expires_at: UnixMillis,
     /// Revocation time, if revoked.
     pub revoked_at: Option<UnixMillis>,
+    /// The person a token of a human role belongs to: the `sub` or e-mail their OIDC ID
+    /// token must carry when the server requires MFA (see [`crate::oidc`]). None: unbound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principal: Option<String>,
 }
 
 mod hex_bytes {
@@ -246,6 +250,7 @@ pub fn issue(
         created_at: now,
         expires_at: UnixMillis(now.0.saturating_add(lifetime_ms)),
         revoked_at: None,
+        principal: None,
     };
     Ok(IssuedToken { record, bearer: format!("evl_{id}_{secret_text}") })
 }
@@ -272,6 +277,10 @@ pub struct Principal {
     pub tenant: Option<TenantId>,
     /// Role.
     pub role: Role,
+    /// The person the token belongs to ([`TokenRecord::principal`]), if bound.
+    pub person: Option<String>,
+    /// The `sub` of the MFA-asserting ID token presented with this request, once checked.
+    pub mfa_subject: Option<String>,
 }
 
 impl Principal {
@@ -310,7 +319,13 @@ pub fn verify(record: &TokenRecord, presented_secret: &str, now: UnixMillis) -> 
     if now >= record.expires_at {
         return Err(AuthError::Expired);
     }
-    Ok(Principal { token_id: record.id.clone(), tenant: record.tenant.clone(), role: record.role })
+    Ok(Principal {
+        token_id: record.id.clone(),
+        tenant: record.tenant.clone(),
+        role: record.role,
+        person: record.principal.clone(),
+        mfa_subject: None,
+    })
 }
 
 #[cfg(test)]

@@ -57,6 +57,13 @@
 //! shutdown_grace_seconds = 30
 //! # tls_cert = "/etc/ledger/tls/cert.pem"   # both set: HTTPS (rustls); neither: plain HTTP
 //! # tls_key = "/etc/ledger/tls/key.pem"
+//!
+//! [oidc]                        # optional: people must also present an MFA ID token
+//! issuer = "https://login.dealer.example.ca/"
+//! audience = "evidence-ledger"  # this ledger's client id at the identity provider
+//! jwks_url = "https://login.dealer.example.ca/.well-known/jwks.json"  # or jwks_file
+//! # acr_values = ["phr"]        # accepted instead of amr containing "mfa"
+//! # roles = ["dealer_principal", "cfo", "dealer_operator", "auditor", "admin"]  # default
 //! ```
 
 use std::net::SocketAddr;
@@ -114,6 +121,71 @@ pub struct Config {
     /// HTTP limits.
     #[serde(default)]
     pub http: HttpConfig,
+    /// MFA for people: OIDC ID tokens from the identity provider (unset: bearer tokens alone).
+    pub oidc: Option<OidcConfig>,
+}
+
+/// `[oidc]`: which roles must present an MFA-asserting OIDC ID token besides their bearer
+/// token, and how it is validated (see [`crate::http::mfa`]).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcConfig {
+    /// The identity provider's issuer (`iss`), exactly.
+    pub issuer: String,
+    /// This ledger's client id at the provider (`aud`).
+    pub audience: String,
+    /// The provider's JWKS URL (https; keys cached, fetched again on an unknown `kid`).
+    pub jwks_url: Option<String>,
+    /// Or: a JWKS file (re-read on an unknown `kid`).
+    pub jwks_file: Option<PathBuf>,
+    /// `acr` values accepted as proof of MFA when `amr` lacks `mfa` (empty: `amr` must say `mfa`).
+    #[serde(default)]
+    pub acr_values: Vec<String>,
+    /// Clock leeway for `exp`, `nbf` and `iat`, seconds.
+    #[serde(default = "default_leeway")]
+    pub leeway_seconds: u64,
+    /// Roles that must present one. Default: every human role (all but `service`).
+    #[serde(default = "default_mfa_roles")]
+    pub roles: Vec<String>,
+}
+
+fn default_leeway() -> u64 {
+    60
+}
+
+fn default_mfa_roles() -> Vec<String> {
+    crate::auth::Role::ALL.iter().filter(|r| r.is_human()).map(|r| r.name().to_owned()).collect()
+}
+
+impl OidcConfig {
+    /// The gate the `/v1` guard runs.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] for an unknown role, `service` in `roles`, or a JWKS URL
+    /// that is not https (loopback http is allowed for tests).
+    pub fn gate(&self) -> Result<crate::http::mfa::MfaGate, ConfigError> {
+        let bad = |m: String| ConfigError::Invalid(format!("[oidc]: {m}"));
+        let mut roles = Vec::new();
+        for name in &self.roles {
+            let role: crate::auth::Role = name.parse().map_err(|_| bad(format!("unknown role {name:?}")))?;
+            if !role.is_human() {
+                return Err(bad(format!("{name} tokens belong to machines, which have no identity-provider login")));
+            }
+            roles.push(role);
+        }
+        let keys = match (&self.jwks_url, &self.jwks_file) {
+            (Some(url), None) => crate::oidc::KeySource::url(url).map_err(|e| bad(format!("jwks_url: {e}")))?,
+            (None, Some(path)) => crate::oidc::KeySource::file(path.clone()),
+            _ => return Err(bad("set exactly one of jwks_url and jwks_file".into())),
+        };
+        let policy = crate::oidc::IdTokenPolicy {
+            issuer: self.issuer.clone(),
+            audience: self.audience.clone(),
+            acr_values: self.acr_values.clone(),
+            leeway_seconds: self.leeway_seconds,
+        };
+        Ok(crate::http::mfa::MfaGate { policy, keys, roles })
+    }
 }
 
 /// The Fabric rail: a Gateway peer and the identity that submits anchor transactions.
@@ -305,6 +377,9 @@ impl Config {
         if cfg.sealing.tick_seconds == 0 || cfg.anchoring.tick_seconds == 0 {
             return Err(ConfigError::Invalid("tick_seconds must be at least 1".into()));
         }
+        if let Some(o) = &cfg.oidc {
+            o.gate()?;
+        }
         Ok(cfg)
     }
 }
@@ -334,6 +409,29 @@ mod tests {
         assert!((c.http.rate_per_sec - 7.5).abs() < f64::EPSILON);
         assert_eq!(c.sealing.tick_seconds, 3);
         assert_eq!(c.http.batch_max, 1000);
+    }
+
+    #[test]
+    fn oidc_section_builds_a_gate_and_refuses_what_cannot_work() {
+        let oidc = |extra: &str| format!("{BASE}\n[oidc]\nissuer = \"https://idp.example/\"\naudience = \"ledger\"\n{extra}");
+        let cfg = Config::parse(&oidc("jwks_url = \"https://idp.example/jwks\""), vec![]).unwrap();
+        let gate = cfg.oidc.unwrap().gate().unwrap();
+        assert_eq!(gate.roles.len(), 5, "every human role by default");
+        assert!(!gate.roles.contains(&crate::auth::Role::Service));
+        assert_eq!(gate.policy.leeway_seconds, 60);
+        let cfg = Config::parse(&oidc("jwks_file = \"/k/jwks.json\"\nroles = [\"cfo\"]\nacr_values = [\"phr\"]"), vec![]).unwrap();
+        let gate = cfg.oidc.unwrap().gate().unwrap();
+        assert_eq!((gate.roles, gate.policy.acr_values), (vec![crate::auth::Role::Cfo], vec!["phr".to_owned()]));
+        for bad in [
+            "",                                                                   // no key source
+            "jwks_url = \"https://idp.example/jwks\"\njwks_file = \"/k/j.json\"", // both
+            "jwks_url = \"http://idp.example/jwks\"",                             // plain http, not loopback
+            "jwks_file = \"/k/j.json\"\nroles = [\"service\"]",                   // machines have no IdP login
+            "jwks_file = \"/k/j.json\"\nroles = [\"ceo\"]",                       // no such role
+            "jwks_file = \"/k/j.json\"\nnonce = true",                            // unknown key
+        ] {
+            assert!(Config::parse(&oidc(bad), vec![]).is_err(), "{bad}");
+        }
     }
 
     #[test]

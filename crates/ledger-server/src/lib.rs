@@ -1,8 +1,8 @@
 //! # ledger-server
 //!
-//! The ledger: durable per-tenant logs, sealing, dual-rail anchoring (and, in a later
-//! issue, the HTTP service). See `README.md` in this crate for the storage choice,
-//! running against an existing PostgreSQL, the key provider and the outbox states.
+//! The ledger: durable per-tenant logs, sealing, dual-rail anchoring, and the HTTP
+//! service. See `README.md` in this crate for the storage choice, running against an
+//! existing PostgreSQL, the key provider, the outbox states, the API, roles and tokens.
 //!
 //! - [`store`]: the [`store::Store`] / [`store::TenantStore`] traits and the SQLite and
 //!   PostgreSQL backends.
@@ -11,8 +11,9 @@
 //! - [`crypto`]: records encrypted at rest, key providers.
 //! - [`anchor`]: the anchoring outbox, rail traits and workers; [`scheduler`]: sealing
 //!   on a cadence and on size.
-//! - [`auth`], [`metrics`]: bearer-token authorisation and Prometheus text (for the HTTP
-//!   service).
+//! - [`http`], [`server`], [`config`], [`dev`]: the `/v1` service, `serve` and `dev`.
+//! - [`auth`], [`oidc`], [`audit`], [`metrics`]: bearer tokens and roles, MFA-asserting
+//!   OIDC ID tokens for people, the audit log, Prometheus text.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -25,6 +26,7 @@ pub mod dev;
 pub mod http;
 mod ledger;
 pub mod metrics;
+pub mod oidc;
 pub mod rails;
 pub mod scheduler;
 pub mod server;

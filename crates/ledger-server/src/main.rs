@@ -107,6 +107,10 @@ enum TokenCommand {
         /// Lifetime in days (at most 90).
         #[arg(long, default_value_t = 30)]
         days: u32,
+        /// The person a human-role token belongs to: the `sub` or e-mail of their OIDC ID
+        /// token. Required for human roles when the server's `[oidc]` section requires MFA.
+        #[arg(long)]
+        principal: Option<String>,
     },
     /// Lists tokens (ids, tenants, roles, expiry; never secrets).
     List {
@@ -219,12 +223,13 @@ async fn store_from_config(cfg: &Config) -> Result<AnyStore, Error> {
 
 async fn token(cmd: TokenCommand) -> Result<(), Error> {
     match cmd {
-        TokenCommand::Create { store, tenant, role, label, days } => {
+        TokenCommand::Create { store, tenant, role, label, days, principal } => {
             let role: Role = role.parse().map_err(|_| format!("unknown role {role:?}; one of {}", role_names()))?;
             let tenant = tenant.map(TenantId::new).transpose()?;
+            let t = NewToken { tenant, role, label: &label, days, principal: principal.as_deref() };
             match open_store(&store).await? {
-                AnyStore::Sqlite(s) => create_token(&s, tenant, role, &label, days).await,
-                AnyStore::Pg(s) => create_token(&s, tenant, role, &label, days).await,
+                AnyStore::Sqlite(s) => create_token(&s, t).await,
+                AnyStore::Pg(s) => create_token(&s, t).await,
             }
         }
         TokenCommand::List { store } => {
@@ -233,7 +238,10 @@ async fn token(cmd: TokenCommand) -> Result<(), Error> {
                 AnyStore::Pg(s) => s.tokens().await?,
             };
             let now = ledger_server::now();
-            println!("{:<16}  {:<24}  {:<16}  {:<10}  {:<24}  label", "id", "tenant", "role", "state", "expires (unix ms)");
+            println!(
+                "{:<16}  {:<24}  {:<16}  {:<10}  {:<24}  {:<24}  label",
+                "id", "tenant", "role", "state", "expires (unix ms)", "principal"
+            );
             for t in all {
                 let state = if t.revoked_at.is_some() {
                     "revoked"
@@ -243,7 +251,16 @@ async fn token(cmd: TokenCommand) -> Result<(), Error> {
                     "active"
                 };
                 let tenant = t.tenant.as_ref().map_or("-", TenantId::as_str);
-                println!("{:<16}  {:<24}  {:<16}  {:<10}  {:<24}  {}", t.id, tenant, t.role.name(), state, t.expires_at.0, t.label);
+                let principal = t.principal.as_deref().unwrap_or("-");
+                println!(
+                    "{:<16}  {:<24}  {:<16}  {:<10}  {:<24}  {principal:<24}  {}",
+                    t.id,
+                    tenant,
+                    t.role.name(),
+                    state,
+                    t.expires_at.0,
+                    t.label
+                );
             }
             Ok(())
         }
@@ -266,29 +283,45 @@ fn role_names() -> String {
     Role::ALL.iter().map(|r| r.name()).collect::<Vec<_>>().join(", ")
 }
 
-async fn create_token<S: Store>(store: &S, tenant: Option<TenantId>, role: Role, label: &str, days: u32) -> Result<(), Error> {
-    let bearer = issue_token(store, tenant, role, label, days).await?;
+/// What `token create` (and `dev`) issue.
+struct NewToken<'a> {
+    tenant: Option<TenantId>,
+    role: Role,
+    label: &'a str,
+    days: u32,
+    principal: Option<&'a str>,
+}
+
+async fn create_token<S: Store>(store: &S, t: NewToken<'_>) -> Result<(), Error> {
+    let bearer = issue_token(store, t).await?;
     println!("{bearer}");
     eprintln!("(shown once: only its hash is stored)");
     Ok(())
 }
 
-async fn issue_token<S: Store>(store: &S, tenant: Option<TenantId>, role: Role, label: &str, days: u32) -> Result<String, Error> {
-    if let Some(t) = &tenant {
-        store.open_tenant(t).await.map_err(|e| format!("{e}: create the tenant first"))?;
+async fn issue_token<S: Store>(store: &S, t: NewToken<'_>) -> Result<String, Error> {
+    if let Some(tenant) = &t.tenant {
+        store.open_tenant(tenant).await.map_err(|e| format!("{e}: create the tenant first"))?;
+    }
+    if let Some(p) = t.principal
+        && (!t.role.is_human() || p.trim().is_empty() || p.len() > 256)
+    {
+        return Err("--principal is the person a human-role token belongs to (a non-empty OIDC `sub` or e-mail, at most 256 bytes); service tokens have none".into());
     }
     let mut id = [0u8; 8];
     let mut secret = zeroize::Zeroizing::new([0u8; 32]);
     getrandom::fill(&mut id)?;
     getrandom::fill(secret.as_mut())?;
-    let lifetime = i64::from(days).saturating_mul(86_400_000);
-    let issued = auth::issue(id, *secret, tenant, role, label, ledger_server::now(), lifetime)?;
+    let lifetime = i64::from(t.days).saturating_mul(86_400_000);
+    let mut issued = auth::issue(id, *secret, t.tenant, t.role, t.label, ledger_server::now(), lifetime)?;
+    issued.record.principal = t.principal.map(str::to_owned);
     store.put_token(&issued.record).await?;
     eprintln!(
-        "token {} for {} as {} until {} (unix ms)",
+        "token {} for {} as {}{} until {} (unix ms)",
         issued.record.id,
         issued.record.tenant.as_ref().map_or("the ledger", TenantId::as_str),
-        role,
+        t.role,
+        t.principal.map(|p| format!(" ({p})")).unwrap_or_default(),
         issued.record.expires_at.0
     );
     Ok(issued.bearer)
@@ -376,6 +409,7 @@ async fn serve(path: &Path) -> Result<(), Error> {
         seal_tick: Duration::from_secs(cfg.sealing.tick_seconds),
         anchor_tick: Duration::from_secs(cfg.anchoring.tick_seconds),
         grace: Duration::from_secs(cfg.http.shutdown_grace_seconds),
+        mfa: cfg.oidc.as_ref().map(ledger_server::config::OidcConfig::gate).transpose()?.map(std::sync::Arc::new),
     };
     let tcp = tokio::net::TcpListener::bind(cfg.listen).await.map_err(|e| format!("bind {}: {e}", cfg.listen))?;
     let listener = match (&cfg.http.tls_cert, &cfg.http.tls_key) {
@@ -463,7 +497,8 @@ async fn dev_server(args: DevArgs) -> Result<(), Error> {
     let config = TenantConfig { seal_every_ms: args.seal_every.max(1).saturating_mul(1000), ..TenantConfig::default() };
     let ledger = Ledger::with_rails(store.clone(), signer, keys, Rail::ALL.to_vec());
     ledger.create_tenant(&tenant, &config).await?;
-    let bearer = issue_token(&store, Some(tenant.clone()), Role::DealerPrincipal, "ledger-server dev", 7).await?;
+    let t = NewToken { tenant: Some(tenant.clone()), role: Role::DealerPrincipal, label: "ledger-server dev", days: 7, principal: None };
+    let bearer = issue_token(&store, t).await?;
     let token_path = data.join("dev").join("token");
     let _ = std::fs::remove_file(&token_path);
     dev::write_private(&token_path, bearer.as_bytes())?;

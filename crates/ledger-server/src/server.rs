@@ -68,6 +68,8 @@ pub struct ServiceOptions {
     pub anchor_tick: Duration,
     /// How long shutdown waits for in-flight requests.
     pub grace: Duration,
+    /// MFA-asserting ID tokens required of people (None: bearer tokens alone).
+    pub mfa: Option<std::sync::Arc<crate::http::mfa::MfaGate>>,
 }
 
 impl Default for ServiceOptions {
@@ -77,6 +79,7 @@ impl Default for ServiceOptions {
             seal_tick: Duration::from_secs(10),
             anchor_tick: Duration::from_secs(5),
             grace: Duration::from_secs(30),
+            mfa: None,
         }
     }
 }
@@ -100,7 +103,7 @@ where
 {
     let sealer = spawn_sealer(ledger.clone(), opts.seal_tick);
     let anchorer = spawn_anchor_worker(ledger.clone(), tsa, fabric, opts.anchor_tick);
-    let state = AppState::new(ledger, opts.limits.clone());
+    let state = AppState::new(ledger, opts.limits.clone()).with_mfa(opts.mfa.clone());
     let router = http::router(state.clone());
     let (drained_tx, drained_rx) = tokio::sync::oneshot::channel::<()>();
     let draining = state.clone();

@@ -100,8 +100,15 @@ fn admin_commands_and_serve_with_env_overrides() {
     assert_eq!(code, 0, "{err}");
     let svc = svc.trim().to_owned();
     assert!(svc.starts_with("evl_"));
+    let (code, _, err) =
+        run(&["token", "create", "--tenant", "rooftop-1", "--role", "cfo", "--principal", "cfo@rooftop1.example.ca", "--config", cfg_s]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) =
+        run(&["token", "create", "--tenant", "rooftop-1", "--role", "service", "--principal", "someone", "--config", cfg_s]);
+    assert!(code == 1 && err.contains("--principal"), "service tokens belong to no person: {err}");
     let (_, list, _) = run(&["token", "list", "--config", cfg_s]);
     assert!(list.contains("pipeline") && list.contains("active") && !list.contains(&svc[21..]), "{list}");
+    assert!(list.contains("cfo@rooftop1.example.ca"), "the principal is listed: {list}");
     // Bad arguments exit 2.
     assert_eq!(run(&["token", "create"]).0, 2);
     assert_eq!(run(&["serve"]).0, 2);

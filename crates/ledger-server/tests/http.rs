@@ -50,6 +50,7 @@ async fn start<S: Store + Clone>(ledger: Ledger<S>, limits: HttpLimits) -> Serve
         seal_tick: Duration::from_millis(200),
         anchor_tick: Duration::from_millis(200),
         grace: Duration::from_secs(5),
+        mfa: None,
     };
     let task = tokio::spawn(async move {
         server::run(ledger, dev::DevTsaRail::new(pki), NoFabric, listener, opts, async {

@@ -396,7 +396,24 @@ async fn concurrent_single_appends_group_commit<S: Store>(s: S) {
     }
 }
 
+/// Token records, with and without a bound person, read back as stored; revocation once.
+async fn token_records_round_trip<S: Store>(s: S) {
+    use ledger_server::auth::{Role, issue};
+    let mut bound = issue([1; 8], [2; 32], Some(tid("dealer-t")), Role::Cfo, "cfo", UnixMillis(1_000), 60_000).unwrap().record;
+    bound.principal = Some("cfo@dealer.example.ca".into());
+    let machine = issue([3; 8], [4; 32], Some(tid("dealer-t")), Role::Service, "pipeline", UnixMillis(2_000), 60_000).unwrap().record;
+    s.put_token(&bound).await.unwrap();
+    s.put_token(&machine).await.unwrap();
+    assert_eq!(s.token(&bound.id).await.unwrap().as_ref(), Some(&bound));
+    assert_eq!(s.token(&machine.id).await.unwrap().unwrap().principal, None);
+    assert_eq!(s.tokens().await.unwrap(), vec![machine.clone(), bound.clone()], "newest first");
+    assert!(s.revoke_token(&bound.id, UnixMillis(5_000)).await.unwrap());
+    assert!(!s.revoke_token(&bound.id, UnixMillis(6_000)).await.unwrap(), "once");
+    assert_eq!(s.token(&bound.id).await.unwrap().unwrap().revoked_at, Some(UnixMillis(5_000)));
+}
+
 both_backends!(
+    token_records_round_trip,
     concurrent_seals_and_appends_keep_one_chain,
     concurrent_single_appends_group_commit,
     background_worker_anchors,

@@ -6,10 +6,12 @@
 //! 1. authenticates the bearer token (looked up by id, secret hash compared in constant
 //!    time, expiry and revocation enforced);
 //! 2. applies the per-token rate limit;
-//! 3. authorises the route's action for the token's role and tenant (a token of tenant A
+//! 3. when the server requires MFA for the token's role, checks the OIDC ID token in
+//!    `X-Ledger-Id-Token` against the token's person (see [`mfa`]);
+//! 4. authorises the route's action for the token's role and tenant (a token of tenant A
 //!    gets `403 wrong_tenant` on every endpoint of tenant B, whether B exists or not);
-//! 4. runs the handler under the request timeout;
-//! 5. appends an `audit_event` claim (who, tenant, role, action, target, outcome, time) to
+//! 5. runs the handler under the request timeout;
+//! 6. appends an `audit_event` claim (who, tenant, role, action, target, outcome, time) to
 //!    the caller's audit log (see [`crate::audit`]).
 //!
 //! Bodies are read whole up to the body limit, refused above the JSON nesting limit before
@@ -18,6 +20,7 @@
 
 pub mod error;
 mod handlers;
+pub mod mfa;
 pub mod spec;
 
 use std::collections::HashMap;
@@ -83,6 +86,7 @@ pub struct AppState<S: Store> {
     limiter: Arc<RateLimiter>,
     tokens: Arc<TokenCache>,
     draining: Arc<AtomicBool>,
+    mfa: Option<Arc<mfa::MfaGate>>,
 }
 
 impl<S: Store> Clone for AppState<S> {
@@ -93,6 +97,7 @@ impl<S: Store> Clone for AppState<S> {
             limiter: Arc::clone(&self.limiter),
             tokens: Arc::clone(&self.tokens),
             draining: Arc::clone(&self.draining),
+            mfa: self.mfa.clone(),
         }
     }
 }
@@ -112,7 +117,15 @@ impl<S: Store> AppState<S> {
             limiter: Arc::new(RateLimiter::default()),
             tokens: Arc::new(TokenCache::default()),
             draining: Arc::new(AtomicBool::new(false)),
+            mfa: None,
         }
+    }
+
+    /// Requires MFA-asserting ID tokens for the gate's roles (see [`mfa`]).
+    #[must_use]
+    pub fn with_mfa(mut self, gate: Option<Arc<mfa::MfaGate>>) -> Self {
+        self.mfa = gate;
+        self
     }
 
     /// Marks the server as draining: `/readyz` answers 503 so load balancers stop sending.
@@ -193,7 +206,7 @@ async fn guard<S: Store>(State(st): State<AppState<S>>, req: Request, next: Next
         record_metrics(&route, started, &resp);
         return resp;
     };
-    let principal = match authenticate(&st, parts.headers.get(axum::http::header::AUTHORIZATION)).await {
+    let mut principal = match authenticate(&st, parts.headers.get(axum::http::header::AUTHORIZATION)).await {
         Ok(p) => p,
         Err(e) => {
             tracing::info!(route = %route, code = e.code, "request refused before authentication");
@@ -203,7 +216,11 @@ async fn guard<S: Store>(State(st): State<AppState<S>>, req: Request, next: Next
         }
     };
     let action = spec.action.unwrap_or(auth::Action::Administer);
-    let resp = if let Err(e) = authorize(&st, &principal, action, tenant_param.as_deref()) {
+    let mfa = match &st.mfa {
+        Some(gate) => gate.check(&principal, parts.headers.get(mfa::ID_TOKEN_HEADER)).await.map(|sub| principal.mfa_subject = sub),
+        None => Ok(()),
+    };
+    let resp = if let Err(e) = mfa.and_then(|()| authorize(&st, &principal, action, tenant_param.as_deref())) {
         e.into_response()
     } else {
         parts.extensions.insert(principal.clone());

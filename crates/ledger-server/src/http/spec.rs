@@ -308,7 +308,7 @@ pub fn openapi() -> serde_json::Value {
             "responses": {r.status.to_string(): ok, "default": err},
         });
         if let Some(action) = r.action {
-            op["security"] = json!([{"bearer": []}]);
+            op["security"] = json!([{"bearer": []}, {"bearer": [], "idToken": []}]);
             op["x-action"] = json!(action);
         }
         if let Some(req) = r.request {
@@ -329,7 +329,11 @@ pub fn openapi() -> serde_json::Value {
         "paths": paths,
         "components": {
             "schemas": schemas,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "evl_<id>_<secret>, from `ledger-server token create`"}}
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "evl_<id>_<secret>, from `ledger-server token create`"},
+                "idToken": {"type": "apiKey", "in": "header", "name": "X-Ledger-Id-Token",
+                            "description": "An OIDC ID token from the identity provider asserting MFA (amr contains mfa, or an accepted acr) whose sub or email is the bearer token's principal; required for the roles listed in the server's [oidc] section"}
+            }
         }
     })
 }

@@ -396,6 +396,7 @@ pub(crate) fn token_row(
     created_at: i64,
     expires_at: i64,
     revoked_at: Option<i64>,
+    principal: Option<String>,
 ) -> Result<TokenRecord, StoreError> {
     let tenant = tenant.map(TenantId::new).transpose().map_err(|e| StoreError::Corrupt(format!("token tenant: {e}")))?;
     let role = role.parse().map_err(|_| StoreError::Corrupt(format!("token role {role:?}")))?;
@@ -408,6 +409,7 @@ pub(crate) fn token_row(
         created_at: UnixMillis(created_at),
         expires_at: UnixMillis(expires_at),
         revoked_at: revoked_at.map(UnixMillis),
+        principal,
     })
 }
 

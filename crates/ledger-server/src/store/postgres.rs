@@ -167,8 +167,8 @@ impl Store for PgStore {
 
     async fn put_token(&self, t: &TokenRecord) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO ledger_catalogue.tokens (id, tenant, role, label, secret_hash, created_at, expires_at, revoked_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO ledger_catalogue.tokens (id, tenant, role, label, secret_hash, created_at, expires_at, revoked_at, principal) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&t.id)
         .bind(t.tenant.as_ref().map(TenantId::as_str))
@@ -178,6 +178,7 @@ impl Store for PgStore {
         .bind(t.created_at.0)
         .bind(t.expires_at.0)
         .bind(t.revoked_at.map(|r| r.0))
+        .bind(t.principal.as_deref())
         .execute(&self.inner.pool)
         .await?;
         Ok(())
@@ -208,7 +209,7 @@ impl Store for PgStore {
     }
 }
 
-const TOKEN_COLS: &str = "id, tenant, role, label, secret_hash, created_at, expires_at, revoked_at";
+const TOKEN_COLS: &str = "id, tenant, role, label, secret_hash, created_at, expires_at, revoked_at, principal";
 
 fn token_from(r: &sqlx::postgres::PgRow) -> Result<TokenRecord, StoreError> {
     token_row(
@@ -220,6 +221,7 @@ fn token_from(r: &sqlx::postgres::PgRow) -> Result<TokenRecord, StoreError> {
         r.try_get("created_at")?,
         r.try_get("expires_at")?,
         r.try_get("revoked_at")?,
+        r.try_get("principal")?,
     )
 }
 

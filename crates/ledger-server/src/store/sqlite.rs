@@ -171,7 +171,7 @@ impl Store for SqliteStore {
 
     async fn put_token(&self, t: &TokenRecord) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO tokens (id, tenant, role, label, secret_hash, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO tokens (id, tenant, role, label, secret_hash, created_at, expires_at, revoked_at, principal) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&t.id)
         .bind(t.tenant.as_ref().map(TenantId::as_str))
@@ -181,6 +181,7 @@ impl Store for SqliteStore {
         .bind(t.created_at.0)
         .bind(t.expires_at.0)
         .bind(t.revoked_at.map(|r| r.0))
+        .bind(t.principal.as_deref())
         .execute(&self.inner.catalogue)
         .await?;
         Ok(())
@@ -211,7 +212,7 @@ impl Store for SqliteStore {
     }
 }
 
-const TOKEN_COLS: &str = "id, tenant, role, label, secret_hash, created_at, expires_at, revoked_at";
+const TOKEN_COLS: &str = "id, tenant, role, label, secret_hash, created_at, expires_at, revoked_at, principal";
 
 fn token_from(r: &sqlx::sqlite::SqliteRow) -> Result<TokenRecord, StoreError> {
     token_row(
@@ -223,6 +224,7 @@ fn token_from(r: &sqlx::sqlite::SqliteRow) -> Result<TokenRecord, StoreError> {
         r.try_get("created_at")?,
         r.try_get("expires_at")?,
         r.try_get("revoked_at")?,
+        r.try_get("principal")?,
     )
 }
 
