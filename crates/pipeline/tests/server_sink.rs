@@ -57,22 +57,12 @@ fn ingest_and_analyze_append_through_a_ledger_server() {
         (ledger, base, issued.bearer, stop, server)
     });
 
-    // Ingest: the file's `ingest_run` claim goes to the server.
-    let cdk = testdata("csv/cdk_sales_valid.csv");
-    let out = pipeline(&[
-        "ingest",
-        "--profile",
-        "cdk",
-        "--export",
-        "sales",
-        &cdk,
-        "--tenant",
-        "rooftop-7",
-        "--server",
-        &base,
-        "--token",
-        &bearer,
-    ]);
+    // Ingest: the file's `ingest_record` claim goes to the server.
+    let ingest = |tenant: &str| {
+        let cdk = testdata("csv/cdk_sales_valid.csv");
+        pipeline(&["ingest", "--profile", "cdk", "--export", "sales", &cdk, "--tenant", tenant, "--server", &base, "--token", &bearer])
+    };
+    let out = ingest("rooftop-7");
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["sink"], format!("server {base}"));
@@ -108,20 +98,7 @@ fn ingest_and_analyze_append_through_a_ledger_server() {
     assert_eq!(gate["what"], "gate_decision");
 
     // A token of another tenant's name is refused by the server: exit 2, nothing written.
-    let out = pipeline(&[
-        "ingest",
-        "--profile",
-        "cdk",
-        "--export",
-        "sales",
-        &cdk,
-        "--tenant",
-        "rooftop-8",
-        "--server",
-        &base,
-        "--token",
-        &bearer,
-    ]);
+    let out = ingest("rooftop-8");
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("403"), "{}", String::from_utf8_lossy(&out.stderr));
 
