@@ -21,20 +21,19 @@
 //! single appends/s, 500 batches/s), latency measured from each request's scheduled time.
 #![allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use evidence_core::TenantId;
 use evidence_core::note::NoteSigner;
+use ledger_server::Ledger;
 use ledger_server::auth::{self, Role};
 use ledger_server::crypto::{EnvKeyProvider, SecretKey};
 use ledger_server::http::HttpLimits;
-use ledger_server::server::{self, NoFabric, ServiceOptions};
+use ledger_server::server::ServiceOptions;
 use ledger_server::store::sqlite::{Durability, SqliteStore};
 use ledger_server::store::{Rail, Store, TenantConfig};
-use ledger_server::testing::TempDir;
-use ledger_server::{Ledger, dev};
+use ledger_server::testing::{LocalServer, TempDir};
 
 fn claim(n: u64) -> serde_json::Value {
     serde_json::json!({"kind": "leakage_finding", "body": {"analyzer": "cit", "deal": format!("D-{n}"), "staff": "P-0042", "amount": "125.00"}})
@@ -256,9 +255,6 @@ fn main() {
         store.put_token(&issued.record).await.unwrap();
         let bearer = Arc::new(format!("Bearer {}", issued.bearer));
 
-        let pki = dev::load_or_create_pki(&dir.path().join("pki")).unwrap();
-        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.unwrap();
-        let base = Arc::new(format!("http://{}", listener.local_addr().unwrap()));
         let limits = HttpLimits { rate_per_sec: 1e9, rate_burst: 1e9, ..HttpLimits::default() };
         let opts = ServiceOptions {
             limits,
@@ -267,10 +263,8 @@ fn main() {
             grace: Duration::from_secs(10),
             mfa: None,
         };
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(server::run(ledger, dev::DevTsaRail::new(pki), NoFabric, listener, opts, async {
-            let _ = stopped.await;
-        }));
+        let server = LocalServer::start(ledger, opts).await;
+        let base = Arc::new(server.base.clone());
 
         let probe = (std::env::var("HTTP_LOAD_PROBE").as_deref() == Ok("1")).then(|| Probe::start(dir.path().join("probe")));
         let probe = probe.as_ref();
@@ -309,7 +303,6 @@ fn main() {
             single.requests as f64 / single.secs / (floor.requests as f64 / floor.secs),
             batch.requests as f64 / batch.secs / (floor.requests as f64 / floor.secs)
         );
-        let _ = stop.send(());
-        server.await.unwrap().unwrap();
+        server.shutdown().await.unwrap();
     });
 }

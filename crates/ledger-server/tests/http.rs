@@ -6,7 +6,6 @@
 
 mod support;
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use evidence_core::bundle::{Bundle, Requirements, StandardAnchors, TrustFile, Verdict, verify_bundle_offline};
@@ -14,37 +13,26 @@ use evidence_core::{TenantId, UnixMillis};
 use ledger_server::auth::{self, Action, Role};
 use ledger_server::http::HttpLimits;
 use ledger_server::http::spec::ROUTES;
-use ledger_server::server::{self, NoFabric, ServiceOptions};
+use ledger_server::server::ServiceOptions;
 use ledger_server::store::{Rail, Store, TenantConfig, TenantStore as _};
-use ledger_server::testing::TempDir;
+use ledger_server::testing::LocalServer;
 use ledger_server::{Ledger, dev};
 use serde_json::{Value, json};
 use support::{keys, signer, tid};
 
 struct Server {
     base: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
     trust: TrustFile,
-    _pki: TempDir,
+    local: LocalServer,
 }
 
 impl Server {
-    async fn shutdown(mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        let _ = (&mut self.task).await;
+    async fn shutdown(self) {
+        self.local.shutdown().await.unwrap();
     }
 }
 
 async fn start<S: Store + Clone>(ledger: Ledger<S>, limits: HttpLimits) -> Server {
-    let pki_dir = TempDir::new("http-pki");
-    let pki = dev::load_or_create_pki(pki_dir.path()).unwrap();
-    let trust = dev::trust_file(&signer(), vec![pki.root_pem.clone()], Vec::new(), true);
-    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let opts = ServiceOptions {
         limits,
         seal_tick: Duration::from_millis(200),
@@ -52,14 +40,9 @@ async fn start<S: Store + Clone>(ledger: Ledger<S>, limits: HttpLimits) -> Serve
         grace: Duration::from_secs(5),
         mfa: None,
     };
-    let task = tokio::spawn(async move {
-        server::run(ledger, dev::DevTsaRail::new(pki), NoFabric, listener, opts, async {
-            let _ = rx.await;
-        })
-        .await
-        .unwrap();
-    });
-    Server { base: format!("http://{addr}"), stop: Some(tx), task, trust, _pki: pki_dir }
+    let local = LocalServer::start(ledger, opts).await;
+    let trust = dev::trust_file(&signer(), vec![local.tsa_root_pem.clone()], Vec::new(), true);
+    Server { base: local.base.clone(), trust, local }
 }
 
 async fn token<S: Store>(store: &S, tenant: Option<&str>, role: Role, lifetime_ms: i64) -> String {

@@ -4,20 +4,19 @@
 
 mod support;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use ledger_server::Ledger;
 use ledger_server::auth::{self, Role};
 use ledger_server::http::mfa::MfaGate;
 use ledger_server::oidc::{IdTokenPolicy, KeySource};
-use ledger_server::server::{self, NoFabric, ServiceOptions};
+use ledger_server::server::ServiceOptions;
 use ledger_server::store::sqlite::{Durability, SqliteStore};
 use ledger_server::store::{Rail, Store, TenantConfig};
-use ledger_server::testing::TempDir;
-use ledger_server::{Ledger, dev};
+use ledger_server::testing::{LocalServer, TempDir};
 use ring::rand::SystemRandom;
 use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _};
 use serde_json::{Value, json};
@@ -98,9 +97,6 @@ async fn people_need_an_mfa_id_token_of_their_own_and_machines_do_not() {
         keys: KeySource::file(&jwks),
         roles: vec![Role::DealerPrincipal, Role::Cfo, Role::DealerOperator, Role::Auditor],
     };
-    let pki = dev::load_or_create_pki(&dir.path().join("pki")).unwrap();
-    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.unwrap();
-    let url = format!("http://{}/v1/tenants/rooftop-7/claims", listener.local_addr().unwrap());
     let opts = ServiceOptions {
         seal_tick: Duration::from_hours(1),
         anchor_tick: Duration::from_hours(1),
@@ -108,10 +104,8 @@ async fn people_need_an_mfa_id_token_of_their_own_and_machines_do_not() {
         mfa: Some(Arc::new(gate)),
         ..ServiceOptions::default()
     };
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(server::run(ledger.clone(), dev::DevTsaRail::new(pki), NoFabric, listener, opts, async {
-        let _ = stopped.await;
-    }));
+    let server = LocalServer::start(ledger.clone(), opts).await;
+    let url = format!("{}/v1/tenants/rooftop-7/claims", server.base);
     let c = reqwest::Client::new();
 
     // Machines: no ID token needed.
@@ -156,6 +150,5 @@ async fn people_need_an_mfa_id_token_of_their_own_and_machines_do_not() {
     assert!(events.iter().any(|e| e["status"] == 201 && e["role"] == "service" && e["mfa_sub"].is_null()), "{events:?}");
     assert!(events.iter().any(|e| e["status"] == 401 && e["code"] == "mfa_required"), "{events:?}");
     assert_eq!(events.iter().filter(|e| e["code"] == "mfa_mismatch").count(), 2, "{events:?}");
-    let _ = stop.send(());
-    server.await.unwrap().unwrap();
+    server.shutdown().await.unwrap();
 }

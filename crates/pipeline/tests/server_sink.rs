@@ -2,18 +2,18 @@
 //! ledger server (HTTP, bearer token of role `service`), and the claims read back from the
 //! server's ledger with the content hashes the commands printed.
 
-use std::net::SocketAddr;
 use std::process::{Command, Output};
 use std::time::Duration;
 
 use evidence_core::note::NoteSigner;
 use evidence_core::{ClaimKind, Seq, TenantId};
+use ledger_server::Ledger;
 use ledger_server::auth::{self, Role};
 use ledger_server::crypto::{EnvKeyProvider, SecretKey};
-use ledger_server::server::{self, NoFabric, ServiceOptions};
+use ledger_server::server::ServiceOptions;
 use ledger_server::store::sqlite::{Durability, SqliteStore};
 use ledger_server::store::{Rail, Store as _, TenantConfig, TenantStore as _};
-use ledger_server::{Ledger, dev};
+use ledger_server::testing::LocalServer;
 
 fn pipeline(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_pipeline")).args(args).output().expect("the binary runs")
@@ -29,7 +29,7 @@ fn ingest_and_analyze_append_through_a_ledger_server() {
     let dir = tempfile::tempdir().unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let tenant = TenantId::new("rooftop-7".to_owned()).unwrap();
-    let (ledger, base, bearer, stop, server) = rt.block_on(async {
+    let (ledger, bearer, server) = rt.block_on(async {
         let store = SqliteStore::open(&dir.path().join("db"), Durability::PowerLoss).await.unwrap();
         let ledger = Ledger::with_rails(
             store.clone(),
@@ -41,21 +41,16 @@ fn ingest_and_analyze_append_through_a_ledger_server() {
         let issued =
             auth::issue([7; 8], [5; 32], Some(tenant.clone()), Role::Service, "pipeline", ledger_server::now(), 3_600_000).unwrap();
         store.put_token(&issued.record).await.unwrap();
-        let pki = dev::load_or_create_pki(&dir.path().join("pki")).unwrap();
-        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
         let opts = ServiceOptions {
             seal_tick: Duration::from_hours(1),
             anchor_tick: Duration::from_hours(1),
             grace: Duration::from_secs(5),
             ..ServiceOptions::default()
         };
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(server::run(ledger.clone(), dev::DevTsaRail::new(pki), NoFabric, listener, opts, async {
-            let _ = stopped.await;
-        }));
-        (ledger, base, issued.bearer, stop, server)
+        let server = LocalServer::start(ledger.clone(), opts).await;
+        (ledger, issued.bearer, server)
     });
+    let base = server.base.clone();
 
     // Ingest: the file's `ingest_record` claim goes to the server.
     let ingest = |tenant: &str| {
@@ -114,7 +109,6 @@ fn ingest_and_analyze_append_through_a_ledger_server() {
         assert_eq!(claim.body["decision"], "fail");
         // One ingest claim and nine analysis claims, nothing else, in this tenant's log.
         assert_eq!(t.store().size().await.unwrap(), 10);
-        let _ = stop.send(());
-        server.await.unwrap().unwrap();
+        server.shutdown().await.unwrap();
     });
 }
