@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use serde_json::{Map, Value};
+use tsa_client::error_chain;
 
 /// The longest ID token accepted, in bytes.
 pub const MAX_ID_TOKEN_BYTES: usize = 16 * 1024;
@@ -650,18 +651,6 @@ impl fmt::Debug for KeySource {
         };
         s.field("refetch_after", &self.refetch_after).finish_non_exhaustive()
     }
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    for _ in 0..8 {
-        let Some(cause) = source else { break };
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 impl KeySource {

@@ -533,11 +533,13 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), String> {
     }
 }
 
-/// An error and its sources, joined with ": ".
-fn error_chain(error: &dyn std::error::Error) -> String {
+/// An error and its sources, joined with ": " (for logs and messages that must say why an
+/// HTTP exchange failed: reqwest's own message alone rarely does). At most eight sources.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
     let mut out = error.to_string();
     let mut source = error.source();
-    while let Some(s) = source {
+    for _ in 0..8 {
+        let Some(s) = source else { break };
         out.push_str(": ");
         out.push_str(&s.to_string());
         source = s.source();

@@ -9,7 +9,7 @@ pub mod testing;
 
 pub use client::{
     ClientConfig, LEGACY_REPLY_CONTENT_TYPE, QUERY_CONTENT_TYPE, Quorum, REPLY_CONTENT_TYPE, ResidencyPolicy, RetryPolicy, Stamped,
-    TsaClient,
+    TsaClient, error_chain,
 };
 pub use endpoint::{Credentials, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, EndpointError, Jurisdiction, SecretString, TsaEndpoint};
 pub use error::{AttemptFailure, BoxError, BuildError, FailureReason, TimestampError};
