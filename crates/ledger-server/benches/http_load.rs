@@ -26,14 +26,14 @@ use std::time::{Duration, Instant};
 
 use evidence_core::TenantId;
 use evidence_core::note::NoteSigner;
-use ledger_server::Ledger;
+use ledger::Ledger;
+use ledger::crypto::{EnvKeyProvider, SecretKey};
+use ledger::store::sqlite::{Durability, SqliteStore};
+use ledger::store::{Rail, Store, TenantConfig};
 use ledger_server::auth::{self, Role};
-use ledger_server::crypto::{EnvKeyProvider, SecretKey};
 use ledger_server::http::HttpLimits;
 use ledger_server::server::ServiceOptions;
-use ledger_server::store::sqlite::{Durability, SqliteStore};
-use ledger_server::store::{Rail, Store, TenantConfig};
-use ledger_server::testing::{LocalServer, TempDir};
+use test_support::{LocalServer, TempDir};
 
 fn claim(n: u64) -> serde_json::Value {
     serde_json::json!({"kind": "leakage_finding", "body": {"analyzer": "cit", "deal": format!("D-{n}"), "staff": "P-0042", "amount": "125.00"}})
@@ -251,7 +251,7 @@ fn main() {
         );
         let tenant = TenantId::new("load").unwrap();
         ledger.create_tenant(&tenant, &TenantConfig::default()).await.unwrap();
-        let issued = auth::issue([9; 8], [3; 32], Some(tenant), Role::DealerOperator, "load", ledger_server::now(), 86_400_000).unwrap();
+        let issued = auth::issue([9; 8], [3; 32], Some(tenant), Role::DealerOperator, "load", ledger::now(), 86_400_000).unwrap();
         store.put_token(&issued.record).await.unwrap();
         let bearer = Arc::new(format!("Bearer {}", issued.bearer));
 

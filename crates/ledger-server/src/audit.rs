@@ -21,8 +21,8 @@ use evidence_core::{AppendRequest, ClaimSink as _, Seq, TenantId};
 use serde_json::json;
 
 use crate::auth::{Action, Principal};
-use crate::store::{Store, StoreError, TenantConfig};
-use crate::{Ledger, LedgerError, TenantLedger};
+use ledger::store::{Store, StoreError, TenantConfig};
+use ledger::{Ledger, LedgerError, TenantLedger};
 
 /// Suffix of the companion audit logs.
 pub const AUDIT_SUFFIX: &str = ".audit";
@@ -87,7 +87,7 @@ pub async fn record<S: Store>(
         "target": target,
         "status": status,
         "code": code,
-        "at": crate::now().0,
+        "at": ledger::now().0,
     });
     let result = async {
         let log = open(ledger, who.tenant.as_ref()).await?;
@@ -122,7 +122,7 @@ pub async fn read<S: Store>(
     from: u64,
     limit: u64,
 ) -> Result<(TenantLedger<S::Tenant>, u64, Vec<AuditEntry>), LedgerError> {
-    use crate::store::TenantStore as _;
+    use ledger::store::TenantStore as _;
     let log = open(ledger, Some(tenant)).await?;
     let size = log.store().size().await?;
     let mut out = Vec::new();

@@ -19,7 +19,7 @@ use evidence_core::bundle::{Base64, LedgerKey, TrustFile};
 use evidence_core::note::NoteSigner;
 use evidence_core::rfc3161::{self, HashAlg, dev::DevTsa};
 
-use crate::anchor::{AnchorEvidence, AnchorRequest, RailError, TsaRail};
+use ledger::anchor::{AnchorEvidence, AnchorRequest, RailError, TsaRail};
 
 /// Why the development material could not be made or loaded.
 #[derive(Debug, thiserror::Error)]
@@ -92,7 +92,7 @@ fn generate(root_p: &Path, cert_p: &Path, key_p: &Path) -> Result<(), DevError> 
     let pki = |e: rcgen::Error| DevError::Pki(e.to_string());
     // Valid from 2000 until ten years from now (years from the Unix epoch, rounded down).
     #[allow(clippy::cast_possible_truncation)]
-    let year = 1970 + (crate::now().0 / (365_2425 * 8640)) as i32;
+    let year = 1970 + (ledger::now().0 / (365_2425 * 8640)) as i32;
     let validity = |p: &mut CertificateParams| {
         p.not_before = rcgen::date_time_ymd(2000, 1, 1);
         p.not_after = rcgen::date_time_ymd(year + 10, 1, 1);
@@ -138,7 +138,7 @@ pub struct DevTsaRail {
 impl DevTsaRail {
     /// A rail signing with `pki`'s TSA.
     pub fn new(pki: DevPki) -> Self {
-        let start = u64::try_from(crate::now().0).unwrap_or(0);
+        let start = u64::try_from(ledger::now().0).unwrap_or(0);
         Self { tsa: pki.tsa, serial: AtomicU64::new(start) }
     }
 }
@@ -151,7 +151,7 @@ impl TsaRail for DevTsaRail {
         let der =
             rfc3161::request_for_digest(HashAlg::Sha256, &req.checkpoint_hash.0, &nonce, true, None).map_err(|e| err(e.to_string()))?;
         let serial = self.serial.fetch_add(1, Ordering::Relaxed);
-        let response = self.tsa.respond(&der, crate::now(), serial).map_err(|e| err(e.to_string()))?;
+        let response = self.tsa.respond(&der, ledger::now(), serial).map_err(|e| err(e.to_string()))?;
         Ok(AnchorEvidence { evidence: response, authority: "development TSA (not evidence)".into(), jurisdiction: None })
     }
 }

@@ -7,16 +7,17 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use evidence_core::TenantId;
+use ledger::Ledger;
+use ledger::crypto::{EnvKeyProvider, FileKeyProvider};
+use ledger::rails::HttpTsaRail;
+use ledger::store::postgres::PgStore;
+use ledger::store::sqlite::{Durability, SqliteStore};
+use ledger::store::{Rail, Store, TenantConfig};
+use ledger_server::audit;
 use ledger_server::auth::{self, Role};
 use ledger_server::config::Config;
-use ledger_server::crypto::{EnvKeyProvider, FileKeyProvider};
 use ledger_server::dev;
-use ledger_server::rails::HttpTsaRail;
 use ledger_server::server::{self, ServiceOptions};
-use ledger_server::store::postgres::PgStore;
-use ledger_server::store::sqlite::{Durability, SqliteStore};
-use ledger_server::store::{Rail, Store, TenantConfig};
-use ledger_server::{Ledger, audit};
 
 const AFTER_HELP: &str = "\
 Quick start (no set-up; development trust material, NOT evidence):
@@ -237,7 +238,7 @@ async fn token(cmd: TokenCommand) -> Result<(), Error> {
                 AnyStore::Sqlite(s) => s.tokens().await?,
                 AnyStore::Pg(s) => s.tokens().await?,
             };
-            let now = ledger_server::now();
+            let now = ledger::now();
             println!(
                 "{:<16}  {:<24}  {:<16}  {:<10}  {:<24}  {:<24}  label",
                 "id", "tenant", "role", "state", "expires (unix ms)", "principal"
@@ -266,8 +267,8 @@ async fn token(cmd: TokenCommand) -> Result<(), Error> {
         }
         TokenCommand::Revoke { store, id } => {
             let done = match open_store(&store).await? {
-                AnyStore::Sqlite(s) => s.revoke_token(&id, ledger_server::now()).await?,
-                AnyStore::Pg(s) => s.revoke_token(&id, ledger_server::now()).await?,
+                AnyStore::Sqlite(s) => s.revoke_token(&id, ledger::now()).await?,
+                AnyStore::Pg(s) => s.revoke_token(&id, ledger::now()).await?,
             };
             if done {
                 eprintln!("revoked {id}");
@@ -313,7 +314,7 @@ async fn issue_token<S: Store>(store: &S, t: NewToken<'_>) -> Result<String, Err
     getrandom::fill(&mut id)?;
     getrandom::fill(secret.as_mut())?;
     let lifetime = i64::from(t.days).saturating_mul(86_400_000);
-    let mut issued = auth::issue(id, *secret, t.tenant, t.role, t.label, ledger_server::now(), lifetime)?;
+    let mut issued = auth::issue(id, *secret, t.tenant, t.role, t.label, ledger::now(), lifetime)?;
     issued.record.principal = t.principal.map(str::to_owned);
     store.put_token(&issued.record).await?;
     eprintln!(
@@ -483,7 +484,7 @@ async fn dev_server(args: DevArgs) -> Result<(), Error> {
     write_json(&trust_path, &dev::trust_file(&signer, vec![pki.root_pem.clone()], fabric_msps, true))?;
     let gateway =
         fabric_anchor::GatewayClient::connect(fabric_anchor::GatewayConfig::plaintext(emulator.url()), emulator.client_identity().clone())?;
-    let fabric = ledger_server::rails::GatewayFabricRail::new(
+    let fabric = ledger::rails::GatewayFabricRail::new(
         fabric_anchor::AnchorClient::new(gateway),
         emulator.trust().msp_roots()?,
         "fabric-emulator (development, not evidence)",
@@ -532,7 +533,7 @@ async fn dev_server(args: DevArgs) -> Result<(), Error> {
 /// when `tls_ca` is set) and the MSP roots receipts are checked against.
 fn fabric_rail(
     f: &ledger_server::config::FabricConfig,
-) -> Result<(ledger_server::rails::GatewayFabricRail, Vec<evidence_core::bundle::MspRoots>), Error> {
+) -> Result<(ledger::rails::GatewayFabricRail, Vec<evidence_core::bundle::MspRoots>), Error> {
     let read = |p: &Path| std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()));
     let identity = fabric_anchor::Identity::from_pem(&f.msp_id, &read(&f.cert)?, &read(&f.key)?)?;
     let mut gw = fabric_anchor::GatewayConfig::plaintext(f.gateway_url.clone());
@@ -558,7 +559,6 @@ fn fabric_rail(
         }
         msps.push(evidence_core::bundle::MspRoots { msp_id: id.clone(), roots_pem: vec![pem], orderer });
     }
-    let rail =
-        ledger_server::rails::GatewayFabricRail::new(fabric_anchor::AnchorClient::new(client), roots, &f.network, f.jurisdiction.clone());
+    let rail = ledger::rails::GatewayFabricRail::new(fabric_anchor::AnchorClient::new(client), roots, &f.network, f.jurisdiction.clone());
     Ok((rail, msps))
 }

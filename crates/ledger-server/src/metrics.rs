@@ -1,148 +1,12 @@
-//! Local metrics in the Prometheus text exposition format (version 0.0.4).
-//!
-//! Served at `/metrics` for self-hosted monitoring only: nothing is ever pushed anywhere.
-//! Counters and histograms carry a small, fixed set of label values (rail names, outcome
-//! codes), never tenant data or claim content.
+//! The HTTP service's metrics, rendered at `/metrics` beside the ledger's own
+//! ([`ledger::metrics`]), in the Prometheus text format, for local scraping only: nothing is
+//! ever pushed anywhere. Labels are route templates and error codes, never tenant data.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use ledger::metrics::{Counter, Exposition, Histogram};
 
-/// Upper bounds (seconds) of the latency histograms' buckets.
-pub const LATENCY_BUCKETS: [f64; 12] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
-
-/// A monotonically increasing counter per label set.
+/// The HTTP service's families.
 #[derive(Debug, Default)]
-pub struct Counter {
-    values: Mutex<BTreeMap<Vec<(String, String)>, u64>>,
-}
-
-impl Counter {
-    /// Adds `n` for the label set.
-    pub fn add(&self, labels: &[(&str, &str)], n: u64) {
-        let key: Vec<(String, String)> = labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        let mut m = self.values.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        *m.entry(key).or_default() += n;
-    }
-
-    /// Adds one.
-    pub fn inc(&self, labels: &[(&str, &str)]) {
-        self.add(labels, 1);
-    }
-
-    /// The current value for a label set.
-    pub fn get(&self, labels: &[(&str, &str)]) -> u64 {
-        let key: Vec<(String, String)> = labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        self.values.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&key).copied().unwrap_or(0)
-    }
-}
-
-/// A latency histogram (no labels) with [`LATENCY_BUCKETS`].
-#[derive(Debug, Default)]
-pub struct Histogram {
-    buckets: [AtomicU64; LATENCY_BUCKETS.len()],
-    count: AtomicU64,
-    /// Sum in microseconds, to keep it an integer.
-    sum_micros: AtomicU64,
-}
-
-impl Histogram {
-    /// Records one observation in seconds.
-    pub fn observe(&self, seconds: f64) {
-        for (i, le) in LATENCY_BUCKETS.iter().enumerate() {
-            if seconds <= *le {
-                self.buckets[i].fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        self.count.fetch_add(1, Ordering::Relaxed);
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        self.sum_micros.fetch_add((seconds.max(0.0) * 1e6) as u64, Ordering::Relaxed);
-    }
-}
-
-/// One metric family with its help text.
-#[derive(Debug)]
-enum Family<'a> {
-    Counter(&'a Counter),
-    Histogram(&'a Histogram),
-}
-
-/// Renders families as Prometheus text.
-#[derive(Debug, Default)]
-pub struct Exposition {
-    out: String,
-}
-
-fn escape_label(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
-}
-
-impl Exposition {
-    /// Adds a counter family.
-    pub fn counter(&mut self, name: &str, help: &str, c: &Counter) -> &mut Self {
-        self.family(name, help, &Family::Counter(c))
-    }
-
-    /// Adds a histogram family.
-    pub fn histogram(&mut self, name: &str, help: &str, h: &Histogram) -> &mut Self {
-        self.family(name, help, &Family::Histogram(h))
-    }
-
-    fn family(&mut self, name: &str, help: &str, f: &Family<'_>) -> &mut Self {
-        let o = &mut self.out;
-        match f {
-            Family::Counter(c) => {
-                let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} counter");
-                let values = c.values.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                if values.is_empty() {
-                    let _ = writeln!(o, "{name} 0");
-                }
-                for (labels, v) in values.iter() {
-                    if labels.is_empty() {
-                        let _ = writeln!(o, "{name} {v}");
-                    } else {
-                        let l: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{}\"", escape_label(v))).collect();
-                        let _ = writeln!(o, "{name}{{{}}} {v}", l.join(","));
-                    }
-                }
-            }
-            Family::Histogram(h) => {
-                let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} histogram");
-                for (i, le) in LATENCY_BUCKETS.iter().enumerate() {
-                    let _ = writeln!(o, "{name}_bucket{{le=\"{le}\"}} {}", h.buckets[i].load(Ordering::Relaxed));
-                }
-                let count = h.count.load(Ordering::Relaxed);
-                let _ = writeln!(o, "{name}_bucket{{le=\"+Inf\"}} {count}");
-                #[allow(clippy::cast_precision_loss)]
-                let sum = h.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
-                let _ = writeln!(o, "{name}_sum {sum}\n{name}_count {count}");
-            }
-        }
-        self
-    }
-
-    /// The text.
-    pub fn finish(self) -> String {
-        self.out
-    }
-}
-
-/// The process's metrics: the ledger's own (appends, seals, anchoring per rail) and the
-/// HTTP service's (requests by route and status, errors by code). One set per process, as
-/// a Prometheus client library would keep it; rendered by [`LedgerMetrics::render`].
-#[derive(Debug, Default)]
-pub struct LedgerMetrics {
-    /// Claims appended (label `outcome`: `ok` or `error`).
-    pub appends: Counter,
-    /// Append latency per call (a batch is one call).
-    pub append_seconds: Histogram,
-    /// Seals (label `outcome`).
-    pub seals: Counter,
-    /// Seal latency.
-    pub seal_seconds: Histogram,
-    /// Anchoring attempts (labels `rail`, `outcome`: `anchored`, `reanchor`, `failed`).
-    pub anchors: Counter,
+pub struct HttpMetrics {
     /// HTTP requests (labels `route` (the route template), `status`).
     pub http_requests: Counter,
     /// HTTP request latency.
@@ -153,57 +17,21 @@ pub struct LedgerMetrics {
     pub audit_failures: Counter,
 }
 
-static GLOBAL: std::sync::LazyLock<LedgerMetrics> = std::sync::LazyLock::new(LedgerMetrics::default);
+static GLOBAL: std::sync::LazyLock<HttpMetrics> = std::sync::LazyLock::new(HttpMetrics::default);
 
-/// The process-wide metrics.
-pub fn global() -> &'static LedgerMetrics {
+/// The process-wide HTTP metrics.
+pub fn global() -> &'static HttpMetrics {
     &GLOBAL
 }
 
-impl LedgerMetrics {
-    /// The Prometheus text of every family.
-    pub fn render(&self) -> String {
-        let mut e = Exposition::default();
-        e.counter("ledger_appends_total", "Claims appended, by outcome.", &self.appends)
-            .histogram("ledger_append_seconds", "Append call latency (a batch is one call).", &self.append_seconds)
-            .counter("ledger_seals_total", "Checkpoint seals, by outcome.", &self.seals)
-            .histogram("ledger_seal_seconds", "Seal latency.", &self.seal_seconds)
-            .counter("ledger_anchor_attempts_total", "Anchoring attempts, by rail and outcome.", &self.anchors)
-            .counter("ledger_http_requests_total", "HTTP requests, by route template and status.", &self.http_requests)
-            .histogram("ledger_http_request_seconds", "HTTP request latency.", &self.http_seconds)
-            .counter("ledger_http_errors_total", "HTTP error responses, by stable error code.", &self.http_errors)
-            .counter("ledger_audit_failures_total", "Audit-log appends that failed.", &self.audit_failures);
-        e.finish()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn text_format() {
-        let c = Counter::default();
-        c.inc(&[("rail", "tsa"), ("outcome", "anchored")]);
-        c.add(&[("rail", "tsa"), ("outcome", "anchored")], 2);
-        c.inc(&[("rail", "fabric"), ("outcome", "fail\"ed")]);
-        let h = Histogram::default();
-        h.observe(0.003);
-        h.observe(2.0);
-        let mut e = Exposition::default();
-        e.counter("ledger_anchors_total", "Anchoring attempts by rail and outcome.", &c).histogram(
-            "ledger_append_seconds",
-            "Append latency.",
-            &h,
-        );
-        let text = e.finish();
-        assert!(text.contains("# TYPE ledger_anchors_total counter\n"));
-        assert!(text.contains("ledger_anchors_total{rail=\"tsa\",outcome=\"anchored\"} 3\n"));
-        assert!(text.contains("outcome=\"fail\\\"ed\""));
-        assert!(text.contains("ledger_append_seconds_bucket{le=\"0.0025\"} 0\n"));
-        assert!(text.contains("ledger_append_seconds_bucket{le=\"0.005\"} 1\n"));
-        assert!(text.contains("ledger_append_seconds_bucket{le=\"+Inf\"} 2\n"));
-        assert!(text.contains("ledger_append_seconds_count 2\n"));
-        assert_eq!(c.get(&[("rail", "tsa"), ("outcome", "anchored")]), 3);
-    }
+/// The whole `/metrics` text: the ledger's families, then the HTTP service's.
+pub fn render() -> String {
+    let mut e = Exposition::default();
+    ledger::metrics::global().render_into(&mut e);
+    let h = global();
+    e.counter("ledger_http_requests_total", "HTTP requests, by route template and status.", &h.http_requests)
+        .histogram("ledger_http_request_seconds", "HTTP request latency.", &h.http_seconds)
+        .counter("ledger_http_errors_total", "HTTP error responses, by stable error code.", &h.http_errors)
+        .counter("ledger_audit_failures_total", "Audit-log appends that failed.", &h.audit_failures);
+    e.finish()
 }

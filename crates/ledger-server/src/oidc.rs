@@ -838,7 +838,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::testing::TempDir;
+    use test_support::TempDir;
 
     const NOW: i64 = 1_750_000_000;
     const ISS: &str = "https://idp.example.com/tenant";

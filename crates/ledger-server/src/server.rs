@@ -9,53 +9,11 @@
 use std::future::Future;
 use std::time::Duration;
 
-use crate::Ledger;
-use crate::anchor::{AnchorEvidence, AnchorRequest, FabricRail, RailError, TsaRail};
 use crate::http::{self, AppState, HttpLimits};
-use crate::scheduler::{spawn_anchor_worker, spawn_sealer};
-use crate::store::Store;
-
-/// A Fabric rail for deployments that anchor on the TSA rail only (the ledger is built
-/// with `Ledger::with_rails(vec![Rail::Tsa])`, so it is never asked). If it is asked, it
-/// fails, and the outbox keeps the row pending: nothing is lost.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoFabric;
-
-impl FabricRail for NoFabric {
-    async fn submit(&self, _req: &AnchorRequest<'_>) -> Result<AnchorEvidence, RailError> {
-        Err(RailError { rail: "fabric", message: "the Fabric rail is not configured on this server".into() })
-    }
-}
-
-/// A TSA rail for deployments without one: fails, so rows stay pending.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoTsa;
-
-impl TsaRail for NoTsa {
-    async fn timestamp(&self, _req: &AnchorRequest<'_>) -> Result<AnchorEvidence, RailError> {
-        Err(RailError { rail: "tsa", message: "no TSA is configured on this server".into() })
-    }
-}
-
-/// An optional rail: `None` fails every attempt (rows stay pending, nothing is lost).
-impl<R: FabricRail> FabricRail for Option<R> {
-    async fn submit(&self, req: &AnchorRequest<'_>) -> Result<AnchorEvidence, RailError> {
-        match self {
-            Some(r) => r.submit(req).await,
-            None => NoFabric.submit(req).await,
-        }
-    }
-}
-
-/// An optional rail: `None` fails every attempt (rows stay pending, nothing is lost).
-impl<R: TsaRail> TsaRail for Option<R> {
-    async fn timestamp(&self, req: &AnchorRequest<'_>) -> Result<AnchorEvidence, RailError> {
-        match self {
-            Some(r) => r.timestamp(req).await,
-            None => NoTsa.timestamp(req).await,
-        }
-    }
-}
+use ledger::Ledger;
+use ledger::anchor::{FabricRail, TsaRail};
+use ledger::scheduler::{spawn_anchor_worker, spawn_sealer};
+use ledger::store::Store;
 
 /// What the service runs with.
 #[derive(Debug, Clone)]

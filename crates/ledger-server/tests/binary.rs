@@ -5,8 +5,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use ledger_server::testing::TempDir;
 use serde_json::{Value, json};
+use test_support::TempDir;
 
 const BIN: &str = env!("CARGO_BIN_EXE_ledger-server");
 

@@ -10,15 +10,16 @@ use std::time::Duration;
 
 use evidence_core::bundle::{Bundle, Requirements, StandardAnchors, TrustFile, Verdict, verify_bundle_offline};
 use evidence_core::{TenantId, UnixMillis};
+use ledger::Ledger;
+use ledger::store::{Rail, Store, TenantConfig, TenantStore as _};
 use ledger_server::auth::{self, Action, Role};
+use ledger_server::dev;
 use ledger_server::http::HttpLimits;
 use ledger_server::http::spec::ROUTES;
 use ledger_server::server::ServiceOptions;
-use ledger_server::store::{Rail, Store, TenantConfig, TenantStore as _};
-use ledger_server::testing::LocalServer;
-use ledger_server::{Ledger, dev};
 use serde_json::{Value, json};
 use support::{keys, signer, tid};
+use test_support::LocalServer;
 
 struct Server {
     base: String,
@@ -48,7 +49,7 @@ async fn start<S: Store + Clone>(ledger: Ledger<S>, limits: HttpLimits) -> Serve
 async fn token<S: Store>(store: &S, tenant: Option<&str>, role: Role, lifetime_ms: i64) -> String {
     let mut id = [0u8; 8];
     getrandom::fill(&mut id).unwrap();
-    let issued = auth::issue(id, [id[0]; 32], tenant.map(tid), role, "test", ledger_server::now(), lifetime_ms).unwrap();
+    let issued = auth::issue(id, [id[0]; 32], tenant.map(tid), role, "test", ledger::now(), lifetime_ms).unwrap();
     store.put_token(&issued.record).await.unwrap();
     issued.bearer
 }
@@ -112,11 +113,11 @@ fn fill(path: &str, tenant: &str) -> String {
 
 /// Seals now; the server's own sealer may hold the tenant's seal lock at that moment
 /// (PostgreSQL reports `SealBusy` then), so try again briefly.
-async fn seal_now<S: Store>(ledger: &Ledger<S>, tenant: &str) -> ledger_server::store::CheckpointRow {
+async fn seal_now<S: Store>(ledger: &Ledger<S>, tenant: &str) -> ledger::store::CheckpointRow {
     let t = ledger.tenant(&tid(tenant)).await.unwrap();
     for _ in 0..100 {
         match t.seal_now().await {
-            Err(ledger_server::LedgerError::Store(ledger_server::store::StoreError::SealBusy)) => {
+            Err(ledger::LedgerError::Store(ledger::store::StoreError::SealBusy)) => {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
             other => return other.unwrap(),
@@ -283,7 +284,7 @@ async fn happy_path<S: Store + Clone>(store: S) {
     assert!(secret.len() >= 43 && !r.text.contains(secret), "a token secret reached the audit log");
     assert!(!r.text.contains("P-0042"), "claim content reached the audit log");
     let admin_log = ledger.tenant(&tid("admin.audit")).await.unwrap();
-    assert!(ledger_server::store::TenantStore::size(admin_log.store()).await.unwrap() >= 4);
+    assert!(ledger::store::TenantStore::size(admin_log.store()).await.unwrap() >= 4);
 
     // Metrics: local Prometheus text.
     let m = call(&c, "GET", &format!("{b}/metrics"), None, None).await;
@@ -352,7 +353,7 @@ async fn roles_and_isolation<S: Store + Clone>(store: S) {
     }
     // Nothing was written to B.
     let tb = ledger.tenant(&tid("tenant-b")).await.unwrap();
-    assert_eq!(ledger_server::store::TenantStore::size(tb.store()).await.unwrap(), 2);
+    assert_eq!(ledger::store::TenantStore::size(tb.store()).await.unwrap(), 2);
 
     // A token whose tenant is gone from the store: unknown_tenant.
     let ghost = token(&store, Some("ghost"), Role::Service, DAY).await;
@@ -375,7 +376,7 @@ async fn roles_and_isolation<S: Store + Clone>(store: S) {
     let revoked = token(&store, Some("tenant-a"), Role::Auditor, DAY).await;
     assert_eq!(call(&c, "GET", &url, Some(&revoked), None).await.status, 200);
     let id = &revoked[4..20];
-    assert!(store.revoke_token(id, ledger_server::now()).await.unwrap());
+    assert!(store.revoke_token(id, ledger::now()).await.unwrap());
     // The server reuses a token record it read for `token_cache` (1 s by default): the
     // revocation is refused once that has passed.
     tokio::time::sleep(HttpLimits::default().token_cache + Duration::from_millis(100)).await;
@@ -385,7 +386,7 @@ async fn roles_and_isolation<S: Store + Clone>(store: S) {
     let url0 = format!("{}/v1/tenants/tenant-a/checkpoints", uncached.base);
     let tok = token(&store, Some("tenant-a"), Role::Auditor, DAY).await;
     assert_eq!(call(&c, "GET", &url0, Some(&tok), None).await.status, 200);
-    assert!(store.revoke_token(&tok[4..20], ledger_server::now()).await.unwrap());
+    assert!(store.revoke_token(&tok[4..20], ledger::now()).await.unwrap());
     assert_eq!(call(&c, "GET", &url0, Some(&tok), None).await.code(), "revoked_token");
     uncached.shutdown().await;
     // Lifetimes over 90 days are refused at issue.
@@ -438,7 +439,7 @@ async fn hostile_bodies<S: Store + Clone>(store: S) {
     assert_eq!(call(&c, "DELETE", &format!("{}/v1/tenants/t1/claims", srv.base), Some(&tok), None).await.status, 405);
     // Nothing of it was stored.
     let t = ledger.tenant(&tid("t1")).await.unwrap();
-    assert_eq!(ledger_server::store::TenantStore::size(t.store()).await.unwrap(), 0);
+    assert_eq!(ledger::store::TenantStore::size(t.store()).await.unwrap(), 0);
     srv.shutdown().await;
 }
 
@@ -487,7 +488,7 @@ async fn rate_limit_and_drain<S: Store + Clone>(store: S) {
     tokio::time::sleep(Duration::from_millis(5)).await;
     srv.shutdown().await;
     let t = ledger.tenant(&tid("t1")).await.unwrap();
-    let size = ledger_server::store::TenantStore::size(t.store()).await.unwrap();
+    let size = ledger::store::TenantStore::size(t.store()).await.unwrap();
     for task in tasks {
         if let Some(seq) = task.await.unwrap() {
             assert!(seq < size, "acknowledged claim {seq} missing after shutdown (size {size})");

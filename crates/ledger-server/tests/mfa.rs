@@ -9,18 +9,18 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use ledger_server::Ledger;
+use ledger::Ledger;
+use ledger::store::sqlite::{Durability, SqliteStore};
+use ledger::store::{Rail, Store, TenantConfig};
 use ledger_server::auth::{self, Role};
 use ledger_server::http::mfa::MfaGate;
 use ledger_server::oidc::{IdTokenPolicy, KeySource};
 use ledger_server::server::ServiceOptions;
-use ledger_server::store::sqlite::{Durability, SqliteStore};
-use ledger_server::store::{Rail, Store, TenantConfig};
-use ledger_server::testing::{LocalServer, TempDir};
 use ring::rand::SystemRandom;
 use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _};
 use serde_json::{Value, json};
 use support::{keys, signer, tid};
+use test_support::{LocalServer, TempDir};
 
 const ISSUER: &str = "https://login.dealer.example.ca/";
 const AUDIENCE: &str = "evidence-ledger";
@@ -46,7 +46,7 @@ impl Idp {
 
     /// An ES256 ID token with these claims over a valid base (iss, aud, iat, exp in an hour).
     fn token(&self, claims: &Value) -> String {
-        let now = ledger_server::now().0 / 1000;
+        let now = ledger::now().0 / 1000;
         let mut body = json!({"iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + 3600, "sub": "u-123",
                               "email": "Alice@Dealer.example.ca", "amr": ["pwd", "mfa"]});
         for (k, v) in claims.as_object().unwrap() {
@@ -76,7 +76,7 @@ async fn call(c: &reqwest::Client, url: &str, bearer: &str, id_token: Option<&st
 async fn token(store: &SqliteStore, role: Role, person: Option<&str>) -> String {
     let mut id = [0u8; 8];
     getrandom::fill(&mut id).unwrap();
-    let mut issued = auth::issue(id, [id[1]; 32], Some(tid("rooftop-7")), role, "mfa test", ledger_server::now(), 86_400_000).unwrap();
+    let mut issued = auth::issue(id, [id[1]; 32], Some(tid("rooftop-7")), role, "mfa test", ledger::now(), 86_400_000).unwrap();
     issued.record.principal = person.map(str::to_owned);
     store.put_token(&issued.record).await.unwrap();
     issued.bearer
@@ -126,7 +126,7 @@ async fn people_need_an_mfa_id_token_of_their_own_and_machines_do_not() {
 
     for (why, id_token, bearer, code, reason) in [
         ("no MFA asserted", idp.token(&json!({"amr": ["pwd"]})), &alice, "mfa_invalid", Some("no_mfa")),
-        ("expired", idp.token(&json!({"exp": ledger_server::now().0 / 1000 - 600})), &alice, "mfa_invalid", Some("expired")),
+        ("expired", idp.token(&json!({"exp": ledger::now().0 / 1000 - 600})), &alice, "mfa_invalid", Some("expired")),
         ("another audience", idp.token(&json!({"aud": "another-app"})), &alice, "mfa_invalid", Some("wrong_audience")),
         ("another issuer", idp.token(&json!({"iss": "https://evil.example/"})), &alice, "mfa_invalid", Some("wrong_issuer")),
         ("another person", idp.token(&json!({"sub": "u-999", "email": "bob@dealer.example.ca"})), &alice, "mfa_mismatch", None),

@@ -14,7 +14,7 @@
 //!   builds is swept against the tenant's staff roster (names, nicknames, accents and case
 //!   folded) and refused with the field paths and personnel codes (never the name);
 //! - retraction of leaked claims already written ([`retract`]): [`retract::sweep_written`]
-//!   over a [`retract::Retractor`], implemented for `ledger_server::TenantLedger` and for
+//!   over a [`retract::Retractor`], implemented for `ledger::TenantLedger` and for
 //!   [`retract::HttpRetractor`] (a ledger server's retract endpoint);
 //! - `pipeline analyze` ([`cli`]): ingest check → analyzers → consumers → gate → leak gate →
 //!   one batch through the chosen `ClaimSink`; all or nothing.

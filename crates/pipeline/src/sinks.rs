@@ -14,10 +14,10 @@
 use std::path::Path;
 
 use evidence_core::{AppendReceipt, AppendRequest, ClaimSink, TenantId};
-use ledger_server::crypto::FileKeyProvider;
-use ledger_server::store::sqlite::{Durability, SqliteStore, SqliteTenant};
-use ledger_server::store::{Rail, TenantConfig};
-use ledger_server::{Ledger, TenantLedger};
+use ledger::crypto::FileKeyProvider;
+use ledger::store::sqlite::{Durability, SqliteStore, SqliteTenant};
+use ledger::store::{Rail, TenantConfig};
+use ledger::{Ledger, TenantLedger};
 
 /// Why a sink could not be opened or written.
 #[derive(Debug, thiserror::Error)]
@@ -158,7 +158,7 @@ impl std::fmt::Debug for TargetSink {
 pub enum TargetSinkError {
     /// The local ledger refused or failed.
     #[error(transparent)]
-    Local(#[from] ledger_server::LedgerError),
+    Local(#[from] ledger::LedgerError),
     /// The server refused or could not be reached.
     #[error(transparent)]
     Server(#[from] SinkOpenError),

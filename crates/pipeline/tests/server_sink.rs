@@ -7,13 +7,13 @@ use std::time::Duration;
 
 use evidence_core::note::NoteSigner;
 use evidence_core::{ClaimKind, Seq, TenantId};
-use ledger_server::Ledger;
+use ledger::Ledger;
+use ledger::crypto::{EnvKeyProvider, SecretKey};
+use ledger::store::sqlite::{Durability, SqliteStore};
+use ledger::store::{Rail, Store as _, TenantConfig, TenantStore as _};
 use ledger_server::auth::{self, Role};
-use ledger_server::crypto::{EnvKeyProvider, SecretKey};
 use ledger_server::server::ServiceOptions;
-use ledger_server::store::sqlite::{Durability, SqliteStore};
-use ledger_server::store::{Rail, Store as _, TenantConfig, TenantStore as _};
-use ledger_server::testing::LocalServer;
+use test_support::LocalServer;
 
 fn pipeline(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_pipeline")).args(args).output().expect("the binary runs")
@@ -38,8 +38,7 @@ fn ingest_and_analyze_append_through_a_ledger_server() {
             vec![Rail::Tsa],
         );
         ledger.create_tenant(&tenant, &TenantConfig::default()).await.unwrap();
-        let issued =
-            auth::issue([7; 8], [5; 32], Some(tenant.clone()), Role::Service, "pipeline", ledger_server::now(), 3_600_000).unwrap();
+        let issued = auth::issue([7; 8], [5; 32], Some(tenant.clone()), Role::Service, "pipeline", ledger::now(), 3_600_000).unwrap();
         store.put_token(&issued.record).await.unwrap();
         let opts = ServiceOptions {
             seal_tick: Duration::from_hours(1),

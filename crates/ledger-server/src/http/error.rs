@@ -10,9 +10,9 @@ use axum::http::StatusCode;
 use axum::http::header::{HeaderValue, RETRY_AFTER};
 use axum::response::{IntoResponse, Response};
 
-use crate::LedgerError;
 use crate::auth::AuthError;
-use crate::store::StoreError;
+use ledger::LedgerError;
+use ledger::store::StoreError;
 
 /// The stable error code carried in responses (also put in response extensions for the
 /// audit log and metrics).

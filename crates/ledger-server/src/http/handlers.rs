@@ -12,8 +12,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{ApiError, AppState, JsonBody};
-use crate::store::{CheckpointRow, Store, TenantConfig, TenantStore as _};
-use crate::{TenantLedger, audit};
+use crate::audit;
+use ledger::TenantLedger;
+use ledger::store::{CheckpointRow, Store, TenantConfig, TenantStore as _};
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -45,7 +46,7 @@ pub(super) async fn readyz<S: Store>(State(st): State<AppState<S>>) -> Response 
 }
 
 pub(super) async fn metrics() -> Response {
-    ([(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], crate::metrics::global().render()).into_response()
+    ([(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], crate::metrics::render()).into_response()
 }
 
 pub(super) async fn openapi() -> Json<serde_json::Value> {
@@ -259,7 +260,7 @@ fn checkpoint_json(c: &CheckpointRow) -> serde_json::Value {
     })
 }
 
-fn anchor_json(a: &crate::store::AnchorRow) -> serde_json::Value {
+fn anchor_json(a: &ledger::store::AnchorRow) -> serde_json::Value {
     json!({
         "id": a.id,
         "rail": a.rail,
@@ -324,7 +325,7 @@ pub(super) struct SizePair {
     new: u64,
 }
 
-async fn checkpoint_of_size<T: crate::store::TenantStore>(t: &TenantLedger<T>, size: u64) -> ApiResult<CheckpointRow> {
+async fn checkpoint_of_size<T: ledger::store::TenantStore>(t: &TenantLedger<T>, size: u64) -> ApiResult<CheckpointRow> {
     let mut from = 0u64;
     loop {
         let rows = t.checkpoints(from, 1000).await?;

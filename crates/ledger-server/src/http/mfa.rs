@@ -48,7 +48,7 @@ impl MfaGate {
                 "this role must also present an ID token from the identity provider, asserting MFA, in the X-Ledger-Id-Token header",
             ));
         };
-        let now = crate::now().0.div_euclid(1000);
+        let now = ledger::now().0.div_euclid(1000);
         let claims = match self.keys.validate(token, &self.policy, now).await {
             Ok(c) => c,
             Err(e @ OidcError::KeysUnavailable(_)) => {

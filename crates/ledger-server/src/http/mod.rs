@@ -37,10 +37,10 @@ use axum::routing::{get, post};
 use evidence_core::TenantId;
 use serde::de::DeserializeOwned;
 
-use crate::Ledger;
 use crate::auth::{self, Principal};
-use crate::store::Store;
 pub use error::{ApiError, ErrorCode};
+use ledger::Ledger;
+use ledger::store::Store;
 
 /// Limits and defaults of the HTTP layer.
 #[derive(Clone, Debug)]
@@ -267,7 +267,7 @@ async fn authenticate<S: Store>(st: &AppState<S>, header: Option<&axum::http::He
         // Same answer as a wrong secret: an id alone is not a credential.
         return Err(auth::AuthError::Invalid.into());
     };
-    let principal = auth::verify(&record, secret, crate::now())?;
+    let principal = auth::verify(&record, secret, ledger::now())?;
     if let Err(wait) = st.limiter.check(&principal.token_id, st.limits.rate_per_sec, st.limits.rate_burst) {
         let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests for this token; slow down");
         e.retry_after = Some(wait);

@@ -3,11 +3,11 @@
 
 use evidence_core::note::NoteSigner;
 use evidence_core::{AppendRequest, Claim, ClaimKind, TenantId};
-use ledger_server::Ledger;
-use ledger_server::crypto::{EnvKeyProvider, SecretKey};
-use ledger_server::store::postgres::PgStore;
-use ledger_server::store::sqlite::{Durability, SqliteStore};
-use ledger_server::testing::{PgHarness, TempDir};
+use ledger::Ledger;
+use ledger::crypto::{EnvKeyProvider, SecretKey};
+use ledger::store::postgres::PgStore;
+use ledger::store::sqlite::{Durability, SqliteStore};
+use test_support::{PgHarness, TempDir};
 
 pub const LEDGER: &str = "ledger.test.example";
 
@@ -47,7 +47,7 @@ pub async fn postgres() -> (PgStore, Guard) {
     (s, Guard::Pg(h))
 }
 
-pub fn ledger<S: ledger_server::store::Store>(s: S) -> Ledger<S> {
+pub fn ledger<S: ledger::store::Store>(s: S) -> Ledger<S> {
     Ledger::new(s, signer(), keys())
 }
 

@@ -6,8 +6,8 @@
 //! only removed from storage by an erasure, which is the operator's decision (not done here).
 
 use evidence_core::{AppendReceipt, Seq};
-use ledger_server::TenantLedger;
-use ledger_server::store::TenantStore;
+use ledger::TenantLedger;
+use ledger::store::TenantStore;
 use serde_json::Value;
 
 use super::roster::{Leak, Roster};
@@ -21,7 +21,7 @@ pub trait Retractor {
 }
 
 impl<T: TenantStore> Retractor for TenantLedger<T> {
-    type Error = ledger_server::LedgerError;
+    type Error = ledger::LedgerError;
 
     fn retract(&self, seq: Seq, reason: &str) -> impl Future<Output = Result<AppendReceipt, Self::Error>> + Send {
         TenantLedger::retract(self, seq, reason)

@@ -10,10 +10,10 @@ use std::time::Duration;
 use evidence_core::bundle::{Base64, LedgerKey, Requirements, StandardAnchors, TRUST_FORMAT, TrustFile, Verdict, verify_bundle_offline};
 use evidence_core::rfc3161::certificates_from_pem_or_der;
 use evidence_core::{ClaimSink as _, Seq};
-use ledger_server::rails::HttpTsaRail;
-use ledger_server::store::{AnchorState, Rail, TenantConfig};
-use ledger_server::testing::FabricTestDouble;
+use ledger::rails::HttpTsaRail;
+use ledger::store::{AnchorState, Rail, TenantConfig};
 use support::{finding, ledger, tid};
+use test_support::FabricTestDouble;
 use tsa_client::testing::{Fault, OpensslTsa};
 use tsa_client::{ClientConfig, Jurisdiction, RetryPolicy, TsaClient, TsaEndpoint};
 

@@ -16,11 +16,11 @@ use std::time::{Duration, Instant};
 use evidence_core::checkpoint::{ChainLink, verify_chain};
 use evidence_core::merkle::root_of;
 use evidence_core::{ClaimSink, LeafHash, Seq};
-use ledger_server::store::postgres::PgStore;
-use ledger_server::store::sqlite::{Durability, SqliteStore};
-use ledger_server::store::{Store, TenantConfig, TenantStore};
-use ledger_server::testing::{FabricTestDouble, OpensslTsa, PgHarness, Switchable, TempDir};
+use ledger::store::postgres::PgStore;
+use ledger::store::sqlite::{Durability, SqliteStore};
+use ledger::store::{Store, TenantConfig, TenantStore};
 use support::{finding, ledger, tid};
+use test_support::{FabricTestDouble, OpensslTsa, PgHarness, Switchable, TempDir};
 
 const CHILD_ENV: &str = "LEDGER_CRASH_CHILD";
 
@@ -42,7 +42,7 @@ async fn child_loop<S: Store>(s: S) {
     let t = l.create_tenant(&tid("crash"), &TenantConfig::default()).await.unwrap();
     let tsa = OpensslTsa::generate("Crash TSA", "CA").unwrap();
     let fabric = FabricTestDouble::default();
-    let mut rng = Rng(u64::try_from(ledger_server::now().0).unwrap() | 1);
+    let mut rng = Rng(u64::try_from(ledger::now().0).unwrap() | 1);
     let pid = std::process::id();
     for iter in 0u64.. {
         let n = 1 + rng.below(20);
@@ -179,7 +179,7 @@ async fn resume_outbox<S: Store>(s: S) -> usize {
         t.process_anchors(&tsa, &fabric, 1000).await.unwrap();
         // Expire leases of rows a killed worker held (the lease is 2 minutes).
         for r in t.store().unanchored().await.unwrap() {
-            t.store().anchor_failed(r.id, "lease of a killed worker", ledger_server::now()).await.unwrap();
+            t.store().anchor_failed(r.id, "lease of a killed worker", ledger::now()).await.unwrap();
         }
     }
     let r = t.append(finding(1)).await.unwrap();
@@ -195,7 +195,7 @@ fn kills() -> u64 {
 fn sqlite_survives_sigkill() {
     let dir = TempDir::new("ledger-crash");
     let target = format!("sqlite:{}", dir.path().display());
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ u64::try_from(ledger_server::now().0).unwrap());
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ u64::try_from(ledger::now().0).unwrap());
     let rt = tokio::runtime::Runtime::new().unwrap();
     let mut acked = std::collections::HashMap::new();
     for _ in 0..kills() {
@@ -215,7 +215,7 @@ fn postgres_survives_sigkill() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let h = rt.block_on(PgHarness::start());
     let target = format!("pg:{}", h.url);
-    let mut rng = Rng(0x2545_f491_4f6c_dd1d ^ u64::try_from(ledger_server::now().0).unwrap());
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d ^ u64::try_from(ledger::now().0).unwrap());
     let mut acked = std::collections::HashMap::new();
     for _ in 0..kills() {
         acked.extend(run_and_kill(&target, &mut rng));

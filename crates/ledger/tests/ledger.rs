@@ -10,12 +10,12 @@ use evidence_core::bundle::{Base64, LedgerKey, RecordStatus, Requirements, TRUST
 use evidence_core::checkpoint::{ChainLink, verify_chain};
 use evidence_core::merkle::root_of;
 use evidence_core::{ClaimKind, ClaimSink, Seq, UnixMillis};
-use ledger_server::store::{AnchorState, Rail, Store, StoreError, TenantConfig, TenantStore};
-use ledger_server::testing::{FabricTestDouble, FailoverTsa, OpensslTsa, Switchable};
-use ledger_server::{LedgerError, TenantLedger};
+use ledger::store::{AnchorState, Rail, Store, StoreError, TenantConfig, TenantStore};
+use ledger::{LedgerError, TenantLedger};
 use support::{finding, ledger, tid};
+use test_support::{FabricTestDouble, FailoverTsa, OpensslTsa, Switchable};
 
-fn trust<S: Store>(l: &ledger_server::Ledger<S>) -> TrustFile {
+fn trust<S: Store>(l: &ledger::Ledger<S>) -> TrustFile {
     TrustFile {
         format: TRUST_FORMAT.into(),
         ledgers: vec![LedgerKey {
@@ -174,8 +174,8 @@ async fn tenants_are_isolated<S: Store>(s: S) {
     // A's stored record cannot be decrypted under B's key.
     let rec = a.store().record(Seq(0)).await.unwrap().unwrap();
     let entry = evidence_core::LeafEntry::decode(&a.store().leaves(0, 1).await.unwrap()[0].entry).unwrap();
-    let kb = ledger_server::crypto::KeyProvider::tenant_key(&support::keys(), &tid("tenant-b")).unwrap();
-    assert!(ledger_server::crypto::open_record(&kb, &tid("tenant-a"), &entry.commitment, &rec).is_err());
+    let kb = ledger::crypto::KeyProvider::tenant_key(&support::keys(), &tid("tenant-b")).unwrap();
+    assert!(ledger::crypto::open_record(&kb, &tid("tenant-a"), &entry.commitment, &rec).is_err());
     let mut ids = l.tenants().await.unwrap();
     ids.sort();
     assert_eq!(ids, vec![tid("tenant-a"), tid("tenant-b")]);
@@ -317,12 +317,12 @@ async fn scheduler_seals_on_size<S: Store>(s: S) {
     let cfg = TenantConfig { seal_after_claims: 5, seal_every_ms: 3_600_000, ..TenantConfig::default() };
     let t = l.create_tenant(&tid("dealer-5"), &cfg).await.unwrap();
     // First tick seals the empty log (no checkpoint yet); then only on size.
-    assert!(ledger_server::scheduler::seal_if_due(&t).await.unwrap());
-    assert!(!ledger_server::scheduler::seal_if_due(&t).await.unwrap());
+    assert!(ledger::scheduler::seal_if_due(&t).await.unwrap());
+    assert!(!ledger::scheduler::seal_if_due(&t).await.unwrap());
     t.append_batch((0..4).map(finding).collect()).await.unwrap();
-    assert!(!ledger_server::scheduler::seal_if_due(&t).await.unwrap());
+    assert!(!ledger::scheduler::seal_if_due(&t).await.unwrap());
     t.append(finding(5)).await.unwrap();
-    let bg = ledger_server::scheduler::spawn_sealer(l.clone(), Duration::from_millis(50));
+    let bg = ledger::scheduler::spawn_sealer(l.clone(), Duration::from_millis(50));
     let mut sealed = false;
     for _ in 0..100 {
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -341,7 +341,7 @@ async fn background_worker_anchors<S: Store>(s: S) {
     t.append_batch((0..3).map(finding).collect()).await.unwrap();
     let cp = t.seal_now().await.unwrap();
     let tsa = OpensslTsa::generate("Worker TSA", "CA").unwrap();
-    let bg = ledger_server::scheduler::spawn_anchor_worker(l.clone(), tsa, FabricTestDouble::default(), Duration::from_millis(50));
+    let bg = ledger::scheduler::spawn_anchor_worker(l.clone(), tsa, FabricTestDouble::default(), Duration::from_millis(50));
     let mut done = false;
     for _ in 0..200 {
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -398,10 +398,22 @@ async fn concurrent_single_appends_group_commit<S: Store>(s: S) {
 
 /// Token records, with and without a bound person, read back as stored; revocation once.
 async fn token_records_round_trip<S: Store>(s: S) {
-    use ledger_server::auth::{Role, issue};
-    let mut bound = issue([1; 8], [2; 32], Some(tid("dealer-t")), Role::Cfo, "cfo", UnixMillis(1_000), 60_000).unwrap().record;
+    use ledger::tokens::{Role, TokenRecord};
+    // As `ledger_server::auth::issue` makes them (the ledger only stores records).
+    let record = |id: &str, role, label: &str, secret, at| TokenRecord {
+        id: id.into(),
+        tenant: Some(tid("dealer-t")),
+        role,
+        label: label.into(),
+        secret_hash: evidence_core::sha256(&[&[secret; 32]]),
+        created_at: UnixMillis(at),
+        expires_at: UnixMillis(at + 60_000),
+        revoked_at: None,
+        principal: None,
+    };
+    let mut bound = record("0101010101010101", Role::Cfo, "cfo", 2, 1_000);
     bound.principal = Some("cfo@dealer.example.ca".into());
-    let machine = issue([3; 8], [4; 32], Some(tid("dealer-t")), Role::Service, "pipeline", UnixMillis(2_000), 60_000).unwrap().record;
+    let machine = record("0303030303030303", Role::Service, "pipeline", 4, 2_000);
     s.put_token(&bound).await.unwrap();
     s.put_token(&machine).await.unwrap();
     assert_eq!(s.token(&bound.id).await.unwrap().as_ref(), Some(&bound));
@@ -451,9 +463,9 @@ fn sqlite_records_are_encrypted_at_rest() {
 /// distinct consecutive sequence numbers, concurrent seals never fork the chain.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_replicas_share_a_tenant() {
-    let h = ledger_server::testing::PgHarness::start().await;
-    let p1 = ledger(ledger_server::store::postgres::PgStore::connect_with(h.options.clone(), 4).await.unwrap());
-    let p2 = ledger(ledger_server::store::postgres::PgStore::connect_with(h.options.clone(), 4).await.unwrap());
+    let h = test_support::PgHarness::start().await;
+    let p1 = ledger(ledger::store::postgres::PgStore::connect_with(h.options.clone(), 4).await.unwrap());
+    let p2 = ledger(ledger::store::postgres::PgStore::connect_with(h.options.clone(), 4).await.unwrap());
     let id = tid("shared");
     let t1 = p1.create_tenant(&id, &TenantConfig::default()).await.unwrap();
     let t2 = p2.create_tenant(&id, &TenantConfig::default()).await.unwrap();
@@ -496,8 +508,8 @@ async fn postgres_replicas_share_a_tenant() {
 /// away), and everything reads back afterwards.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_checkpoints_in_the_background() {
-    use ledger_server::store::sqlite::{Durability, SqliteStore, WRITER_AUTOCHECKPOINT_PAGES};
-    let dir = ledger_server::testing::TempDir::new("wal-background");
+    use ledger::store::sqlite::{Durability, SqliteStore, WRITER_AUTOCHECKPOINT_PAGES};
+    let dir = test_support::TempDir::new("wal-background");
     let s = SqliteStore::open(dir.path(), Durability::PowerLoss).await.unwrap();
     let l = ledger(s);
     let t = l.create_tenant(&tid("dealer-wal"), &TenantConfig::default()).await.unwrap();

@@ -27,7 +27,7 @@ use super::{
     SealDraft, SealSigned, Store, StoreError, TenantConfig, TenantStore, checkpoint_row, digest, encode_leaf, frontier_map, i64_of,
     leaf_row, seal_chunks, size_u64, token_row,
 };
-use crate::auth::TokenRecord;
+use crate::tokens::TokenRecord;
 
 static CATALOGUE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres/catalogue");
 static TENANT: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres/tenant");

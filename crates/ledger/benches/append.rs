@@ -10,12 +10,12 @@ use std::time::{Duration, Instant};
 
 use evidence_core::note::NoteSigner;
 use evidence_core::{AppendRequest, Claim, ClaimKind, TenantId};
-use ledger_server::crypto::{EnvKeyProvider, SecretKey};
-use ledger_server::store::postgres::PgStore;
-use ledger_server::store::sqlite::{Durability, SqliteStore};
-use ledger_server::store::{Rail, Store, TenantConfig, TenantStore};
-use ledger_server::testing::{PgHarness, TempDir};
-use ledger_server::{Ledger, TenantLedger};
+use ledger::crypto::{EnvKeyProvider, SecretKey};
+use ledger::store::postgres::PgStore;
+use ledger::store::sqlite::{Durability, SqliteStore};
+use ledger::store::{Rail, Store, TenantConfig, TenantStore};
+use ledger::{Ledger, TenantLedger};
+use test_support::{PgHarness, TempDir};
 
 fn claim(n: u64) -> AppendRequest {
     AppendRequest::new(
@@ -66,7 +66,7 @@ async fn one_tenant<T: TenantStore>(t: &TenantLedger<T>, total: u64, batch: u64)
         if since_seal >= 10_000 {
             // With several clients on one PostgreSQL tenant, another client may hold the seal lock.
             match t.seal_now().await {
-                Ok(_) | Err(ledger_server::LedgerError::Store(ledger_server::store::StoreError::SealBusy)) => {}
+                Ok(_) | Err(ledger::LedgerError::Store(ledger::store::StoreError::SealBusy)) => {}
                 Err(e) => panic!("seal: {e}"),
             }
             since_seal = 0;

@@ -35,7 +35,7 @@ use evidence_core::{AppendReceipt, CheckpointHash, CheckpointSeq, LeafHash, Node
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row as _, Sqlite};
 
-use crate::auth::TokenRecord;
+use crate::tokens::TokenRecord;
 
 use super::{
     AnchorRow, AnchorSuccess, CheckpointRow, EncryptedRecord, Extension, IncidentRow, LeafEffect, LeafRow, NewLeaf, Rail, SEAL_READ_CHUNK,

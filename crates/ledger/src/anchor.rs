@@ -82,6 +82,48 @@ pub trait FabricRail: Send + Sync {
     fn submit(&self, req: &AnchorRequest<'_>) -> impl Future<Output = Result<AnchorEvidence, RailError>> + Send;
 }
 
+/// A Fabric rail for deployments that anchor on the TSA rail only (the ledger is built
+/// with `Ledger::with_rails(vec![Rail::Tsa])`, so it is never asked). If it is asked, it
+/// fails, and the outbox keeps the row pending: nothing is lost.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoFabric;
+
+impl FabricRail for NoFabric {
+    async fn submit(&self, _req: &AnchorRequest<'_>) -> Result<AnchorEvidence, RailError> {
+        Err(RailError { rail: "fabric", message: "the Fabric rail is not configured on this server".into() })
+    }
+}
+
+/// A TSA rail for deployments without one: fails, so rows stay pending.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoTsa;
+
+impl TsaRail for NoTsa {
+    async fn timestamp(&self, _req: &AnchorRequest<'_>) -> Result<AnchorEvidence, RailError> {
+        Err(RailError { rail: "tsa", message: "no TSA is configured on this server".into() })
+    }
+}
+
+/// An optional rail: `None` fails every attempt (rows stay pending, nothing is lost).
+impl<R: FabricRail> FabricRail for Option<R> {
+    async fn submit(&self, req: &AnchorRequest<'_>) -> Result<AnchorEvidence, RailError> {
+        match self {
+            Some(r) => r.submit(req).await,
+            None => NoFabric.submit(req).await,
+        }
+    }
+}
+
+/// An optional rail: `None` fails every attempt (rows stay pending, nothing is lost).
+impl<R: TsaRail> TsaRail for Option<R> {
+    async fn timestamp(&self, req: &AnchorRequest<'_>) -> Result<AnchorEvidence, RailError> {
+        match self {
+            Some(r) => r.timestamp(req).await,
+            None => NoTsa.timestamp(req).await,
+        }
+    }
+}
+
 /// What one worker pass did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PassStats {

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 
-use crate::auth::TokenRecord;
+use crate::tokens::TokenRecord;
 use evidence_core::checkpoint::SignedCheckpoint;
 use evidence_core::merkle::{Frontier, MapSource, NodeId, frontier_ids};
 use evidence_core::{
