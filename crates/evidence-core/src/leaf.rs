@@ -75,6 +75,9 @@ pub enum LeafError {
     /// Bytes after the last link.
     #[error("{0} bytes after the end of the leaf entry")]
     TrailingBytes(usize),
+    /// A kind code this code does not know (a receipt names a known kind).
+    #[error("leaf entry kind code {0} is not a known claim kind")]
+    UnknownKind(u16),
 }
 
 impl LeafEntry {

@@ -76,6 +76,26 @@ pub struct AppendReceipt {
     pub appended_at: UnixMillis,
 }
 
+impl AppendReceipt {
+    /// The receipt of the leaf whose entry is `entry`, hashing to `leaf_hash`, for a claim
+    /// whose content hash is `content_hash`: the one place receipts are built (the ledger's
+    /// append plan and its stored leaves, and [`MemorySink`], use it).
+    ///
+    /// # Errors
+    /// [`LeafError::UnknownKind`] when the entry's kind code is not a known kind.
+    pub fn for_leaf(entry: &LeafEntry, leaf_hash: LeafHash, content_hash: ContentHash) -> Result<Self, LeafError> {
+        Ok(Self {
+            tenant: entry.tenant.clone(),
+            seq: entry.seq,
+            kind: entry.kind().ok_or(LeafError::UnknownKind(entry.kind_code))?,
+            content_hash,
+            commitment: entry.commitment,
+            leaf_hash,
+            appended_at: entry.appended_at,
+        })
+    }
+}
+
 /// Checks the parts of a request every sink must refuse the same way.
 ///
 /// # Errors
@@ -295,15 +315,7 @@ impl<E: Environment> MemorySink<E> {
             commitment: commitment(&salt, &content_hash),
             links: req.links.clone(),
         };
-        let receipt = AppendReceipt {
-            tenant: self.tenant.clone(),
-            seq: entry.seq,
-            kind: req.claim.kind,
-            content_hash,
-            commitment: entry.commitment,
-            leaf_hash: entry.leaf_hash()?,
-            appended_at: entry.appended_at,
-        };
+        let receipt = AppendReceipt::for_leaf(&entry, entry.leaf_hash()?, content_hash)?;
         state.tree.append(receipt.leaf_hash);
         state.claims.push(StoredClaim { request: req, salt, entry, receipt: receipt.clone() });
         Ok(receipt)

@@ -150,6 +150,54 @@ async fn concurrent_seals_and_appends_keep_one_chain<S: Store>(s: S) {
     assert_eq!(check_chain(&t, &v).await, stored + 1, "one checkpoint per successful seal, one chain");
 }
 
+/// The locking rule of a seal (`ledger::store` docs, "The locking rule of a seal"): a seal
+/// commits only if the checkpoint it extends is still the latest. Seal A is held inside its
+/// write transaction (in `sign`) while seal B starts: B must store nothing and answer
+/// `SealBusy` (on PostgreSQL at once, from the advisory lock; on SQLite once A has
+/// committed, from the check), and the chain holds A's checkpoint only.
+async fn a_seal_that_lost_the_race_stores_nothing<S: Store>(s: S) {
+    use ledger::store::{SealDraft, SealSigned};
+    let l = ledger(s);
+    let t = l.create_tenant(&tid("dealer-seal-rule"), &TenantConfig::default()).await.unwrap();
+    t.append_batch((0..10).map(finding).collect()).await.unwrap();
+    let sign = |d: SealDraft| {
+        let h = evidence_core::sha256(&[&d.seq.0.to_be_bytes(), &d.root.hash.0]);
+        Ok(SealSigned {
+            note: evidence_core::SignedCheckpoint { note: format!("test note {}\n", d.seq.0) },
+            hash: evidence_core::CheckpointHash(h),
+            sealed_at: UnixMillis(1),
+        })
+    };
+    let (entered, entered_rx) = std::sync::mpsc::channel();
+    let (go, go_rx) = std::sync::mpsc::channel::<()>();
+    let store = t.store().clone();
+    let a = tokio::spawn(async move {
+        store
+            .seal(
+                move |d| {
+                    entered.send(()).unwrap();
+                    go_rx.recv().unwrap();
+                    sign(d)
+                },
+                &[Rail::Tsa],
+                UnixMillis(1),
+            )
+            .await
+    });
+    tokio::task::spawn_blocking(move || entered_rx.recv().unwrap()).await.unwrap();
+    let store = t.store().clone();
+    let b = tokio::spawn(async move { store.seal(sign, &[Rail::Tsa], UnixMillis(1)).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    go.send(()).unwrap();
+    let a = a.await.unwrap().expect("the first seal commits");
+    assert!(matches!(b.await.unwrap(), Err(StoreError::SealBusy)), "the second seal extended a checkpoint that is no longer the latest");
+    assert_eq!(a.seq.0, 0);
+    let all = t.checkpoints(0, 10).await.unwrap();
+    assert_eq!(all.len(), 1, "one checkpoint: the chain did not fork");
+    assert_eq!(all[0].hash, a.hash);
+    assert_eq!(t.anchor_state(a.seq).await.unwrap().len(), 1, "only the winner's outbox row");
+}
+
 async fn tenants_are_isolated<S: Store>(s: S) {
     let l = ledger(s);
     let a = l.create_tenant(&tid("tenant-a"), &TenantConfig::default()).await.unwrap();
@@ -426,6 +474,7 @@ async fn token_records_round_trip<S: Store>(s: S) {
 
 both_backends!(
     token_records_round_trip,
+    a_seal_that_lost_the_race_stores_nothing,
     concurrent_seals_and_appends_keep_one_chain,
     concurrent_single_appends_group_commit,
     background_worker_anchors,

@@ -20,7 +20,10 @@ use evidence_core::{
 use serde::{Deserialize, Serialize};
 
 pub mod postgres;
+mod sql;
 pub mod sqlite;
+
+pub use sql::{Backend, Dialect, SqlStore, SqlTenant};
 
 /// Complete Merkle nodes at this level and above are stored; lower ones (at most 128
 /// leaves each) are recomputed from leaf hashes. Keeps a seal of a million leaves to a
@@ -180,15 +183,7 @@ impl LeafRow {
     /// [`StoreError::Corrupt`] when the entry does not decode.
     pub fn receipt(&self) -> Result<AppendReceipt, StoreError> {
         let e = LeafEntry::decode(&self.entry).map_err(|e| StoreError::Corrupt(format!("leaf {}: {e}", self.seq)))?;
-        Ok(AppendReceipt {
-            tenant: e.tenant.clone(),
-            seq: self.seq,
-            kind: e.kind().ok_or_else(|| StoreError::Corrupt(format!("leaf {}: unknown kind {}", self.seq, e.kind_code)))?,
-            content_hash: self.content_hash,
-            commitment: e.commitment,
-            leaf_hash: self.leaf_hash,
-            appended_at: self.appended_at,
-        })
+        AppendReceipt::for_leaf(&e, self.leaf_hash, self.content_hash).map_err(|e| StoreError::Corrupt(format!("leaf {}: {e}", self.seq)))
     }
 }
 
@@ -484,19 +479,62 @@ pub trait TenantStore: Send + Sync + Clone + 'static {
     fn unanchored(&self) -> impl Future<Output = Result<Vec<AnchorRow>, StoreError>> + Send;
 }
 
-/// Builds the leaf entries for `leaves` starting at `start`.
-pub(crate) fn encode_leaf(tenant: &TenantId, seq: u64, l: &NewLeaf) -> Result<(Vec<u8>, LeafHash), StoreError> {
-    let entry = LeafEntry {
-        tenant: tenant.clone(),
-        seq: Seq(seq),
-        kind_code: l.kind.code(),
-        appended_at: l.appended_at,
-        commitment: l.commitment,
-        links: l.links.clone(),
-    };
-    let bytes = entry.encode().map_err(|e| StoreError::Corrupt(format!("leaf entry: {e}")))?;
-    let h = evidence_core::leaf::leaf_hash_of(&bytes);
-    Ok((bytes, h))
+/// A leaf the append plan gives a sequence number to.
+pub(crate) struct PlannedLeaf<'a> {
+    pub seq: u64,
+    pub entry: Vec<u8>,
+    pub leaf_hash: LeafHash,
+    pub leaf: &'a NewLeaf,
+}
+
+/// What an append writes and answers.
+pub(crate) struct AppendPlan<'a> {
+    /// One receipt per leaf asked for, in order (a repeated idempotency key answers the first receipt).
+    pub receipts: Vec<AppendReceipt>,
+    /// The leaves to write, with consecutive sequence numbers from the head.
+    pub fresh: Vec<PlannedLeaf<'a>>,
+    /// The head after the append.
+    pub next: u64,
+}
+
+/// The append plan, the same for every backend: given the locked head and the receipts of the
+/// stored leaves carrying any of the batch's idempotency keys, each leaf whose key is already
+/// stored (or earlier in the batch) answers that receipt and is not written again; every other
+/// leaf gets the next sequence number, its v1 entry and its receipt.
+pub(crate) fn plan_append<'a>(
+    tenant: &TenantId,
+    head: u64,
+    mut seen: HashMap<String, AppendReceipt>,
+    leaves: &'a [NewLeaf],
+) -> Result<AppendPlan<'a>, StoreError> {
+    let mut next = head;
+    let mut receipts = Vec::with_capacity(leaves.len());
+    let mut fresh = Vec::with_capacity(leaves.len());
+    for l in leaves {
+        if let Some(r) = l.idempotency_key.as_ref().and_then(|k| seen.get(k)) {
+            receipts.push(r.clone());
+            continue;
+        }
+        let entry = LeafEntry {
+            tenant: tenant.clone(),
+            seq: Seq(next),
+            kind_code: l.kind.code(),
+            appended_at: l.appended_at,
+            commitment: l.commitment,
+            links: l.links.clone(),
+        };
+        let bytes = entry.encode().map_err(|e| StoreError::Corrupt(format!("leaf entry: {e}")))?;
+        let leaf_hash = evidence_core::leaf::leaf_hash_of(&bytes);
+        let receipt =
+            AppendReceipt::for_leaf(&entry, leaf_hash, l.content_hash).map_err(|e| StoreError::Corrupt(format!("leaf entry: {e}")))?;
+        if let Some(k) = &l.idempotency_key {
+            seen.insert(k.clone(), receipt.clone());
+        }
+        receipts.push(receipt);
+        fresh.push(PlannedLeaf { seq: next, entry: bytes, leaf_hash, leaf: l });
+        next += 1;
+    }
+    Ok(AppendPlan { receipts, fresh, next })
 }
 
 /// The frontier (right-edge hashes, in `frontier_ids(size)` order) stored with a checkpoint.
