@@ -14,6 +14,8 @@ pub mod manual;
 mod memo;
 pub mod merkle;
 pub mod note;
+#[cfg(feature = "schema")]
+mod schema;
 pub mod sink;
 pub mod tlog_proof;
 pub mod types;
@@ -30,7 +32,7 @@ pub use claim::{Claim, ClaimError, ClaimKind, Salt};
 pub use leaf::{LeafEntry, LeafError};
 pub use merkle::{ConsistencyProof, InclusionProof};
 pub use note::{NoteSigner, NoteVerifier};
-pub use sink::{AppendReceipt, AppendRequest, ClaimSink, Environment, MemorySink, SinkError};
+pub use sink::{AppendReceipt, AppendRequest, ClaimSink, Environment, MemorySink, Retractor, SinkError};
 pub use tlog_proof::TlogProof;
 pub use types::{
     CheckpointHash, CheckpointSeq, Commitment, ContentHash, Digest32, LeafHash, NodeHash, RootHash, Seq, TenantId, TreeSize, UnixMillis,

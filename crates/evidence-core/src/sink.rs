@@ -59,6 +59,7 @@ pub const MAX_IDEMPOTENCY_KEY: usize = 128;
 
 /// What a sink hands back for a stored claim.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AppendReceipt {
     /// The tenant whose log holds the claim.
     pub tenant: TenantId,
@@ -156,6 +157,17 @@ pub trait ClaimSink: Sync {
             Ok(out)
         }
     }
+}
+
+/// Something that can retract a claim of its tenant by sequence number: appends a
+/// `retraction` claim linking it (the claim itself stays in the log). Implemented by the
+/// ledger in process and by an HTTP client of a server, beside [`ClaimSink`].
+pub trait Retractor: Sync {
+    /// The retractor's own error type.
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// Retracts `seq` for `reason`; resolves with the retraction's receipt once stored.
+    fn retract(&self, seq: Seq, reason: &str) -> impl Future<Output = Result<AppendReceipt, Self::Error>> + Send;
 }
 
 /// Why a [`MemorySink`] could not build a bundle.

@@ -101,16 +101,7 @@ pub async fn record<S: Store>(
     }
 }
 
-/// One decrypted audit entry.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct AuditEntry {
-    /// Position in the audit log.
-    pub seq: Seq,
-    /// Its leaf hash (prove it with the audit log's checkpoints).
-    pub leaf_hash: String,
-    /// The event (None if erased).
-    pub event: Option<serde_json::Value>,
-}
+pub use ledger_api::AuditEntry;
 
 /// Entries `from..from+limit` of `tenant`'s audit log, with the log's size.
 ///
@@ -130,7 +121,7 @@ pub async fn read<S: Store>(
     for seq in from..end {
         let parts = log.claim_parts(Seq(seq)).await?;
         let receipt = log.receipt(Seq(seq)).await?;
-        out.push(AuditEntry { seq: Seq(seq), leaf_hash: receipt.leaf_hash.to_string(), event: parts.record.map(|(_, c)| c.body) });
+        out.push(AuditEntry { seq, leaf_hash: receipt.leaf_hash, event: parts.record.map(|(_, c)| c.body) });
     }
     Ok((log, size, out))
 }

@@ -683,9 +683,9 @@ impl KeySource {
         if !url.username().is_empty() || url.password().is_some() {
             return Err(OidcError::BadKeySet("JWKS URL must not carry credentials".to_owned()));
         }
-        // `Err` means a provider is already installed (ours or the application's): keep it.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        let tls = tsa_client::client_tls(&[]).map_err(|e| OidcError::KeysUnavailable(format!("TLS configuration: {}", error_chain(&e))))?;
         let mut builder = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
             .timeout(FETCH_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("ledger-server/", env!("CARGO_PKG_VERSION")));

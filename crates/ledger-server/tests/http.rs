@@ -4,8 +4,6 @@
 
 #![allow(clippy::too_many_lines)]
 
-mod support;
-
 use std::time::Duration;
 
 use evidence_core::bundle::{Bundle, Requirements, StandardAnchors, TrustFile, Verdict, verify_bundle_offline};
@@ -18,8 +16,8 @@ use ledger_server::http::HttpLimits;
 use ledger_server::http::spec::ROUTES;
 use ledger_server::server::ServiceOptions;
 use serde_json::{Value, json};
-use support::{keys, signer, tid};
 use test_support::LocalServer;
+use test_support::fixtures::{keys, signer, tid};
 
 struct Server {
     base: String,
@@ -307,8 +305,8 @@ async fn roles_and_isolation<S: Store + Clone>(store: S) {
     for t in ["tenant-a", "tenant-b"] {
         ledger.create_tenant(&tid(t), &TenantConfig::default()).await.unwrap();
         let tl = ledger.tenant(&tid(t)).await.unwrap();
-        evidence_core::ClaimSink::append(&tl, support::finding(0)).await.unwrap();
-        evidence_core::ClaimSink::append(&tl, support::finding(1)).await.unwrap();
+        evidence_core::ClaimSink::append(&tl, test_support::fixtures::finding(0)).await.unwrap();
+        evidence_core::ClaimSink::append(&tl, test_support::fixtures::finding(1)).await.unwrap();
         tl.seal_now().await.unwrap();
     }
     let srv = start(ledger.clone(), HttpLimits::default()).await;
@@ -496,7 +494,7 @@ async fn rate_limit_and_drain<S: Store + Clone>(store: S) {
     }
 }
 
-both_backends!(happy_path, roles_and_isolation, hostile_bodies, rate_limit_and_drain);
+test_support::both_backends!(happy_path, roles_and_isolation, hostile_bodies, rate_limit_and_drain);
 
 #[test]
 fn tenant_ids_reserve_the_audit_suffix() {

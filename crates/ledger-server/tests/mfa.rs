@@ -2,8 +2,6 @@
 //! (signed here with `ring`, independently of the validator) naming their person and
 //! asserting MFA; service tokens do not; every refusal has its stable code and is audited.
 
-mod support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,7 +17,7 @@ use ledger_server::server::ServiceOptions;
 use ring::rand::SystemRandom;
 use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _};
 use serde_json::{Value, json};
-use support::{keys, signer, tid};
+use test_support::fixtures::{keys, signer, tid};
 use test_support::{LocalServer, TempDir};
 
 const ISSUER: &str = "https://login.dealer.example.ca/";

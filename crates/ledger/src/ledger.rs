@@ -781,3 +781,11 @@ impl<T: TenantStore> ClaimSink for TenantLedger<T> {
         self.append_many(reqs).await
     }
 }
+
+impl<T: TenantStore> evidence_core::Retractor for TenantLedger<T> {
+    type Error = LedgerError;
+
+    async fn retract(&self, seq: Seq, reason: &str) -> Result<AppendReceipt, LedgerError> {
+        TenantLedger::retract(self, seq, reason).await
+    }
+}

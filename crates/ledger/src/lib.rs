@@ -4,7 +4,7 @@
 //! checkpoints, records encrypted at rest, erasure, retraction, supersession, incidents,
 //! evidence bundles, and the dual-rail anchoring outbox with its workers. The HTTP service,
 //! its configuration and the `ledger-server` binary are in the `ledger-server` crate; this
-//! crate has no HTTP server. See `README.md` in this crate.
+//! crate has no HTTP server. See `README.md` in this crate (storage, outbox, key provider).
 //!
 //! - [`store`]: the [`store::Store`] / [`store::TenantStore`] traits and the SQLite and
 //!   PostgreSQL backends.

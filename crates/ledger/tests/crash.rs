@@ -6,8 +6,6 @@
 
 #![allow(clippy::many_single_char_names, clippy::large_enum_variant)]
 
-mod support;
-
 use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
@@ -19,7 +17,7 @@ use evidence_core::{ClaimSink, LeafHash, Seq};
 use ledger::store::postgres::PgStore;
 use ledger::store::sqlite::{Durability, SqliteStore};
 use ledger::store::{Store, TenantConfig, TenantStore};
-use support::{finding, ledger, tid};
+use test_support::fixtures::{finding, ledger, tid};
 use test_support::{FabricTestDouble, OpensslTsa, PgHarness, Switchable, TempDir};
 
 const CHILD_ENV: &str = "LEDGER_CRASH_CHILD";

@@ -3,8 +3,6 @@
 //! endpoint), evidence-core verifies the reply before the ledger stores it, and the bundle
 //! verifies offline against the TSA's root.
 
-mod support;
-
 use std::time::Duration;
 
 use evidence_core::bundle::{Base64, LedgerKey, Requirements, StandardAnchors, TRUST_FORMAT, TrustFile, Verdict, verify_bundle_offline};
@@ -12,8 +10,8 @@ use evidence_core::rfc3161::certificates_from_pem_or_der;
 use evidence_core::{ClaimSink as _, Seq};
 use ledger::rails::HttpTsaRail;
 use ledger::store::{AnchorState, Rail, TenantConfig};
-use support::{finding, ledger, tid};
 use test_support::FabricTestDouble;
+use test_support::fixtures::{finding, ledger, tid};
 use tsa_client::testing::{Fault, OpensslTsa};
 use tsa_client::{ClientConfig, Jurisdiction, RetryPolicy, TsaClient, TsaEndpoint};
 
@@ -33,7 +31,7 @@ async fn checkpoints_are_stamped_verified_and_bundled() {
         return;
     }
     let tsa = tokio::task::spawn_blocking(OpensslTsa::start).await.unwrap().unwrap();
-    let (s, _g) = support::sqlite().await;
+    let (s, _g) = test_support::fixtures::sqlite().await;
     let l = ledger(s);
     let t = l.create_tenant(&tid("rooftop-1"), &TenantConfig { residency: vec!["CA".into()], ..TenantConfig::default() }).await.unwrap();
     t.append_batch((0..5).map(finding).collect()).await.unwrap();
@@ -74,8 +72,8 @@ async fn checkpoints_are_stamped_verified_and_bundled() {
     let trust = TrustFile {
         format: TRUST_FORMAT.into(),
         ledgers: vec![LedgerKey {
-            name: support::LEDGER.into(),
-            ed25519_public_key: Base64(support::signer().verifier().key().as_bytes().to_vec()),
+            name: test_support::fixtures::LEDGER.into(),
+            ed25519_public_key: Base64(test_support::fixtures::signer().verifier().key().as_bytes().to_vec()),
         }],
         tsa_roots_pem: vec![std::fs::read_to_string(tsa.pki().root_pem()).unwrap()],
         fabric_msps: vec![],

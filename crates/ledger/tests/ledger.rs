@@ -2,8 +2,6 @@
 
 #![allow(clippy::many_single_char_names, clippy::large_enum_variant)]
 
-mod support;
-
 use std::time::Duration;
 
 use evidence_core::bundle::{Base64, LedgerKey, RecordStatus, Requirements, TRUST_FORMAT, TrustFile, Verdict, verify_bundle_offline};
@@ -12,7 +10,7 @@ use evidence_core::merkle::root_of;
 use evidence_core::{ClaimKind, ClaimSink, Seq, UnixMillis};
 use ledger::store::{AnchorState, Rail, Store, StoreError, TenantConfig, TenantStore};
 use ledger::{LedgerError, TenantLedger};
-use support::{finding, ledger, tid};
+use test_support::fixtures::{finding, ledger, tid};
 use test_support::{FabricTestDouble, FailoverTsa, OpensslTsa, Switchable};
 
 fn trust<S: Store>(l: &ledger::Ledger<S>) -> TrustFile {
@@ -20,7 +18,7 @@ fn trust<S: Store>(l: &ledger::Ledger<S>) -> TrustFile {
         format: TRUST_FORMAT.into(),
         ledgers: vec![LedgerKey {
             name: l.name().into(),
-            ed25519_public_key: Base64(support::signer().verifier().key().to_bytes().to_vec()),
+            ed25519_public_key: Base64(test_support::fixtures::signer().verifier().key().to_bytes().to_vec()),
         }],
         tsa_roots_pem: Vec::new(),
         fabric_msps: Vec::new(),
@@ -222,7 +220,7 @@ async fn tenants_are_isolated<S: Store>(s: S) {
     // A's stored record cannot be decrypted under B's key.
     let rec = a.store().record(Seq(0)).await.unwrap().unwrap();
     let entry = evidence_core::LeafEntry::decode(&a.store().leaves(0, 1).await.unwrap()[0].entry).unwrap();
-    let kb = ledger::crypto::KeyProvider::tenant_key(&support::keys(), &tid("tenant-b")).unwrap();
+    let kb = ledger::crypto::KeyProvider::tenant_key(&test_support::fixtures::keys(), &tid("tenant-b")).unwrap();
     assert!(ledger::crypto::open_record(&kb, &tid("tenant-a"), &entry.commitment, &rec).is_err());
     let mut ids = l.tenants().await.unwrap();
     ids.sort();
@@ -472,7 +470,7 @@ async fn token_records_round_trip<S: Store>(s: S) {
     assert_eq!(s.token(&bound.id).await.unwrap().unwrap().revoked_at, Some(UnixMillis(5_000)));
 }
 
-both_backends!(
+test_support::both_backends!(
     token_records_round_trip,
     a_seal_that_lost_the_race_stores_nothing,
     concurrent_seals_and_appends_keep_one_chain,
@@ -490,12 +488,12 @@ both_backends!(
 fn sqlite_records_are_encrypted_at_rest() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let (s, g) = support::sqlite().await;
+        let (s, g) = test_support::fixtures::sqlite().await;
         let l = ledger(s);
         let t = l.create_tenant(&tid("dealer-6"), &TenantConfig::default()).await.unwrap();
         t.append_batch((0..20).map(finding).collect()).await.unwrap();
         t.seal_now().await.unwrap();
-        let support::Guard::Sqlite(dir) = &g else { unreachable!() };
+        let test_support::fixtures::Guard::Sqlite(dir) = &g else { unreachable!() };
         let mut all = Vec::new();
         for f in ["dealer-6.db", "dealer-6.db-wal"] {
             if let Ok(b) = std::fs::read(dir.path().join("tenants").join(f)) {

@@ -14,8 +14,9 @@
 //!   builds is swept against the tenant's staff roster (names, nicknames, accents and case
 //!   folded) and refused with the field paths and personnel codes (never the name);
 //! - retraction of leaked claims already written ([`retract`]): [`retract::sweep_written`]
-//!   over a [`retract::Retractor`], implemented for `ledger::TenantLedger` and for
-//!   [`retract::HttpRetractor`] (a ledger server's retract endpoint);
+//!   over an `evidence_core::Retractor`, implemented by the ledger in process
+//!   (`ledger::TenantLedger`) and by `ledger_client::TenantClient` (a server's retract
+//!   endpoint);
 //! - `pipeline analyze` ([`cli`]): ingest check → analyzers → consumers → gate → leak gate →
 //!   one batch through the chosen `ClaimSink`; all or nothing.
 //!
@@ -27,8 +28,7 @@
 //! gate and empty consumers); thresholds are the documented defaults (no CLI flags to change
 //! them); the CLI does not write `sop_attestation` or `ria_submission_row` claims (the builders
 //! are library API for the caller that has that data); `sweep_written` is library API (no CLI
-//! subcommand reads a log back and sweeps it); `HttpRetractor` is not exercised against a live
-//! server in the tests. The leak sweep matches full names, surnames of 3+ letters and
+//! subcommand reads a log back and sweeps it). The leak sweep matches full names, surnames of 3+ letters and
 //! nicknames, not given names alone ([`roster`]).
 
 use evidence_core::claim::{Claim, ClaimError, ClaimKind};

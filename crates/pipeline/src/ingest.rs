@@ -55,8 +55,8 @@
 //! # The CLI
 //!
 //! See [`cli`]: `pipeline check` (writes nothing) and `pipeline ingest`, which appends the
-//! file's claim to the ledger in `--data DIR` (SQLite, the default `./data`) or to a ledger
-//! server (`--server URL --token T`), through [`crate::sinks::TargetSink`].
+//! file's claim to a ledger server (`--server URL`, with a token) through the typed client's
+//! `ClaimSink` ([`crate::sinks`]); [`ingest_file`] takes any `ClaimSink`.
 //!
 //! The analyzers, their consumers and the name-leak gate that run on accepted files are in
 //! [`crate::analyze`] (`pipeline analyze`).

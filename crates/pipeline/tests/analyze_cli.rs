@@ -1,6 +1,10 @@
-//! `pipeline analyze` end to end into a temporary `--data` ledger, read back.
+//! `pipeline analyze` end to end into a ledger server, read back from the server's ledger.
 
 use std::process::{Command, Output};
+
+use ledger::store::TenantStore as _;
+use ledger_server::auth::Role;
+use test_support::ServedLedger;
 
 fn fixture(name: &str) -> String {
     format!("{}/testdata/analyze/{name}", env!("CARGO_MANIFEST_DIR"))
@@ -10,7 +14,7 @@ fn pipeline(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_pipeline")).args(args).output().expect("the binary runs")
 }
 
-fn analyze(file: &str, roster: &str, data: &str) -> Output {
+fn analyze(file: &str, roster: &str, server: &ServedLedger) -> Output {
     pipeline(&[
         "analyze",
         "--profile",
@@ -24,17 +28,18 @@ fn analyze(file: &str, roster: &str, data: &str) -> Output {
         "t1",
         "--as-of",
         "2025-03-25",
-        "--data",
-        data,
+        "--server",
+        &server.base,
+        "--token",
+        &server.bearer,
         "--json",
     ])
 }
 
 #[test]
 fn analyze_writes_findings_consumers_and_gate_and_they_read_back() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let out = analyze("quorum_sales.csv", "roster.csv", data.to_str().unwrap());
+    let server = ServedLedger::start(&["t1"], Role::Service);
+    let out = analyze("quorum_sales.csv", "roster.csv", &server);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["accepted"], true);
@@ -57,10 +62,8 @@ fn analyze_writes_findings_consumers_and_gate_and_they_read_back() {
     );
     let gate_seq = receipts[8]["seq"].as_u64().unwrap();
     let gate_hash = receipts[8]["content_hash"].as_str().unwrap().to_owned();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    rt.block_on(async {
-        let tenant = evidence_core::TenantId::new("t1".to_owned()).unwrap();
-        let t = pipeline::sinks::open_ledger(&data, pipeline::ingest::cli::LOCAL_LEDGER_NAME, &tenant).await.unwrap();
+    let t = server.tenant("t1");
+    server.block_on(async {
         let parts = t.claim_parts(evidence_core::Seq(gate_seq)).await.unwrap();
         assert_eq!(parts.content_hash.to_hex(), gate_hash);
         let claim = parts.record.unwrap().1;
@@ -74,25 +77,24 @@ fn analyze_writes_findings_consumers_and_gate_and_they_read_back() {
 
 #[test]
 fn analyze_refuses_a_leak_with_exit_1_and_writes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let out = analyze("quorum_sales_leak.csv", "roster.csv", data.to_str().unwrap());
+    let server = ServedLedger::start(&["t1"], Role::Service);
+    let out = analyze("quorum_sales_leak.csv", "roster.csv", &server);
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(!stdout.contains("Tremblay"), "{stdout}");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v["receipts"].as_array().unwrap().is_empty());
     assert_eq!(v["refused"][0]["leaks"][0], serde_json::json!({"path": "/staff_code", "code": "SP1"}));
-    assert!(!data.exists(), "nothing written, not even a ledger directory");
+    let t = server.tenant("t1");
+    assert_eq!(server.block_on(t.store().size()).unwrap(), 0, "nothing written");
 }
 
 #[test]
 fn analyze_bad_roster_or_arguments_exit_2_and_refused_file_exits_1() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let out = analyze("quorum_sales.csv", "roster_bad.csv", data.to_str().unwrap());
+    let server = ServedLedger::start(&["default"], Role::Service);
+    let out = analyze("quorum_sales.csv", "roster_bad.csv", &server);
     assert_eq!(out.status.code(), Some(2));
-    let out = analyze("quorum_sales.csv", "no_such_roster.csv", data.to_str().unwrap());
+    let out = analyze("quorum_sales.csv", "no_such_roster.csv", &server);
     assert_eq!(out.status.code(), Some(2));
     let out = pipeline(&["analyze", "--profile", "quorum", "--export", "sales", &fixture("quorum_sales.csv")]);
     assert_eq!(out.status.code(), Some(2), "--roster is required");
@@ -106,10 +108,13 @@ fn analyze_bad_roster_or_arguments_exit_2_and_refused_file_exits_1() {
         &refused,
         "--roster",
         &fixture("roster.csv"),
-        "--data",
-        data.to_str().unwrap(),
+        "--server",
+        &server.base,
+        "--token",
+        &server.bearer,
         "--json",
     ]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(!data.exists());
+    let t = server.tenant("default");
+    assert_eq!(server.block_on(t.store().size()).unwrap(), 0, "nothing written for the bad roster, the missing roster or the refused file");
 }

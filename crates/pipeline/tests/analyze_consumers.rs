@@ -222,11 +222,13 @@ fn leak_regression_sweep_refuses_every_leaking_claim() {
 
 #[test]
 fn a_leaked_claim_written_deliberately_is_retracted_through_the_tenant_ledger() {
-    let dir = tempfile::tempdir().unwrap();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
-        let tenant = evidence_core::TenantId::new("t1".to_owned()).unwrap();
-        let t = pipeline::sinks::open_ledger(dir.path(), "test-ledger.localhost", &tenant).await.unwrap();
+        let (store, _dir) = test_support::fixtures::sqlite().await;
+        let t = test_support::fixtures::ledger(store)
+            .create_tenant(&test_support::fixtures::tid("t1"), &ledger::store::TenantConfig::default())
+            .await
+            .unwrap();
         let leaked = json!({"consumer": "manager_scorecard", "manager_code": "SM1", "note": "ask Zoe Cote"});
         let clean = json!({"consumer": "manager_scorecard", "manager_code": "FM1"});
         let r1 = t.append(AppendRequest::new(Claim::new(ClaimKind::LeakageFinding, leaked.clone()).unwrap())).await.unwrap();

@@ -98,11 +98,10 @@ fn unreadable_files_and_bad_arguments_exit_2() {
 
 #[test]
 fn ingest_writes_a_claim_to_the_ledger_without_file_text() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("ledger");
-    let data_s = data.to_str().unwrap();
-    let args =
-        ["ingest", "--profile", "cdk", "--export", "sales", &fixture("cdk_sales_valid.csv"), "--tenant", "dealer-1", "--data", data_s];
+    let server = test_support::ServedLedger::start(&["dealer-1"], ledger_server::auth::Role::Service);
+    let (base, token) = (server.base.as_str(), server.bearer.as_str());
+    let cdk = fixture("cdk_sales_valid.csv");
+    let args = ["ingest", "--profile", "cdk", "--export", "sales", &cdk, "--tenant", "dealer-1", "--server", base, "--token", token];
     let out = pipeline(&args);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let v = json(&out);
@@ -122,18 +121,18 @@ fn ingest_writes_a_claim_to_the_ledger_without_file_text() {
         &fixture("pii_headers_en.csv"),
         "--tenant",
         "dealer-1",
-        "--data",
-        data_s,
+        "--server",
+        base,
+        "--token",
+        token,
     ]);
     assert_eq!(refused.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&refused.stdout);
     assert!(!stdout.contains("Customer Name") && !stdout.contains("Email"), "header text leaked: {stdout}");
 
     // What the ledger stored: the claim bodies, read back by the ledger itself.
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    rt.block_on(async {
-        let tenant = evidence_core::TenantId::new("dealer-1").unwrap();
-        let t = pipeline::sinks::open_ledger(&data, pipeline::ingest::cli::LOCAL_LEDGER_NAME, &tenant).await.unwrap();
+    let t = server.tenant("dealer-1");
+    server.block_on(async {
         let first = t.claim_parts(evidence_core::Seq(seq)).await.unwrap().record.unwrap().1;
         assert_eq!(first.body["rows"], 2);
         assert_eq!(first.body["accepted"], true);
@@ -154,10 +153,20 @@ fn ingest_writes_a_claim_to_the_ledger_without_file_text() {
         &fixture("cdk_sales_valid.csv"),
         "--tenant",
         "Bad Tenant",
-        "--data",
-        data_s,
+        "--server",
+        base,
+        "--token",
+        token,
     ]);
     assert_eq!(bad_tenant.status.code(), Some(2));
+    // The retired local mode says where to go instead.
+    let local = pipeline(&["ingest", "--profile", "cdk", "--export", "sales", &cdk, "--data", "./data"]);
+    assert_eq!(local.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&local.stderr).contains("ledger-server dev"), "{}", String::from_utf8_lossy(&local.stderr));
+    // No token anywhere: a clear message, exit 2.
+    let none = pipeline(&["ingest", "--profile", "cdk", "--export", "sales", &cdk, "--server", base, "--token-file", "/nonexistent/token"]);
+    assert_eq!(none.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&none.stderr).contains("no token"), "{}", String::from_utf8_lossy(&none.stderr));
     // A server that is not there: could not write (2), nothing claimed.
     let down = pipeline(&[
         "ingest",

@@ -3,17 +3,11 @@
 //! server's ledger with the content hashes the commands printed.
 
 use std::process::{Command, Output};
-use std::time::Duration;
 
-use evidence_core::note::NoteSigner;
-use evidence_core::{ClaimKind, Seq, TenantId};
-use ledger::Ledger;
-use ledger::crypto::{EnvKeyProvider, SecretKey};
-use ledger::store::sqlite::{Durability, SqliteStore};
-use ledger::store::{Rail, Store as _, TenantConfig, TenantStore as _};
-use ledger_server::auth::{self, Role};
-use ledger_server::server::ServiceOptions;
-use test_support::LocalServer;
+use evidence_core::{ClaimKind, Seq};
+use ledger::store::TenantStore as _;
+use ledger_server::auth::Role;
+use test_support::ServedLedger;
 
 fn pipeline(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_pipeline")).args(args).output().expect("the binary runs")
@@ -25,31 +19,8 @@ fn testdata(path: &str) -> String {
 
 #[test]
 fn ingest_and_analyze_append_through_a_ledger_server() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let dir = tempfile::tempdir().unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let tenant = TenantId::new("rooftop-7".to_owned()).unwrap();
-    let (ledger, bearer, server) = rt.block_on(async {
-        let store = SqliteStore::open(&dir.path().join("db"), Durability::PowerLoss).await.unwrap();
-        let ledger = Ledger::with_rails(
-            store.clone(),
-            NoteSigner::from_seed("pipeline-test.example", &[1; 32]).unwrap(),
-            EnvKeyProvider::from_master(SecretKey::from_bytes([2; 32])),
-            vec![Rail::Tsa],
-        );
-        ledger.create_tenant(&tenant, &TenantConfig::default()).await.unwrap();
-        let issued = auth::issue([7; 8], [5; 32], Some(tenant.clone()), Role::Service, "pipeline", ledger::now(), 3_600_000).unwrap();
-        store.put_token(&issued.record).await.unwrap();
-        let opts = ServiceOptions {
-            seal_tick: Duration::from_hours(1),
-            anchor_tick: Duration::from_hours(1),
-            grace: Duration::from_secs(5),
-            ..ServiceOptions::default()
-        };
-        let server = LocalServer::start(ledger.clone(), opts).await;
-        (ledger, issued.bearer, server)
-    });
-    let base = server.base.clone();
+    let server = ServedLedger::start(&["rooftop-7"], Role::Service);
+    let (base, bearer) = (server.base.clone(), server.bearer.clone());
 
     // Ingest: the file's `ingest_record` claim goes to the server.
     let ingest = |tenant: &str| {
@@ -96,8 +67,8 @@ fn ingest_and_analyze_append_through_a_ledger_server() {
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("403"), "{}", String::from_utf8_lossy(&out.stderr));
 
-    rt.block_on(async {
-        let t = ledger.tenant(&tenant).await.unwrap();
+    let t = server.tenant("rooftop-7");
+    server.block_on(async {
         let ingest = t.claim_parts(Seq(ingest_seq)).await.unwrap();
         assert_eq!(ingest.content_hash.to_hex(), ingest_hash);
         assert_eq!(ingest.record.unwrap().1.kind, ClaimKind::IngestRecord);
@@ -108,6 +79,5 @@ fn ingest_and_analyze_append_through_a_ledger_server() {
         assert_eq!(claim.body["decision"], "fail");
         // One ingest claim and nine analysis claims, nothing else, in this tenant's log.
         assert_eq!(t.store().size().await.unwrap(), 10);
-        server.shutdown().await.unwrap();
     });
 }

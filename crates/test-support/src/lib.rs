@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+pub mod fixtures;
 pub mod pg;
 pub mod rails;
 #[cfg(feature = "server")]
@@ -19,7 +20,7 @@ pub mod server;
 pub use pg::PgHarness;
 pub use rails::{FabricTestDouble, FailoverTsa, OpensslTsa, Switchable};
 #[cfg(feature = "server")]
-pub use server::LocalServer;
+pub use server::{LocalServer, ServedLedger};
 
 pub(crate) static COUNTER: AtomicU64 = AtomicU64::new(0);
 

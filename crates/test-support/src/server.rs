@@ -55,3 +55,72 @@ impl LocalServer {
         (&mut self.task).await.expect("server task")
     }
 }
+
+/// A SQLite ledger in a temporary directory, served on a loopback port, with tenants created
+/// and a token for one of them: for tests that drive a client (a binary, the typed client)
+/// against a real server and then read back what the ledger stored. Owns its runtime, so a
+/// synchronous test can run a child process meanwhile; stops the server on drop.
+#[derive(Debug)]
+pub struct ServedLedger {
+    /// The ledger the server runs (read back through it).
+    pub ledger: ledger::Ledger<ledger::store::sqlite::SqliteStore>,
+    /// `evl_…` bearer token of the requested role for the first tenant.
+    pub bearer: String,
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    server: Option<LocalServer>,
+    rt: tokio::runtime::Runtime,
+    _dir: TempDir,
+}
+
+impl ServedLedger {
+    /// Serves a new ledger with `tenants` created (the token is for the first, with `role`).
+    ///
+    /// # Panics
+    /// When any of it cannot be set up (a test set-up failure).
+    pub fn start(tenants: &[&str], role: ledger_server::auth::Role) -> Self {
+        use ledger::store::{Rail, Store as _, TenantConfig};
+        let dir = TempDir::new("served-ledger");
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+        let (ledger, bearer, server) = rt.block_on(async {
+            let store = ledger::store::sqlite::SqliteStore::open(dir.path().join("db"), ledger::store::sqlite::Durability::ProcessCrash)
+                .await
+                .expect("store");
+            let ledger = ledger::Ledger::with_rails(store.clone(), crate::fixtures::signer(), crate::fixtures::keys(), vec![Rail::Tsa]);
+            for t in tenants {
+                ledger.create_tenant(&crate::fixtures::tid(t), &TenantConfig::default()).await.expect("tenant");
+            }
+            let first = tenants.first().map(|t| crate::fixtures::tid(t));
+            let issued = ledger_server::auth::issue([7; 8], [5; 32], first, role, "test client", ledger::now(), 3_600_000).expect("token");
+            store.put_token(&issued.record).await.expect("token stored");
+            let opts = ledger_server::server::ServiceOptions {
+                seal_tick: std::time::Duration::from_hours(1),
+                anchor_tick: std::time::Duration::from_hours(1),
+                grace: std::time::Duration::from_secs(5),
+                ..ledger_server::server::ServiceOptions::default()
+            };
+            let server = LocalServer::start(ledger.clone(), opts).await;
+            (ledger, issued.bearer, server)
+        });
+        let base = server.base.clone();
+        Self { ledger, bearer, base, server: Some(server), rt, _dir: dir }
+    }
+
+    /// Runs `f` on the server's runtime.
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+
+    /// The tenant's ledger handle, to read back what was stored.
+    pub fn tenant(&self, tenant: &str) -> ledger::TenantLedger<ledger::store::sqlite::SqliteTenant> {
+        self.block_on(self.ledger.tenant(&crate::fixtures::tid(tenant))).expect("the tenant exists")
+    }
+}
+
+impl Drop for ServedLedger {
+    fn drop(&mut self) {
+        if let Some(s) = self.server.take() {
+            let _ = self.rt.block_on(s.shutdown());
+        }
+    }
+}

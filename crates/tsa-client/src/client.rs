@@ -186,12 +186,6 @@ pub struct TsaClient {
     retry: RetryPolicy,
 }
 
-/// Installs rustls' `ring` crypto provider as the process default, unless one is installed.
-fn ensure_crypto_provider() {
-    // `Err` means a provider is already installed (ours or the application's): keep it.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
 enum Attempt {
     Reply(Vec<u8>),
     Failed { reason: FailureReason, retry_after: Option<Duration> },
@@ -200,7 +194,8 @@ enum Attempt {
 impl TsaClient {
     /// A client for `endpoints`, tried in this order (subject to the residency policy).
     ///
-    /// Installs the rustls `ring` crypto provider as process default if none is installed.
+    /// TLS is configured explicitly (`crate::client_tls`: ring, the platform's roots plus the
+    /// extra roots); no process-wide crypto provider is installed.
     /// Redirects are not followed (a TSA URL must be exact; following a redirect with a POST
     /// body and credentials is not wanted): a 3xx is a permanent [`FailureReason::HttpStatus`].
     ///
@@ -220,17 +215,14 @@ impl TsaClient {
                 return Err(BuildError::DuplicateName(e.name().to_owned()));
             }
         }
-        ensure_crypto_provider();
-        let mut builder = reqwest::Client::builder()
+        let tls = crate::tls::client_config(&config.extra_root_certificates_pem)?;
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
             .connect_timeout(config.connect_timeout)
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(config.user_agent);
-        for pem in &config.extra_root_certificates_pem {
-            for cert in reqwest::Certificate::from_pem_bundle(pem).map_err(BuildError::InvalidRootCertificate)? {
-                builder = builder.add_root_certificate(cert);
-            }
-        }
-        let http = builder.build().map_err(BuildError::Http)?;
+            .user_agent(config.user_agent)
+            .build()
+            .map_err(BuildError::Http)?;
         Ok(Self { http, endpoints, retry: config.retry })
     }
 

@@ -160,9 +160,9 @@ pub enum BuildError {
     /// The retry policy allows zero attempts.
     #[error("retry policy must allow at least one attempt per endpoint")]
     ZeroAttempts,
-    /// An extra TLS root certificate bundle is not valid PEM.
-    #[error("invalid extra TLS root certificate")]
-    InvalidRootCertificate(#[source] reqwest::Error),
+    /// The TLS configuration could not be built (e.g. an extra root bundle is not PEM).
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsConfigError),
     /// The HTTP client (reqwest with rustls) could not be built.
     #[error("could not build the HTTP client")]
     Http(#[source] reqwest::Error),

@@ -6,6 +6,7 @@ mod endpoint;
 mod error;
 #[cfg(feature = "openssl-tsa")]
 pub mod testing;
+mod tls;
 
 pub use client::{
     ClientConfig, LEGACY_REPLY_CONTENT_TYPE, QUERY_CONTENT_TYPE, Quorum, REPLY_CONTENT_TYPE, ResidencyPolicy, RetryPolicy, Stamped,
@@ -13,3 +14,4 @@ pub use client::{
 };
 pub use endpoint::{Credentials, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, EndpointError, Jurisdiction, SecretString, TsaEndpoint};
 pub use error::{AttemptFailure, BoxError, BuildError, FailureReason, TimestampError};
+pub use tls::{TlsConfigError, client_config as client_tls};

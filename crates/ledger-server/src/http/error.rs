@@ -14,18 +14,15 @@ use crate::auth::AuthError;
 use ledger::LedgerError;
 use ledger::store::StoreError;
 
-/// The stable error code carried in responses (also put in response extensions for the
-/// audit log and metrics).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ErrorCode(pub &'static str);
+pub use ledger_api::ErrorCode;
 
 /// An API error: status, stable code, human message.
 #[derive(Debug, Clone)]
 pub struct ApiError {
     /// HTTP status.
     pub status: StatusCode,
-    /// Stable code.
-    pub code: &'static str,
+    /// Stable code (also put in the response's extensions for the audit log and metrics).
+    pub code: ErrorCode,
     /// Message for people.
     pub message: String,
     /// Seconds to wait (429/503).
@@ -34,35 +31,35 @@ pub struct ApiError {
 
 impl ApiError {
     /// An error with this status, code and message.
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
         Self { status, code, message: message.into(), retry_after: None }
     }
 
     /// 400 `invalid_argument`.
     pub fn invalid(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_argument", message)
+        Self::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidArgument, message)
     }
 
     /// 404 `not_found` for paths that match no route.
     pub fn no_route() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+        Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "no such endpoint")
     }
 
     fn internal() -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; the server log has the detail")
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, "internal error; the server log has the detail")
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({"error": {"code": self.code, "message": self.message}});
+        let body = ledger_api::ErrorBody { error: ledger_api::ErrorDetail { code: self.code.as_str().to_owned(), message: self.message } };
         let mut r = (self.status, Json(body)).into_response();
         if let Some(s) = self.retry_after
             && let Ok(v) = HeaderValue::from_str(&s.to_string())
         {
             r.headers_mut().insert(RETRY_AFTER, v);
         }
-        r.extensions_mut().insert(ErrorCode(self.code));
+        r.extensions_mut().insert(self.code);
         r
     }
 }
@@ -71,15 +68,17 @@ impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
         use StatusCode as S;
         match e {
-            AuthError::Malformed => Self::new(S::UNAUTHORIZED, "malformed_token", "the bearer token is not of the form evl_<id>_<secret>"),
-            AuthError::Invalid => Self::new(S::UNAUTHORIZED, "invalid_token", "the bearer token is not valid"),
-            AuthError::Expired => Self::new(S::UNAUTHORIZED, "expired_token", "the bearer token has expired"),
-            AuthError::Revoked => Self::new(S::UNAUTHORIZED, "revoked_token", "the bearer token has been revoked"),
-            AuthError::Forbidden { role, action } => {
-                Self::new(S::FORBIDDEN, "forbidden", format!("role {role} may not {}", action_words(action)))
+            AuthError::Malformed => {
+                Self::new(S::UNAUTHORIZED, ErrorCode::MalformedToken, "the bearer token is not of the form evl_<id>_<secret>")
             }
-            AuthError::WrongTenant => Self::new(S::FORBIDDEN, "wrong_tenant", "the token is not valid for this tenant"),
-            other => Self::new(S::BAD_REQUEST, "invalid_argument", other.to_string()),
+            AuthError::Invalid => Self::new(S::UNAUTHORIZED, ErrorCode::InvalidToken, "the bearer token is not valid"),
+            AuthError::Expired => Self::new(S::UNAUTHORIZED, ErrorCode::ExpiredToken, "the bearer token has expired"),
+            AuthError::Revoked => Self::new(S::UNAUTHORIZED, ErrorCode::RevokedToken, "the bearer token has been revoked"),
+            AuthError::Forbidden { role, action } => {
+                Self::new(S::FORBIDDEN, ErrorCode::Forbidden, format!("role {role} may not {}", action_words(action)))
+            }
+            AuthError::WrongTenant => Self::new(S::FORBIDDEN, ErrorCode::WrongTenant, "the token is not valid for this tenant"),
+            other => Self::new(S::BAD_REQUEST, ErrorCode::InvalidArgument, other.to_string()),
         }
     }
 }
@@ -101,22 +100,26 @@ impl From<LedgerError> for ApiError {
     fn from(e: LedgerError) -> Self {
         use StatusCode as S;
         match e {
-            LedgerError::Request(e) => Self::new(S::UNPROCESSABLE_ENTITY, "invalid_claim", e.to_string()),
-            LedgerError::NoSuchLeaf(s) => Self::new(S::NOT_FOUND, "no_such_claim", format!("no claim {} in this tenant's log", s.0)),
-            LedgerError::NoSuchCheckpoint(s) => Self::new(S::NOT_FOUND, "no_such_checkpoint", format!("no checkpoint {}", s.0)),
-            LedgerError::NotSealed(s) => {
-                Self::new(S::CONFLICT, "not_sealed", format!("claim {} is not sealed by a checkpoint yet; retry after the next seal", s.0))
-            }
+            LedgerError::Request(e) => Self::new(S::UNPROCESSABLE_ENTITY, ErrorCode::InvalidClaim, e.to_string()),
+            LedgerError::NoSuchLeaf(s) => Self::new(S::NOT_FOUND, ErrorCode::NoSuchClaim, format!("no claim {} in this tenant's log", s.0)),
+            LedgerError::NoSuchCheckpoint(s) => Self::new(S::NOT_FOUND, ErrorCode::NoSuchCheckpoint, format!("no checkpoint {}", s.0)),
+            LedgerError::NotSealed(s) => Self::new(
+                S::CONFLICT,
+                ErrorCode::NotSealed,
+                format!("claim {} is not sealed by a checkpoint yet; retry after the next seal", s.0),
+            ),
             LedgerError::Invalid(m) => Self::invalid(m),
-            LedgerError::Store(StoreError::UnknownTenant(t)) => Self::new(S::NOT_FOUND, "unknown_tenant", format!("unknown tenant {t}")),
+            LedgerError::Store(StoreError::UnknownTenant(t)) => {
+                Self::new(S::NOT_FOUND, ErrorCode::UnknownTenant, format!("unknown tenant {t}"))
+            }
             LedgerError::Store(StoreError::SealBusy) => {
-                let mut e = Self::new(S::SERVICE_UNAVAILABLE, "busy", "another seal of this tenant is under way; retry");
+                let mut e = Self::new(S::SERVICE_UNAVAILABLE, ErrorCode::Busy, "another seal of this tenant is under way; retry");
                 e.retry_after = Some(1);
                 e
             }
             LedgerError::Store(e) => {
                 tracing::error!(error = %e, "storage error");
-                let mut e = Self::new(S::SERVICE_UNAVAILABLE, "storage_unavailable", "the store is unavailable; retry later");
+                let mut e = Self::new(S::SERVICE_UNAVAILABLE, ErrorCode::StorageUnavailable, "the store is unavailable; retry later");
                 e.retry_after = Some(5);
                 e
             }

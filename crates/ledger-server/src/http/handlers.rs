@@ -7,14 +7,16 @@ use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use evidence_core::claim::{Claim, ClaimKind};
-use evidence_core::{AppendRequest, CheckpointSeq, ClaimSink as _, ContentHash, Seq, TenantId};
-use serde::Deserialize;
-use serde_json::json;
-
-use super::{ApiError, AppState, JsonBody};
-use crate::audit;
+use evidence_core::{AppendRequest, CheckpointSeq, ClaimSink as _, Seq, TenantId};
 use ledger::TenantLedger;
-use ledger::store::{CheckpointRow, Store, TenantConfig, TenantStore as _};
+use ledger::store::{AnchorRow, AnchorState, CheckpointRow, Rail, Store, TenantConfig, TenantStore as _};
+use ledger_api::{
+    AnchorList, AppendBatch, AppendClaim, AuditPage, BundleRequest, Checkpoint, CheckpointList, ClaimStatus, Consistency, CreateTenant,
+    Health, Page, Reason, ReceiptList, SizePair, Tenant, TenantList, TenantPolicy,
+};
+
+use super::{ApiError, AppState, ErrorCode, JsonBody};
+use crate::audit;
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -31,16 +33,16 @@ async fn open<S: Store>(st: &AppState<S>, tenant: &str) -> ApiResult<TenantLedge
     Ok(st.ledger.tenant(&id).await?)
 }
 
-pub(super) async fn healthz() -> Json<serde_json::Value> {
-    Json(json!({"status": "ok"}))
+pub(super) async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok".into() })
 }
 
 pub(super) async fn readyz<S: Store>(State(st): State<AppState<S>>) -> Response {
     if st.is_draining() {
-        return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "draining", "the server is shutting down").into_response();
+        return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Draining, "the server is shutting down").into_response();
     }
     match st.ledger.tenants().await {
-        Ok(_) => Json(json!({"status": "ready"})).into_response(),
+        Ok(_) => Json(Health { status: "ready".into() }).into_response(),
         Err(e) => ApiError::from(e).into_response(),
     }
 }
@@ -53,15 +55,13 @@ pub(super) async fn openapi() -> Json<serde_json::Value> {
     Json(super::spec::openapi())
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct CreateTenant {
-    id: String,
-    #[serde(default)]
-    residency: Vec<String>,
-    fabric_channel: Option<String>,
-    seal_every_ms: Option<u64>,
-    seal_after_claims: Option<u64>,
+fn policy(c: &TenantConfig) -> TenantPolicy {
+    TenantPolicy {
+        residency: c.residency.clone(),
+        fabric_channel: c.fabric_channel.clone(),
+        seal_every_ms: c.seal_every_ms,
+        seal_after_claims: c.seal_after_claims,
+    }
 }
 
 pub(super) async fn create_tenant<S: Store>(State(st): State<AppState<S>>, JsonBody(req): JsonBody<CreateTenant>) -> ApiResult<Response> {
@@ -92,13 +92,13 @@ pub(super) async fn create_tenant<S: Store>(State(st): State<AppState<S>>, JsonB
     let existed = st.ledger.tenant(&id).await.is_ok();
     let t = st.ledger.create_tenant(&id, &config).await?;
     let status = if existed { StatusCode::OK } else { StatusCode::CREATED };
-    Ok((status, Json(json!({"id": id, "config": t.config()}))).into_response())
+    Ok((status, Json(Tenant { id, config: policy(t.config()) })).into_response())
 }
 
-pub(super) async fn list_tenants<S: Store>(State(st): State<AppState<S>>) -> ApiResult<Json<serde_json::Value>> {
+pub(super) async fn list_tenants<S: Store>(State(st): State<AppState<S>>) -> ApiResult<Json<TenantList>> {
     let all = st.ledger.tenants().await?;
-    let tenants: Vec<&str> = all.iter().map(TenantId::as_str).filter(|t| !t.ends_with(audit::AUDIT_SUFFIX)).collect();
-    Ok(Json(json!({"tenants": tenants})))
+    let tenants = all.into_iter().filter(|t| !t.as_str().ends_with(audit::AUDIT_SUFFIX)).collect();
+    Ok(Json(TenantList { tenants }))
 }
 
 pub(super) async fn verifier_key<S: Store>(State(st): State<AppState<S>>, Path(tenant): Path<String>) -> ApiResult<Response> {
@@ -107,28 +107,16 @@ pub(super) async fn verifier_key<S: Store>(State(st): State<AppState<S>>, Path(t
     Ok(text(format!("{}\n", v.to_vkey())))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct AppendClaim {
-    kind: String,
-    body: serde_json::Value,
-    #[serde(default)]
-    links: Vec<ContentHash>,
-    idempotency_key: Option<String>,
-}
-
-impl AppendClaim {
-    fn into_request(self) -> ApiResult<AppendRequest> {
-        let kind = ClaimKind::from_name(&self.kind).ok_or_else(|| {
-            let names: Vec<&str> = ClaimKind::ALL.iter().map(|k| k.name()).collect();
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_claim", format!("unknown claim kind; one of {}", names.join(", ")))
-        })?;
-        let claim =
-            Claim::new(kind, self.body).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_claim", e.to_string()))?;
-        let mut req = AppendRequest::new(claim).with_links(self.links);
-        req.idempotency_key = self.idempotency_key;
-        Ok(req)
-    }
+fn into_request(c: AppendClaim) -> ApiResult<AppendRequest> {
+    let kind = ClaimKind::from_name(&c.kind).ok_or_else(|| {
+        let names: Vec<&str> = ClaimKind::ALL.iter().map(|k| k.name()).collect();
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidClaim, format!("unknown claim kind; one of {}", names.join(", ")))
+    })?;
+    let claim =
+        Claim::new(kind, c.body).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidClaim, e.to_string()))?;
+    let mut req = AppendRequest::new(claim).with_links(c.links);
+    req.idempotency_key = c.idempotency_key;
+    Ok(req)
 }
 
 pub(super) async fn append<S: Store>(
@@ -137,14 +125,8 @@ pub(super) async fn append<S: Store>(
     JsonBody(body): JsonBody<AppendClaim>,
 ) -> ApiResult<Response> {
     let t = open(&st, &tenant).await?;
-    let receipt = t.append(body.into_request()?).await?;
+    let receipt = t.append(into_request(body)?).await?;
     Ok((StatusCode::CREATED, Json(receipt)).into_response())
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct AppendBatch {
-    claims: Vec<AppendClaim>,
 }
 
 pub(super) async fn append_batch<S: Store>(
@@ -156,32 +138,26 @@ pub(super) async fn append_batch<S: Store>(
         return Err(ApiError::invalid(format!("a batch holds 1 to {} claims", st.limits.batch_max)));
     }
     let t = open(&st, &tenant).await?;
-    let reqs = body.claims.into_iter().map(AppendClaim::into_request).collect::<ApiResult<Vec<_>>>()?;
+    let reqs = body.claims.into_iter().map(into_request).collect::<ApiResult<Vec<_>>>()?;
     let receipts = t.append_many(reqs).await?;
-    Ok((StatusCode::CREATED, Json(json!({"receipts": receipts}))).into_response())
+    Ok((StatusCode::CREATED, Json(ReceiptList { receipts })).into_response())
 }
 
 pub(super) async fn get_claim<S: Store>(
     State(st): State<AppState<S>>,
     Path((tenant, seq)): Path<(String, u64)>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<ClaimStatus>> {
     let t = open(&st, &tenant).await?;
     let receipt = t.receipt(Seq(seq)).await?;
     let latest = t.store().latest_checkpoint().await?;
     let tree_size = latest.as_ref().map_or(0, |c| c.root.tree_size.0);
-    Ok(Json(json!({"receipt": receipt, "sealed": seq < tree_size, "tree_size": tree_size})))
+    Ok(Json(ClaimStatus { receipt, sealed: seq < tree_size, tree_size }))
 }
 
 pub(super) async fn bundle_one<S: Store>(State(st): State<AppState<S>>, Path((tenant, seq)): Path<(String, u64)>) -> ApiResult<Response> {
     let t = open(&st, &tenant).await?;
     let b = t.bundle(&[Seq(seq)]).await?;
     Ok(Json(b).into_response())
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct BundleRequest {
-    seqs: Vec<u64>,
 }
 
 pub(super) async fn bundle_many<S: Store>(
@@ -201,12 +177,6 @@ pub(super) async fn tlog_proof<S: Store>(State(st): State<AppState<S>>, Path((te
     let t = open(&st, &tenant).await?;
     let (_entry, proof) = t.tlog_proof(Seq(seq)).await?;
     Ok(text(proof.encode()))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct Reason {
-    reason: String,
 }
 
 fn reason(r: &Reason) -> ApiResult<&str> {
@@ -236,67 +206,64 @@ pub(super) async fn erase<S: Store>(
     Ok((StatusCode::CREATED, Json(receipt)).into_response())
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct Page {
-    from: Option<u64>,
-    limit: Option<u64>,
+fn bounds(p: Page) -> (u64, u32) {
+    (p.from.unwrap_or(0), u32::try_from(p.limit.unwrap_or(100).clamp(1, 1000)).unwrap_or(1000))
 }
 
-impl Page {
-    fn bounds(&self) -> (u64, u32) {
-        (self.from.unwrap_or(0), u32::try_from(self.limit.unwrap_or(100).clamp(1, 1000)).unwrap_or(1000))
+fn checkpoint_wire(c: &CheckpointRow) -> Checkpoint {
+    Checkpoint {
+        seq: c.seq.0,
+        tree_size: c.root.tree_size.0,
+        root: c.root.hash,
+        hash: c.hash,
+        sealed_at: c.sealed_at.0,
+        note: c.note.note.clone(),
+        anchors: None,
     }
 }
 
-fn checkpoint_json(c: &CheckpointRow) -> serde_json::Value {
-    json!({
-        "seq": c.seq,
-        "tree_size": c.root.tree_size.0,
-        "root": c.root.hash,
-        "hash": c.hash,
-        "sealed_at": c.sealed_at.0,
-        "note": c.note.note,
-    })
-}
-
-fn anchor_json(a: &ledger::store::AnchorRow) -> serde_json::Value {
-    json!({
-        "id": a.id,
-        "rail": a.rail,
-        "state": a.state.as_str(),
-        "attempts": a.attempts,
-        "next_attempt_at": a.next_attempt_at.0,
-        "last_error": a.last_error,
-        "authority": a.authority,
-        "jurisdiction": a.jurisdiction,
-        "in_residency": a.in_residency,
-        "reanchor_of": a.reanchor_of,
-        "anchored_at": a.anchored_at.map(|t| t.0),
-    })
+fn anchor_wire(a: &AnchorRow) -> ledger_api::Anchor {
+    ledger_api::Anchor {
+        id: a.id,
+        rail: match a.rail {
+            Rail::Tsa => ledger_api::Rail::Tsa,
+            Rail::Fabric => ledger_api::Rail::Fabric,
+        },
+        state: match a.state {
+            AnchorState::Pending => ledger_api::AnchorState::Pending,
+            AnchorState::Anchored => ledger_api::AnchorState::Anchored,
+            AnchorState::Failed => ledger_api::AnchorState::Failed,
+        },
+        attempts: a.attempts,
+        next_attempt_at: a.next_attempt_at.0,
+        last_error: a.last_error.clone(),
+        authority: a.authority.clone(),
+        jurisdiction: a.jurisdiction.clone(),
+        in_residency: a.in_residency,
+        reanchor_of: a.reanchor_of,
+        anchored_at: a.anchored_at.map(|t| t.0),
+    }
 }
 
 pub(super) async fn list_checkpoints<S: Store>(
     State(st): State<AppState<S>>,
     Path(tenant): Path<String>,
     Query(page): Query<Page>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<CheckpointList>> {
     let t = open(&st, &tenant).await?;
-    let (from, limit) = page.bounds();
+    let (from, limit) = bounds(page);
     let rows = t.checkpoints(from, limit).await?;
-    Ok(Json(json!({"checkpoints": rows.iter().map(checkpoint_json).collect::<Vec<_>>()})))
+    Ok(Json(CheckpointList { checkpoints: rows.iter().map(checkpoint_wire).collect() }))
 }
 
 pub(super) async fn get_checkpoint<S: Store>(
     State(st): State<AppState<S>>,
     Path((tenant, cseq)): Path<(String, u64)>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<Checkpoint>> {
     let t = open(&st, &tenant).await?;
     let c = t.checkpoint(CheckpointSeq(cseq)).await?;
     let anchors = t.anchor_state(c.seq).await?;
-    let mut v = checkpoint_json(&c);
-    v["anchors"] = anchors.iter().map(anchor_json).collect();
-    Ok(Json(v))
+    Ok(Json(Checkpoint { anchors: Some(anchors.iter().map(anchor_wire).collect()), ..checkpoint_wire(&c) }))
 }
 
 pub(super) async fn checkpoint_note<S: Store>(
@@ -311,18 +278,11 @@ pub(super) async fn checkpoint_note<S: Store>(
 pub(super) async fn anchors<S: Store>(
     State(st): State<AppState<S>>,
     Path((tenant, cseq)): Path<(String, u64)>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<AnchorList>> {
     let t = open(&st, &tenant).await?;
     let c = t.checkpoint(CheckpointSeq(cseq)).await?;
     let rows = t.anchor_state(c.seq).await?;
-    Ok(Json(json!({"checkpoint": c.seq, "anchors": rows.iter().map(anchor_json).collect::<Vec<_>>()})))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct SizePair {
-    old: u64,
-    new: u64,
+    Ok(Json(AnchorList { checkpoint: c.seq.0, anchors: rows.iter().map(anchor_wire).collect() }))
 }
 
 async fn checkpoint_of_size<T: ledger::store::TenantStore>(t: &TenantLedger<T>, size: u64) -> ApiResult<CheckpointRow> {
@@ -335,7 +295,11 @@ async fn checkpoint_of_size<T: ledger::store::TenantStore>(t: &TenantLedger<T>, 
         match rows.last() {
             Some(last) if last.root.tree_size.0 < size && rows.len() == 1000 => from = last.seq.0 + 1,
             _ => {
-                return Err(ApiError::new(StatusCode::NOT_FOUND, "no_such_checkpoint", format!("no checkpoint has tree size {size}")));
+                return Err(ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    ErrorCode::NoSuchCheckpoint,
+                    format!("no checkpoint has tree size {size}"),
+                ));
             }
         }
     }
@@ -345,7 +309,7 @@ pub(super) async fn consistency<S: Store>(
     State(st): State<AppState<S>>,
     Path(tenant): Path<String>,
     Query(q): Query<SizePair>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<Consistency>> {
     if q.old > q.new {
         return Err(ApiError::invalid("old must not be larger than new"));
     }
@@ -353,28 +317,19 @@ pub(super) async fn consistency<S: Store>(
     let old = checkpoint_of_size(&t, q.old).await?;
     let new = checkpoint_of_size(&t, q.new).await?;
     let proof = t.consistency_proof(&old, &new).await?;
-    Ok(Json(json!({
-        "old": checkpoint_json(&old),
-        "new": checkpoint_json(&new),
-        "proof": proof.path,
-    })))
+    Ok(Json(Consistency { old: checkpoint_wire(&old), new: checkpoint_wire(&new), proof: proof.path }))
 }
 
 pub(super) async fn audit<S: Store>(
     State(st): State<AppState<S>>,
     Path(tenant): Path<String>,
     Query(page): Query<Page>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<AuditPage>> {
     let id = tenant_id(&tenant)?;
     // The tenant must exist; its audit log is created on first use.
     st.ledger.tenant(&id).await?;
-    let (from, limit) = page.bounds();
+    let (from, limit) = bounds(page);
     let (log, size, entries) = audit::read(&st.ledger, &id, from, u64::from(limit)).await?;
     let latest = log.store().latest_checkpoint().await?;
-    Ok(Json(json!({
-        "log": log.store().tenant(),
-        "size": size,
-        "entries": entries,
-        "latest_checkpoint": latest.map(|c| c.note.note),
-    })))
+    Ok(Json(AuditPage { log: log.store().tenant().clone(), size, entries, latest_checkpoint: latest.map(|c| c.note.note) }))
 }

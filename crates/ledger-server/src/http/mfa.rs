@@ -10,7 +10,7 @@
 
 use axum::http::{HeaderValue, StatusCode};
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
 use crate::auth::{Principal, Role};
 use crate::oidc::{IdTokenPolicy, KeySource, OidcError};
 
@@ -44,7 +44,7 @@ impl MfaGate {
         let Some(token) = header.and_then(|h| h.to_str().ok()).map(str::trim).filter(|t| !t.is_empty()) else {
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
-                "mfa_required",
+                ErrorCode::MfaRequired,
                 "this role must also present an ID token from the identity provider, asserting MFA, in the X-Ledger-Id-Token header",
             ));
         };
@@ -55,7 +55,7 @@ impl MfaGate {
                 tracing::warn!(error = %e, "identity provider keys unavailable");
                 let mut err = ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "mfa_unavailable",
+                    ErrorCode::MfaUnavailable,
                     "the identity provider's keys cannot be fetched; retry",
                 );
                 err.retry_after = Some(5);
@@ -63,19 +63,23 @@ impl MfaGate {
             }
             Err(e) => {
                 tracing::info!(token = %who.token_id, reason = e.code(), "ID token refused");
-                return Err(ApiError::new(StatusCode::UNAUTHORIZED, "mfa_invalid", format!("the ID token was refused: {}", e.code())));
+                return Err(ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    ErrorCode::MfaInvalid,
+                    format!("the ID token was refused: {}", e.code()),
+                ));
             }
         };
         match who.person.as_deref() {
             Some(p) if claims.names(p) => Ok(Some(claims.sub)),
             Some(_) => Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
-                "mfa_mismatch",
+                ErrorCode::MfaMismatch,
                 "the ID token is not of the person this bearer token was issued to",
             )),
             None => Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
-                "mfa_mismatch",
+                ErrorCode::MfaMismatch,
                 "this bearer token is bound to no person; issue one with `token create --principal`",
             )),
         }

@@ -35,6 +35,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use evidence_core::TenantId;
+use ledger_api::routes;
 use serde::de::DeserializeOwned;
 
 use crate::auth::{self, Principal};
@@ -143,32 +144,34 @@ pub fn router<S: Store + Clone>(state: AppState<S>) -> Router {
     use handlers as h;
     let body_limit = state.limits.body_bytes;
     let v1 = Router::new()
-        .route("/v1/tenants", post(h::create_tenant::<S>).get(h::list_tenants::<S>))
-        .route("/v1/tenants/{tenant}/verifier-key", get(h::verifier_key::<S>))
-        .route("/v1/tenants/{tenant}/claims", post(h::append::<S>))
-        .route("/v1/tenants/{tenant}/claims/batch", post(h::append_batch::<S>))
-        .route("/v1/tenants/{tenant}/claims/{seq}", get(h::get_claim::<S>))
-        .route("/v1/tenants/{tenant}/claims/{seq}/bundle", get(h::bundle_one::<S>))
-        .route("/v1/tenants/{tenant}/claims/{seq}/tlog-proof", get(h::tlog_proof::<S>))
-        .route("/v1/tenants/{tenant}/bundles", post(h::bundle_many::<S>))
-        .route("/v1/tenants/{tenant}/claims/{seq}/retract", post(h::retract::<S>))
-        .route("/v1/tenants/{tenant}/claims/{seq}/erase", post(h::erase::<S>))
-        .route("/v1/tenants/{tenant}/checkpoints", get(h::list_checkpoints::<S>))
-        .route("/v1/tenants/{tenant}/checkpoints/{cseq}", get(h::get_checkpoint::<S>))
-        .route("/v1/tenants/{tenant}/checkpoints/{cseq}/note", get(h::checkpoint_note::<S>))
-        .route("/v1/tenants/{tenant}/checkpoints/{cseq}/anchors", get(h::anchors::<S>))
-        .route("/v1/tenants/{tenant}/consistency", get(h::consistency::<S>))
-        .route("/v1/tenants/{tenant}/audit", get(h::audit::<S>))
+        .route(routes::TENANTS, post(h::create_tenant::<S>).get(h::list_tenants::<S>))
+        .route(routes::VERIFIER_KEY, get(h::verifier_key::<S>))
+        .route(routes::CLAIMS, post(h::append::<S>))
+        .route(routes::CLAIMS_BATCH, post(h::append_batch::<S>))
+        .route(routes::CLAIM, get(h::get_claim::<S>))
+        .route(routes::CLAIM_BUNDLE, get(h::bundle_one::<S>))
+        .route(routes::CLAIM_TLOG_PROOF, get(h::tlog_proof::<S>))
+        .route(routes::BUNDLES, post(h::bundle_many::<S>))
+        .route(routes::CLAIM_RETRACT, post(h::retract::<S>))
+        .route(routes::CLAIM_ERASE, post(h::erase::<S>))
+        .route(routes::CHECKPOINTS, get(h::list_checkpoints::<S>))
+        .route(routes::CHECKPOINT, get(h::get_checkpoint::<S>))
+        .route(routes::CHECKPOINT_NOTE, get(h::checkpoint_note::<S>))
+        .route(routes::CHECKPOINT_ANCHORS, get(h::anchors::<S>))
+        .route(routes::CONSISTENCY, get(h::consistency::<S>))
+        .route(routes::AUDIT, get(h::audit::<S>))
         .route_layer(middleware::from_fn_with_state(state.clone(), guard::<S>));
     let public = Router::new()
-        .route("/healthz", get(h::healthz))
-        .route("/readyz", get(h::readyz::<S>))
-        .route("/metrics", get(h::metrics))
-        .route("/openapi.json", get(h::openapi))
+        .route(routes::HEALTHZ, get(h::healthz))
+        .route(routes::READYZ, get(h::readyz::<S>))
+        .route(routes::METRICS, get(h::metrics))
+        .route(routes::OPENAPI, get(h::openapi))
         .route_layer(middleware::from_fn(observe));
     v1.merge(public)
         .fallback(|| async { ApiError::no_route() })
-        .method_not_allowed_fallback(|| async { ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, ErrorCode::MethodNotAllowed, "method not allowed")
+        })
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
 }
@@ -178,7 +181,7 @@ fn record_metrics(route: &str, started: Instant, resp: &Response) {
     m.http_seconds.observe(started.elapsed().as_secs_f64());
     m.http_requests.inc(&[("route", route), ("status", resp.status().as_str())]);
     if let Some(code) = resp.extensions().get::<ErrorCode>() {
-        m.http_errors.inc(&[("code", code.0)]);
+        m.http_errors.inc(&[("code", code.as_str())]);
     }
 }
 
@@ -209,7 +212,7 @@ async fn guard<S: Store>(State(st): State<AppState<S>>, req: Request, next: Next
     let mut principal = match authenticate(&st, parts.headers.get(axum::http::header::AUTHORIZATION)).await {
         Ok(p) => p,
         Err(e) => {
-            tracing::info!(route = %route, code = e.code, "request refused before authentication");
+            tracing::info!(route = %route, code = e.code.as_str(), "request refused before authentication");
             let resp = e.into_response();
             record_metrics(&route, started, &resp);
             return resp;
@@ -230,14 +233,14 @@ async fn guard<S: Store>(State(st): State<AppState<S>>, req: Request, next: Next
         } else {
             let mut e = ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "timeout",
+                ErrorCode::Timeout,
                 "the request took too long; retry (appends are safe to retry with an idempotency key)",
             );
             e.retry_after = Some(1);
             e.into_response()
         }
     };
-    let code = resp.extensions().get::<ErrorCode>().map(|c| c.0);
+    let code = resp.extensions().get::<ErrorCode>().map(|c| c.as_str());
     crate::audit::record(&st.ledger, &principal, action, &method, &route, &target, resp.status().as_u16(), code).await;
     record_metrics(&route, started, &resp);
     resp
@@ -245,7 +248,11 @@ async fn guard<S: Store>(State(st): State<AppState<S>>, req: Request, next: Next
 
 async fn authenticate<S: Store>(st: &AppState<S>, header: Option<&axum::http::HeaderValue>) -> Result<Principal, ApiError> {
     let Some(value) = header else {
-        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "missing_token", "an Authorization: Bearer <token> header is required"));
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::MissingToken,
+            "an Authorization: Bearer <token> header is required",
+        ));
     };
     let bearer = value
         .to_str()
@@ -269,7 +276,7 @@ async fn authenticate<S: Store>(st: &AppState<S>, header: Option<&axum::http::He
     };
     let principal = auth::verify(&record, secret, ledger::now())?;
     if let Err(wait) = st.limiter.check(&principal.token_id, st.limits.rate_per_sec, st.limits.rate_burst) {
-        let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests for this token; slow down");
+        let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited, "too many requests for this token; slow down");
         e.retry_after = Some(wait);
         return Err(e);
     }
@@ -367,20 +374,24 @@ impl<S: Store + Clone, T: DeserializeOwned> FromRequest<AppState<S>> for JsonBod
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
         if !json_type {
-            return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "the body must be application/json"));
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                ErrorCode::UnsupportedMediaType,
+                "the body must be application/json",
+            ));
         }
         let limit = st.limits.body_bytes;
         let bytes = axum::body::Bytes::from_request(req, st).await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", format!("the body is over the {limit}-byte limit"))
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::BodyTooLarge, format!("the body is over the {limit}-byte limit"))
             } else {
-                ApiError::new(StatusCode::BAD_REQUEST, "bad_body", "the body could not be read")
+                ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::BadBody, "the body could not be read")
             }
         })?;
         check_depth(&bytes, st.limits.json_depth)?;
-        serde_json::from_slice(&bytes)
-            .map(JsonBody)
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("the body is not valid for this endpoint: {e}")))
+        serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
+            ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::MalformedJson, format!("the body is not valid for this endpoint: {e}"))
+        })
     }
 }
 
@@ -404,7 +415,7 @@ fn check_depth(bytes: &[u8], max: usize) -> Result<(), ApiError> {
                 if depth > max {
                     return Err(ApiError::new(
                         StatusCode::BAD_REQUEST,
-                        "json_too_deep",
+                        ErrorCode::JsonTooDeep,
                         format!("the body nests deeper than {max} levels"),
                     ));
                 }

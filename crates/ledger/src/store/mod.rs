@@ -20,7 +20,7 @@ use evidence_core::{
 use serde::{Deserialize, Serialize};
 
 pub mod postgres;
-mod sql;
+pub mod sql;
 pub mod sqlite;
 
 pub use sql::{Backend, Dialect, SqlStore, SqlTenant};

@@ -190,7 +190,7 @@ impl Dialect for SqliteDialect {
     }
 
     /// After a write: wakes the background checkpointer (never waits), and when the log is
-    /// due to restart, checkpoints what is left on the writer connection (see [`Checkpointer`]).
+    /// due to restart, checkpoints what is left on the writer connection (see the module docs).
     fn wrote(&self, writer: &SqlitePool) {
         use std::sync::atomic::Ordering;
         let ck = &self.checkpointer;

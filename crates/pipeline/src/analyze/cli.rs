@@ -388,7 +388,7 @@ pub fn run_analyze(args: &AnalyzeArgs, out: &mut dyn Write, err: &mut dyn Write)
         Err(e) => return fail(err, &format!("cannot start the runtime: {e}")),
     };
     let written = rt.block_on(async {
-        let sink = args.ledger.open(&tenant).await.map_err(|e| e.to_string())?;
+        let sink = args.ledger.open(&tenant).map_err(|e| e.to_string())?;
         write(&sink, reqs).await
     });
     let sink = args.ledger.describe();

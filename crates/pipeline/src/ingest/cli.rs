@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! pipeline check --profile cdk|reynolds|dealertrack|pbs|quorum --export sales|service|inventory|gl FILE.csv [--json]
-//! pipeline ingest --profile P --export E FILE.csv [--tenant T] [--data DIR | --server URL --token T]
+//! pipeline ingest --profile P --export E FILE.csv [--tenant T] [--server URL] [--token T | --token-file F]
 //! ```
 //!
 //! Both also take `--encoding utf-8|windows-1252` (declare a Windows-1252 file; default
@@ -24,9 +24,10 @@
 //! Without `--json` the same facts are printed as text, one error per line.
 //!
 //! `ingest` appends one `ingest_record` claim (see [`claim`](super::claim)) and prints
-//! `{"sink": "...", "receipt": {...}}`. The claim goes to the ledger in `--data DIR`
-//! (default `./data`, created if missing, the layout `ledger-server` uses) or, with
-//! `--server URL --token T`, to a ledger server over HTTP ([`LedgerArgs`]).
+//! `{"sink": "...", "receipt": {...}}`. The claim goes to a ledger server over HTTP
+//! ([`LedgerArgs`]: `--server`, default `http://127.0.0.1:8080`, which is where
+//! `ledger-server dev` listens; the token from `--token`, `PIPELINE_TOKEN`, or `--token-file`,
+//! default `data/dev/token`, which `ledger-server dev` writes).
 
 use std::fs::File;
 use std::io::{BufReader, Write};
@@ -37,7 +38,7 @@ use std::task::{Context, Poll, Wake};
 use evidence_core::types::TenantId;
 use serde::Serialize;
 
-use crate::sinks::{HttpSink, SinkOpenError, TargetSink, open_ledger};
+use crate::sinks::SinkOpenError;
 
 use super::{DeclaredEncoding, Dms, Export, IngestError, Limits, Options, Profile, Report};
 
@@ -164,8 +165,8 @@ pub fn run_check(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
 }
 
 /// `pipeline ingest`: checks the file as `check` does, then writes its `ingest_record` claim
-/// to a ledger: in process on the SQLite directory `--data` (default `./data`, the layout
-/// `ledger-server dev` uses), or to a ledger server with `--server URL --token TOKEN`.
+/// to a ledger server (`--server`, default `http://127.0.0.1:8080`, where `ledger-server dev`
+/// listens) with a bearer token of a role that may append.
 #[derive(Clone, Debug, clap::Args)]
 pub struct IngestArgs {
     /// Profile, export, file and limits.
@@ -179,43 +180,51 @@ pub struct IngestArgs {
     pub ledger: LedgerArgs,
 }
 
-/// Where `pipeline ingest` and `pipeline analyze` write: a local ledger directory or a server.
+/// Where `pipeline ingest` and `pipeline analyze` write: a ledger server.
+///
+/// The pipeline holds no ledger keys and opens no ledger files: only the server does (its
+/// SQLite directory is owned by one process, and its checkpoint and record keys stay on the
+/// server). For a first run, `ledger-server dev` listens on the default `--server` and writes
+/// a token to the default `--token-file`.
 #[derive(Clone, Debug, clap::Args)]
 pub struct LedgerArgs {
-    /// The ledger's SQLite data directory (created if missing), used unless --server is given.
-    #[arg(long, default_value = "./data", conflicts_with = "server")]
-    pub data: PathBuf,
-    /// A ledger server's base URL (e.g. `https://ledger.example.ca`) instead of a local ledger.
-    #[arg(long, requires = "token")]
-    pub server: Option<String>,
-    /// A bearer token for --server (role service or another role that may append).
+    /// The ledger server's base URL.
+    #[arg(long, env = "PIPELINE_SERVER", default_value = "http://127.0.0.1:8080")]
+    pub server: String,
+    /// A bearer token of a role that may append (`service` for machines); else read from --token-file.
     #[arg(long, env = "PIPELINE_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// A file holding the token (`ledger-server dev` writes one to data/dev/token).
+    #[arg(long, default_value = "data/dev/token")]
+    pub token_file: PathBuf,
+    /// No longer supported: the pipeline writes through a ledger server (see --server).
+    #[arg(long, hide = true)]
+    pub data: Option<PathBuf>,
 }
 
 impl LedgerArgs {
     /// Opens the sink these arguments name, for `tenant`.
     ///
     /// # Errors
-    /// [`SinkOpenError`] when the directory, its keys or the client cannot be opened.
-    pub async fn open(&self, tenant: &TenantId) -> Result<TargetSink, SinkOpenError> {
-        Ok(match &self.server {
-            Some(url) => TargetSink::Server(HttpSink::new(url, self.token.as_deref().unwrap_or_default(), tenant.clone())?),
-            None => TargetSink::Local(open_ledger(&self.data, LOCAL_LEDGER_NAME, tenant).await?),
-        })
+    /// [`SinkOpenError`] when `--data` is given, no token can be found, or the client cannot be built.
+    pub fn open(&self, tenant: &TenantId) -> Result<ledger_client::TenantClient, SinkOpenError> {
+        if let Some(dir) = &self.data {
+            return Err(SinkOpenError::LocalLedgerGone { dir: dir.clone() });
+        }
+        let token = match &self.token {
+            Some(t) => t.clone(),
+            None => std::fs::read_to_string(&self.token_file)
+                .map(|t| t.trim().to_owned())
+                .map_err(|source| SinkOpenError::NoToken { file: self.token_file.clone(), source })?,
+        };
+        Ok(ledger_client::LedgerClient::new(&self.server, &token)?.tenant(tenant.clone()))
     }
 
-    /// Where claims go, as reported in a command's output (`server URL` or `ledger DIR`).
+    /// Where claims go, as reported in a command's output (`server URL`).
     pub fn describe(&self) -> String {
-        match &self.server {
-            Some(url) => format!("server {url}"),
-            None => format!("ledger {}", self.data.display()),
-        }
+        format!("server {}", self.server)
     }
 }
-
-/// The ledger name used when `pipeline ingest` creates a new local ledger directory.
-pub const LOCAL_LEDGER_NAME: &str = "local-ledger.localhost";
 
 /// Runs `pipeline ingest`; returns the exit code.
 pub fn run_ingest(args: &IngestArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
@@ -238,7 +247,7 @@ pub fn run_ingest(args: &IngestArgs, out: &mut dyn Write, err: &mut dyn Write) -
     };
     let opts = c.options(true);
     let result = rt.block_on(async {
-        let sink = args.ledger.open(&tenant).await.map_err(|e| e.to_string())?;
+        let sink = args.ledger.open(&tenant).map_err(|e| e.to_string())?;
         super::ingest_file(&sink, &profile, input, &opts).await.map_err(|e| e.to_string())
     });
     let sink = args.ledger.describe();

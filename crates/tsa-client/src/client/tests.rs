@@ -87,11 +87,13 @@ fn client_rejects_bad_configuration() {
 }
 
 #[test]
-fn https_client_builds_with_the_ring_provider() {
-    // Building twice proves the provider installation is idempotent.
+fn https_client_builds_with_an_explicit_provider_and_installs_none() {
+    // The client's TLS configuration carries its own ring provider (issue 21: library code
+    // never installs a process-wide one), so building works with no default installed and
+    // leaves none behind for the application to trip over.
     for _ in 0..2 {
         let e = TsaEndpoint::new("https", "https://tsa.example.invalid/tsr", Jurisdiction::new("EU").unwrap()).unwrap();
         TsaClient::new(vec![e], ClientConfig::default()).unwrap();
     }
-    assert!(rustls::crypto::CryptoProvider::get_default().is_some());
+    assert!(rustls::crypto::CryptoProvider::get_default().is_none());
 }

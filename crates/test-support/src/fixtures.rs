@@ -1,28 +1,34 @@
-//! Shared set-up: the same test bodies run on SQLite and on PostgreSQL.
-#![allow(dead_code)]
+//! Fixtures the ledger's and the service's tests share: a fixed checkpoint key and master key,
+//! the claim the tests append, and each backend in a throwaway place, so that one test body
+//! runs on SQLite and on PostgreSQL ([`both_backends!`](crate::both_backends)).
 
+use crate::{PgHarness, TempDir};
 use evidence_core::note::NoteSigner;
 use evidence_core::{AppendRequest, Claim, ClaimKind, TenantId};
 use ledger::Ledger;
 use ledger::crypto::{EnvKeyProvider, SecretKey};
 use ledger::store::postgres::PgStore;
 use ledger::store::sqlite::{Durability, SqliteStore};
-use test_support::{PgHarness, TempDir};
 
+/// The test ledger's name.
 pub const LEDGER: &str = "ledger.test.example";
 
+/// The test ledger's checkpoint key (fixed seed).
 pub fn signer() -> NoteSigner {
     NoteSigner::from_seed(LEDGER, &[42; 32]).unwrap()
 }
 
+/// The test ledger's record keys (fixed master key).
 pub fn keys() -> EnvKeyProvider {
     EnvKeyProvider::from_master(SecretKey::from_bytes([7; 32]))
 }
 
+/// A tenant id (panics on an invalid one).
 pub fn tid(s: &str) -> TenantId {
     TenantId::new(s).unwrap()
 }
 
+/// The `n`th test claim: a finding whose body holds a marker a test can look for on disk.
 pub fn finding(n: u64) -> AppendRequest {
     AppendRequest::new(
         Claim::new(ClaimKind::LeakageFinding, serde_json::json!({ "n": n, "staff": "P-0042", "note": "secret-marker-xyzzy" })).unwrap(),
@@ -30,23 +36,30 @@ pub fn finding(n: u64) -> AppendRequest {
 }
 
 #[allow(clippy::large_enum_variant)]
+/// Keeps a backend's throwaway place alive.
+#[derive(Debug)]
 pub enum Guard {
+    /// The SQLite directory.
     Sqlite(TempDir),
+    /// The PostgreSQL database.
     Pg(PgHarness),
 }
 
+/// A SQLite store in a temporary directory.
 pub async fn sqlite() -> (SqliteStore, Guard) {
     let dir = TempDir::new("ledger-sqlite");
     let s = SqliteStore::open(dir.path(), Durability::PowerLoss).await.unwrap();
     (s, Guard::Sqlite(dir))
 }
 
+/// A PostgreSQL store on a fresh database.
 pub async fn postgres() -> (PgStore, Guard) {
     let h = PgHarness::start().await;
     let s = PgStore::connect_with(h.options.clone(), 8).await.unwrap();
     (s, Guard::Pg(h))
 }
 
+/// A ledger over `s` with the test keys, anchoring on both rails.
 pub fn ledger<S: ledger::store::Store>(s: S) -> Ledger<S> {
     Ledger::new(s, signer(), keys())
 }
@@ -58,12 +71,12 @@ macro_rules! both_backends {
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let (s, _g) = $crate::support::sqlite().await;
+                let (s, _g) = $crate::fixtures::sqlite().await;
                 super::$name(s).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                let (s, _g) = $crate::support::postgres().await;
+                let (s, _g) = $crate::fixtures::postgres().await;
                 super::$name(s).await;
             }
         }

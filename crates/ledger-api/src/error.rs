@@ -1,0 +1,117 @@
+//! The one error shape and its stable codes.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+macro_rules! codes {
+    ($($(#[$doc:meta])* $variant:ident = $name:literal,)*) => {
+        /// A stable error code: clients and dashboards may match on it; the message beside it
+        /// is for people.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+        #[serde(rename_all = "snake_case")]
+        #[non_exhaustive]
+        pub enum ErrorCode {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl ErrorCode {
+            /// Every code.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            /// The code as sent.
+            pub const fn as_str(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $name,)* }
+            }
+
+            /// The code named `name`, if it is one.
+            pub fn from_name(name: &str) -> Option<Self> {
+                match name { $($name => Some(ErrorCode::$variant),)* _ => None }
+            }
+        }
+    };
+}
+
+codes! {
+    /// 401: no bearer token.
+    MissingToken = "missing_token",
+    /// 401: not of the form `evl_<id>_<secret>`.
+    MalformedToken = "malformed_token",
+    /// 401: no such token, or a wrong secret.
+    InvalidToken = "invalid_token",
+    /// 401: past its expiry.
+    ExpiredToken = "expired_token",
+    /// 401: revoked.
+    RevokedToken = "revoked_token",
+    /// 401: a person's token without the MFA ID token the server requires.
+    MfaRequired = "mfa_required",
+    /// 401: the MFA ID token is not valid (the message ends with the reason's code).
+    MfaInvalid = "mfa_invalid",
+    /// 401: the MFA ID token names another person than the bearer token's.
+    MfaMismatch = "mfa_mismatch",
+    /// 503: the identity provider's keys cannot be fetched.
+    MfaUnavailable = "mfa_unavailable",
+    /// 403: the role may not do this.
+    Forbidden = "forbidden",
+    /// 403: the token is for another tenant.
+    WrongTenant = "wrong_tenant",
+    /// 429: over the token's rate; see `Retry-After`.
+    RateLimited = "rate_limited",
+    /// 404: no such tenant.
+    UnknownTenant = "unknown_tenant",
+    /// 404: no claim with that sequence number.
+    NoSuchClaim = "no_such_claim",
+    /// 404: no such checkpoint.
+    NoSuchCheckpoint = "no_such_checkpoint",
+    /// 409: the claim is not sealed by a checkpoint yet.
+    NotSealed = "not_sealed",
+    /// 422: the claim is refused (kind, body, links, idempotency key).
+    InvalidClaim = "invalid_claim",
+    /// 400: a path, query or body argument is refused.
+    InvalidArgument = "invalid_argument",
+    /// 400: the body is not JSON of the expected shape.
+    MalformedJson = "malformed_json",
+    /// 400: the body nests deeper than the server allows.
+    JsonTooDeep = "json_too_deep",
+    /// 400: the body could not be read.
+    BadBody = "bad_body",
+    /// 413: the body is larger than the server allows.
+    BodyTooLarge = "body_too_large",
+    /// 415: not `application/json`.
+    UnsupportedMediaType = "unsupported_media_type",
+    /// 404: no such endpoint.
+    NotFound = "not_found",
+    /// 405: the endpoint does not take this method.
+    MethodNotAllowed = "method_not_allowed",
+    /// 503: the request took longer than the server allows.
+    Timeout = "timeout",
+    /// 503: another operation of the tenant holds what this one needs; retry.
+    Busy = "busy",
+    /// 503: the store is unavailable; retry later.
+    StorageUnavailable = "storage_unavailable",
+    /// 500: a failure whose detail is only in the server's log.
+    Internal = "internal",
+    /// 503: the server is shutting down.
+    Draining = "draining",
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Every error response: `{"error": {"code": "...", "message": "..."}}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ErrorDetail {
+    /// The stable code (a client should treat a code it does not know as a generic failure).
+    pub code: String,
+    /// For people; never internal detail.
+    pub message: String,
+}
