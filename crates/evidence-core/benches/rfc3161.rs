@@ -7,7 +7,8 @@ use std::hint::black_box;
 use std::path::Path;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use evidence_core::rfc3161::{self, Certificate, Imprint, ValidationTime, VerifyOptions, certificates_from_pem_or_der, sig};
+use evidence_core::pki::verify_signature;
+use evidence_core::rfc3161::{self, Certificate, Imprint, TimestampOptions, ValidationTime, certificates_from_pem_or_der};
 
 fn read(rel: &str) -> Vec<u8> {
     std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/tsp").join(rel)).unwrap()
@@ -22,7 +23,7 @@ struct Case {
 }
 
 fn bench_case(c: &mut Criterion, case: &Case) {
-    let opts = VerifyOptions {
+    let opts = TimestampOptions {
         imprint: Some(Imprint::Data(&case.message)),
         request: None,
         trust_anchors: &case.anchors,
@@ -34,7 +35,7 @@ fn bench_case(c: &mut Criterion, case: &Case) {
     let tok = rfc3161::parse_response(&case.response).unwrap().token.unwrap();
     let si = &tok.signer_infos[0];
     let pool: Vec<&Certificate> = tok.certificates.iter().chain(&case.untrusted).chain(&case.anchors).collect();
-    let signer = rfc3161::verify::find_signer(&si.sid, &pool).unwrap().clone();
+    let signer = rfc3161::find_signer(&si.sid, &pool).unwrap().clone();
     let digest = rfc3161::HashAlg::from_oid(&si.digest_algorithm.oid);
     let mut links: Vec<(Certificate, Certificate)> = Vec::new();
     let mut cur = signer.clone();
@@ -49,10 +50,10 @@ fn bench_case(c: &mut Criterion, case: &Case) {
     let mut g = c.benchmark_group(format!("rfc3161_{}", case.name));
     g.bench_function("floor_signatures_only", |b| {
         b.iter(|| {
-            sig::verify(&signer.spki_algorithm, &signer.public_key, &si.signature_algorithm, digest, black_box(&attrs), &si.signature)
+            verify_signature(&signer.spki_algorithm, &signer.public_key, &si.signature_algorithm, digest, black_box(&attrs), &si.signature)
                 .unwrap();
             for (child, issuer) in &links {
-                sig::verify(
+                verify_signature(
                     &issuer.spki_algorithm,
                     &issuer.public_key,
                     &child.signature_algorithm,

@@ -10,11 +10,13 @@
 
 use std::future::Future;
 
-use evidence_core::bundle::{Base64, LedgerKey, Outcome, Requirements, TRUST_FORMAT, TrustFile, verify_bundle_offline};
+use evidence_core::bundle::Base64;
 use evidence_core::checkpoint::tenant_verifier;
 use evidence_core::sink::DeterministicEnv;
 use evidence_core::tlog_proof::TlogProof;
+use evidence_core::trust::{AnchorPolicy, LedgerKey, TRUST_FORMAT, TrustFile};
 use evidence_core::{AppendRequest, Claim, ClaimKind, ClaimSink, MemorySink, NoteSigner, TenantId, UnixMillis};
+use evidence_core::{Outcome, TrustStore, Verifier};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out_dir = std::path::PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "walkthrough-out".into()));
@@ -49,14 +51,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ledgers: vec![LedgerKey { name: ledger.into(), ed25519_public_key: Base64(signer.verifier().key().as_bytes().to_vec()) }],
         tsa_roots_pem: vec![],
         fabric_msps: vec![],
+        // An in-memory log has no rails: this trust file says so, and the report names the policy.
+        require: Some(AnchorPolicy::NONE),
         development: true,
     };
     std::fs::write(out_dir.join("bundle.json"), serde_json::to_vec_pretty(&bundle)?)?;
     std::fs::write(out_dir.join("trust.json"), serde_json::to_vec_pretty(&trust)?)?;
 
-    // 5. Verify offline. An in-memory log has no anchors, so only the Merkle and
-    //    checkpoint parts are required here; a ledger bundle requires both rails.
-    let report = verify_bundle_offline(&bundle, &trust, None, Requirements { min_timestamps: 0, min_fabric: 0 });
+    // 5. Verify offline. An in-memory log has no anchors, so its trust file requires none and
+    //    only the Merkle and checkpoint parts are checked here; a ledger's trust file requires
+    //    one anchor on each rail.
+    let report = Verifier::new(TrustStore::new(trust)?).verify(&bundle);
     for check in &report.checks {
         let (mark, detail) = match &check.outcome {
             Outcome::Pass(d) => ("PASS", d),
@@ -67,7 +72,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         };
         println!("{mark} {:<22} {}: {detail}", check.id, check.subject);
     }
-    println!("verdict: {:?} (Merkle inclusion, commitment and signed checkpoint; no anchors in this in-memory example)", report.verdict);
+    println!(
+        "verdict: {:?} under policy: {} (Merkle inclusion, commitment and signed checkpoint; no anchors in this in-memory example)",
+        report.verdict,
+        report.policy.describe()
+    );
 
     // 6. The same inclusion as a standard tlog-proof file, plus the entry and the key to check it with:
     //    evidence-verify tlog-proof OUT/claim-0.tlog-proof --entry OUT/claim-0.entry --key "$(cat OUT/checkpoint.vkey)"

@@ -215,6 +215,22 @@ impl SignedCheckpoint {
         Ok(cp)
     }
 
+    /// Verifies the note with whichever of `verifiers` signed it (all of one origin: a
+    /// ledger's keys over the years, matched by key id) and parses the body; answers the keys
+    /// whose signatures verified (two on a key hand-over checkpoint).
+    ///
+    /// # Errors
+    /// [`CheckpointError`] for a bad signature by a trusted key, no trusted signature, a
+    /// malformed body, or an origin other than the keys' name.
+    pub fn verify_any(&self, verifiers: &[NoteVerifier]) -> Result<(Checkpoint, Vec<NoteVerifier>), CheckpointError> {
+        let (body, by) = note::open(&self.note, verifiers)?;
+        let cp = Checkpoint::parse_body(body)?;
+        if let Some(v) = by.iter().find(|v| v.name() != cp.origin) {
+            return Err(CheckpointError::Origin { found: cp.origin, expected: v.name().to_owned() });
+        }
+        Ok((cp, by))
+    }
+
     /// Parses the body without checking the signature (for display only).
     ///
     /// # Errors
@@ -236,14 +252,16 @@ pub struct ChainLink {
 /// Verifies a run of consecutive checkpoints of one tenant: every signature, every link
 /// (`prev` = hash of the previous body, `seq` + 1, same origin and tenant, time not going
 /// backwards) and every consistency proof (the log only grew). If the run starts at seq 0
-/// its `prev` must be all zeros. Returns the parsed checkpoints.
+/// its `prev` must be all zeros. `verifiers` are the tenant's trusted checkpoint keys (several
+/// across a key rotation); each checkpoint is matched to its key by key id. Returns the parsed
+/// checkpoints.
 ///
 /// # Errors
 /// The first [`CheckpointError`] found, naming the checkpoint.
-pub fn verify_chain(links: &[ChainLink], verifier: &NoteVerifier) -> Result<Vec<Checkpoint>, CheckpointError> {
+pub fn verify_chain(links: &[ChainLink], verifiers: &[NoteVerifier]) -> Result<Vec<Checkpoint>, CheckpointError> {
     let mut out: Vec<Checkpoint> = Vec::with_capacity(links.len());
     for link in links {
-        let cp = link.checkpoint.verify(verifier)?;
+        let (cp, _) = link.checkpoint.verify_any(verifiers)?;
         let chain_err = |reason: String| CheckpointError::Chain { seq: cp.seq, reason };
         match out.last() {
             None => {

@@ -3,9 +3,11 @@
 #![warn(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
+mod ber;
 pub mod bundle;
 pub mod checkpoint;
 pub mod claim;
+pub mod fabric;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod jcs;
@@ -14,19 +16,36 @@ pub mod manual;
 mod memo;
 pub mod merkle;
 pub mod note;
+mod oids;
+pub mod pki;
+pub mod rfc3161;
 #[cfg(feature = "schema")]
 mod schema;
 pub mod sink;
 pub mod tlog_proof;
+pub mod trust;
 pub mod types;
+pub mod verify;
 
-// -- modules owned by the RFC 3161 work (issue 4) go below this line --
-pub mod rfc3161;
+/// Implementation details other crates of this workspace need (the fuzz targets' entry
+/// points, the generated Fabric protobuf types, the Merkle node planning the ledger stores
+/// proofs with, the development TSA signer). Not a stable API: nothing here is needed to
+/// verify evidence.
+#[doc(hidden)]
+pub mod internal {
+    pub use crate::fabric::proto as fabric_proto;
+    pub use crate::rfc3161::dev as dev_tsa;
 
-// -- modules owned by the Fabric work (issue 5) go below this line --
-pub mod fabric;
+    /// Parses one BER element spanning all of `bytes` (for tests of the reader's verdicts).
+    ///
+    /// # Errors
+    /// [`crate::pki::BerError`] with the offset of the problem.
+    pub fn ber_parse(bytes: &[u8]) -> Result<(), crate::pki::BerError> {
+        crate::ber::parse_one(bytes).map(|_| ())
+    }
+}
 
-pub use bundle::{Bundle, BundleReport, TrustFile, Verdict, verify_bundle_offline};
+pub use bundle::Bundle;
 pub use checkpoint::{Checkpoint, SignedCheckpoint};
 pub use claim::{Claim, ClaimError, ClaimKind, Salt};
 pub use leaf::{LeafEntry, LeafError};
@@ -34,7 +53,9 @@ pub use merkle::{ConsistencyProof, InclusionProof};
 pub use note::{NoteSigner, NoteVerifier};
 pub use sink::{AppendReceipt, AppendRequest, ClaimSink, Environment, MemorySink, Retractor, SinkError};
 pub use tlog_proof::TlogProof;
+pub use trust::{AnchorPolicy, TrustError, TrustFile, TrustStore};
 pub use types::{
     CheckpointHash, CheckpointSeq, Commitment, ContentHash, Digest32, LeafHash, NodeHash, RootHash, Seq, TenantId, TreeSize, UnixMillis,
     ValueError, sha256,
 };
+pub use verify::{BundleReport, Check, CheckId, DangerousVerifierConfig, Outcome, Verdict, Verifier, Weakening};

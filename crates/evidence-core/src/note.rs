@@ -242,6 +242,19 @@ impl NoteSigner {
     }
 }
 
+/// Adds `signer`'s signature to a signed note: the same text, one more signature line. A
+/// checkpoint handing over from one ledger key to the next is signed by both, so the chain
+/// itself shows the rotation.
+///
+/// # Errors
+/// A parse error of the note.
+pub fn cosign(note: &str, signer: &NoteSigner) -> Result<String, NoteError> {
+    let parsed = parse(note)?;
+    let extra = signer.sign(parsed.text)?;
+    let line = &extra[parsed.text.len() + 1..];
+    Ok(format!("{note}{line}"))
+}
+
 fn parse_hex_id(s: &str) -> Option<u32> {
     if s.len() != 8 || !s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
         return None;

@@ -69,7 +69,7 @@ fn openssl_accepts(dir: &Path, bytes: &[u8]) -> bool {
 fn facts(original: &[u8], bytes: &[u8]) -> Option<String> {
     let tok = rfc3161::parse_response(original).ok()?.token?;
     let anchors: Vec<_> = rfc3161::embedded_chain_top(&tok).into_iter().collect();
-    let opts = rfc3161::VerifyOptions { trust_anchors: &anchors, ..Default::default() };
+    let opts = rfc3161::TimestampOptions { trust_anchors: &anchors, ..Default::default() };
     let r = rfc3161::verify_response(bytes, &opts);
     r.outcome.ok()?;
     r.facts.map(|f| format!("{f:?}"))

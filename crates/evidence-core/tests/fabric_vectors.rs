@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use evidence_core::fabric::proto::common;
-use evidence_core::fabric::{FabricError, MspRoots, Predecessor, SignatureRole, VerifyOptions, header_hash, verify_block};
+use evidence_core::fabric::{BlockLimits, FabricError, MspRoots, Predecessor, SignatureRole, header_hash, verify_block};
+use evidence_core::internal::fabric_proto::common;
 use proptest::prelude::*;
 use prost::Message as _;
 
@@ -35,8 +35,8 @@ fn roots(name: &str) -> MspRoots {
     r
 }
 
-fn opts() -> VerifyOptions {
-    VerifyOptions::default()
+fn opts() -> BlockLimits {
+    BlockLimits::default()
 }
 
 #[test]
@@ -179,7 +179,7 @@ fn tampered_envelope_with_fixed_data_hash_fails_signature_and_orderer() {
 
 #[test]
 fn tampered_endorsement_fails() {
-    use evidence_core::fabric::proto::protos;
+    use evidence_core::internal::fabric_proto::protos;
     let bs = blocks(LEDGERS[0]);
     let t = mutate_block(&bs[4], |b| {
         let data = &mut b.data.as_mut().unwrap().data;
@@ -273,7 +273,7 @@ fn header_hash_matches_the_chain() {
 #[test]
 fn size_cap_is_enforced() {
     let bs = blocks(LEDGERS[0]);
-    let o = VerifyOptions { max_block_bytes: 100, ..VerifyOptions::default() };
+    let o = BlockLimits { max_block_bytes: 100, ..BlockLimits::default() };
     let e = verify_block(&bs[3], &roots(LEDGERS[0]), None, &o).unwrap_err();
     assert!(matches!(e, FabricError::TooLarge { .. }), "{e}");
 }

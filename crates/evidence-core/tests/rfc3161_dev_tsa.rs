@@ -5,7 +5,8 @@ use std::path::Path;
 use std::process::Command;
 
 use evidence_core::UnixMillis;
-use evidence_core::rfc3161::{self, HashAlg, Imprint, ValidationTime, Verdict, VerifyOptions, certificates_from_pem_or_der, dev::DevTsa};
+use evidence_core::internal::dev_tsa::DevTsa;
+use evidence_core::rfc3161::{self, HashAlg, Imprint, TimestampOptions, TimestampVerdict, ValidationTime, certificates_from_pem_or_der};
 
 fn sh(dir: &Path, args: &[&str]) {
     let out = Command::new("openssl").current_dir(dir).args(args).output().expect("openssl");
@@ -91,7 +92,7 @@ fn dev_tsa_round_trip() {
     let now = i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis()).unwrap();
     let resp = tsa.respond(&req, UnixMillis(now + 5), 42).unwrap();
     let parsed_req = rfc3161::parse_request(&req).unwrap();
-    let opts = VerifyOptions {
+    let opts = TimestampOptions {
         imprint: Some(Imprint::Digest { alg: HashAlg::Sha256, digest: &digest }),
         request: Some(&parsed_req),
         trust_anchors: &root,
@@ -99,7 +100,7 @@ fn dev_tsa_round_trip() {
         at: ValidationTime::GenTime,
     };
     let report = rfc3161::verify_response(&resp, &opts);
-    assert_eq!(report.outcome, Ok(Verdict::Valid), "{:#?}", report.checks);
+    assert_eq!(report.outcome, Ok(TimestampVerdict::Valid), "{:#?}", report.checks);
     assert_eq!(report.facts.unwrap().serial_hex, "2a");
     // An independent implementation accepts it too.
     std::fs::write(d.join("r.tsr"), &resp).unwrap();
@@ -107,6 +108,6 @@ fn dev_tsa_round_trip() {
     sh(d, &["ts", "-verify", "-in", "r.tsr", "-queryfile", "q.tsq", "-CAfile", "root.pem", "-untrusted", "tsa.pem"]);
     // Another digest does not verify.
     let other = [0u8; 32];
-    let opts = VerifyOptions { imprint: Some(Imprint::Digest { alg: HashAlg::Sha256, digest: &other }), ..opts };
+    let opts = TimestampOptions { imprint: Some(Imprint::Digest { alg: HashAlg::Sha256, digest: &other }), ..opts };
     assert!(rfc3161::verify_response(&resp, &opts).outcome.is_err());
 }

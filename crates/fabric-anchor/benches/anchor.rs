@@ -5,7 +5,7 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use evidence_core::CheckpointHash;
-use evidence_core::fabric::{VerifyOptions, verify_receipt};
+use evidence_core::fabric::{BlockLimits, verify_receipt};
 use fabric_anchor::emulator::{self, EmulatorConfig};
 use fabric_anchor::{AnchorClient, GatewayClient, GatewayConfig, ReceiptFactory};
 use sha2::Digest as _;
@@ -43,7 +43,7 @@ fn bench_verify(c: &mut Criterion) {
     let roots = f.trust().msp_roots().expect("roots");
     let h = CheckpointHash([2; 32]);
     let (r, key) = f.receipt("bench", 1, &h).expect("receipt");
-    let opts = VerifyOptions::default();
+    let opts = BlockLimits::default();
     let mut g = c.benchmark_group("fabric_anchor");
     g.bench_function("verify_receipt", |b| b.iter(|| verify_receipt(&r, &h, &key, &roots, None, &opts).expect("verifies")));
     g.bench_function("floor_sha256_block", |b| b.iter(|| sha2::Sha256::digest(&r.block)));

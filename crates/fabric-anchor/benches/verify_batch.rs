@@ -26,13 +26,12 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use evidence_core::bundle::{
-    AnchorVerifier, Base64, Bundle, FabricAnchor, MemoAnchors, MspRoots, Requirements, StandardAnchors, TimestampAnchor, TrustFile,
-    Verdict, verify_bundle_offline,
-};
+use evidence_core::bundle::{Base64, Bundle, FabricAnchor, TimestampAnchor};
 use evidence_core::note::NoteSigner;
 use evidence_core::sink::{DeterministicEnv, MemorySink};
+use evidence_core::trust::{MspCertificates, TrustFile};
 use evidence_core::{AppendRequest, CheckpointHash, Claim, ClaimKind, ClaimSink as _, TenantId, UnixMillis};
+use evidence_core::{TrustStore, Verdict, Verifier};
 use fabric_anchor::ReceiptFactory;
 
 const LEDGER: &str = "ledger.bench.example";
@@ -159,14 +158,15 @@ fn measure(shape: &str, bundles: &[Bundle], files: &[PathBuf], dir: &Path, trust
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     println!("\n{shape}: {n} bundles (RSA-2048 TSA token + Fabric receipt each), {cores} cores; target 2 000 bundles/s");
 
+    let plain = Verifier::new(TrustStore::new(trust.clone()).unwrap());
     let t0 = Instant::now();
     for b in bundles {
-        let r = verify_bundle_offline(b, trust, Some(&StandardAnchors), Requirements::default());
+        let r = plain.verify(b);
         assert_eq!(r.verdict, Verdict::Verified, "{r:?}");
     }
     println!("  in process, 1 thread, no anchor memo:        {:>8.0} bundles/s", n as f64 / t0.elapsed().as_secs_f64());
 
-    let memo = MemoAnchors::new(StandardAnchors);
+    let memo = Verifier::new(TrustStore::new(trust.clone()).unwrap()).memoized();
     let next = AtomicUsize::new(0);
     let t0 = Instant::now();
     std::thread::scope(|s| {
@@ -174,7 +174,7 @@ fn measure(shape: &str, bundles: &[Bundle], files: &[PathBuf], dir: &Path, trust
             s.spawn(|| {
                 while let Some(path) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
                     let b: Bundle = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-                    let r = verify_bundle_offline(&b, trust, Some(&memo as &dyn AnchorVerifier), Requirements::default());
+                    let r = memo.verify(&b);
                     assert_eq!(r.verdict, Verdict::Verified);
                 }
             });
@@ -208,8 +208,8 @@ fn main() {
     let signer = NoteSigner::from_seed(LEDGER, &[5; 32]).unwrap();
     let material = factory.trust();
     let trust = TrustFile {
-        format: evidence_core::bundle::TRUST_FORMAT.into(),
-        ledgers: vec![evidence_core::bundle::LedgerKey {
+        format: evidence_core::trust::TRUST_FORMAT.into(),
+        ledgers: vec![evidence_core::trust::LedgerKey {
             name: LEDGER.into(),
             ed25519_public_key: Base64(signer.verifier().key().to_bytes().to_vec()),
         }],
@@ -217,8 +217,9 @@ fn main() {
         fabric_msps: material
             .msp_roots
             .iter()
-            .map(|(id, pem)| MspRoots { msp_id: id.clone(), roots_pem: vec![pem.clone()], orderer: *id == material.orderer_msp })
+            .map(|(id, pem)| MspCertificates { msp_id: id.clone(), roots_pem: vec![pem.clone()], orderer: *id == material.orderer_msp })
             .collect(),
+        require: None,
         development: false,
     };
     let trust_path = tmp.path().join("trust.json");

@@ -4,7 +4,7 @@
 mod common;
 
 use evidence_core::CheckpointHash;
-use evidence_core::fabric::{VerifyOptions, verify_receipt};
+use evidence_core::fabric::{BlockLimits, verify_receipt};
 use fabric_anchor::anchor_key;
 
 #[tokio::test]
@@ -14,6 +14,6 @@ async fn binary_out_dir_drives_a_client_and_verifier() {
     let client = emu.client();
     let h = CheckpointHash([5; 32]);
     let receipt = client.anchor("c2", "bin", 1, &h).await.expect("anchor through the binary");
-    verify_receipt(&receipt, &h, &anchor_key("bin", 1), &emu.msp_roots(), None, &VerifyOptions::default())
+    verify_receipt(&receipt, &h, &anchor_key("bin", 1), &emu.msp_roots(), None, &BlockLimits::default())
         .expect("receipt verifies against the written trust material");
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use evidence_core::CheckpointHash;
 use evidence_core::fabric::proto::{common, protos};
-use evidence_core::fabric::{FabricError, Predecessor, SignatureRole, VerifyOptions, verify_receipt};
+use evidence_core::fabric::{BlockLimits, FabricError, Predecessor, SignatureRole, verify_receipt};
 use fabric_anchor::emulator::{self, EmulatorConfig};
 use fabric_anchor::{AnchorClient, Error, GatewayClient, GatewayConfig, anchor_key};
 use prost::Message as _;
@@ -29,7 +29,7 @@ async fn happy_path_receipt_verifies_against_emulator_roots_only() {
     let h = hash(7);
     let receipt = client.anchor(CH, "acme", 1, &h).await.expect("anchored");
     let roots = emu.trust().msp_roots().expect("roots");
-    let report = verify_receipt(&receipt, &h, &anchor_key("acme", 1), &roots, None, &VerifyOptions::default()).expect("receipt verifies");
+    let report = verify_receipt(&receipt, &h, &anchor_key("acme", 1), &roots, None, &BlockLimits::default()).expect("receipt verifies");
     assert_eq!(report.value, h.to_hex());
     assert_eq!(report.block.number, 1);
     assert_eq!(receipt.orderer_msps, vec![emulator::ORDERER_MSP.to_owned()]);
@@ -41,28 +41,28 @@ async fn happy_path_receipt_verifies_against_emulator_roots_only() {
 
     // A wrong hash or key does not verify.
     assert!(matches!(
-        verify_receipt(&receipt, &hash(8), &anchor_key("acme", 1), &roots, None, &VerifyOptions::default()),
+        verify_receipt(&receipt, &hash(8), &anchor_key("acme", 1), &roots, None, &BlockLimits::default()),
         Err(FabricError::WriteSet { .. })
     ));
-    assert!(verify_receipt(&receipt, &h, &anchor_key("acme", 2), &roots, None, &VerifyOptions::default()).is_err());
+    assert!(verify_receipt(&receipt, &h, &anchor_key("acme", 2), &roots, None, &BlockLimits::default()).is_err());
 
     // Another emulator's roots (same MSP ids, other CAs) reject it.
     let other = emulator::spawn(EmulatorConfig::default()).await.expect("second emulator");
     let other_roots = other.trust().msp_roots().expect("roots");
     assert!(matches!(
-        verify_receipt(&receipt, &h, &anchor_key("acme", 1), &other_roots, None, &VerifyOptions::default()),
+        verify_receipt(&receipt, &h, &anchor_key("acme", 1), &other_roots, None, &BlockLimits::default()),
         Err(FabricError::Certificate { .. })
     ));
 
     // Consecutive receipts chain: block 2 links to block 1 and not to itself.
     let r2 = client.anchor(CH, "acme", 2, &hash(9)).await.expect("second anchor");
     let ok =
-        verify_receipt(&r2, &hash(9), &anchor_key("acme", 2), &roots, Some(Predecessor::Block(&receipt.block)), &VerifyOptions::default())
+        verify_receipt(&r2, &hash(9), &anchor_key("acme", 2), &roots, Some(Predecessor::Block(&receipt.block)), &BlockLimits::default())
             .expect("chained");
     assert!(ok.block.linked_to_predecessor);
     let wrong = [0u8; 32];
     assert!(matches!(
-        verify_receipt(&r2, &hash(9), &anchor_key("acme", 2), &roots, Some(Predecessor::HeaderHash(&wrong)), &VerifyOptions::default()),
+        verify_receipt(&r2, &hash(9), &anchor_key("acme", 2), &roots, Some(Predecessor::HeaderHash(&wrong)), &BlockLimits::default()),
         Err(FabricError::ChainLink { .. })
     ));
     other.shutdown().await;
@@ -115,7 +115,7 @@ async fn faults_give_typed_errors() {
     let impatient = AnchorClient::new(GatewayClient::connect(cfg, emu.client_identity().clone()).expect("client"));
     assert!(matches!(impatient.anchor(CH, "f", 4, &hash(4)).await, Err(Error::Deadline { operation: "CommitStatus" })));
     let r = client.anchor(CH, "f", 5, &hash(5)).await.expect("patient client waits the delay out");
-    verify_receipt(&r, &hash(5), &anchor_key("f", 5), &emu.trust().msp_roots().expect("roots"), None, &VerifyOptions::default())
+    verify_receipt(&r, &hash(5), &anchor_key("f", 5), &emu.trust().msp_roots().expect("roots"), None, &BlockLimits::default())
         .expect("verifies");
     emu.shutdown().await;
 }
@@ -194,7 +194,7 @@ fn offline_tampering_is_detected() {
     let roots = f.trust().msp_roots().expect("roots");
     let h = hash(4);
     let (r, key) = f.receipt("off", 1, &h).expect("receipt");
-    let opts = VerifyOptions::default();
+    let opts = BlockLimits::default();
     verify_receipt(&r, &h, &key, &roots, None, &opts).expect("genuine receipt verifies");
     let check = |block: Vec<u8>| {
         let mut t = r.clone();
@@ -257,7 +257,7 @@ fn factory_makes_many_valid_receipts() {
     for seq in 0..20u8 {
         let h = hash(seq);
         let (r, key) = f.receipt("bulk", u64::from(seq), &h).expect("receipt");
-        verify_receipt(&r, &h, &key, &roots, prev.as_deref().map(Predecessor::Block), &VerifyOptions::default()).expect("verifies");
+        verify_receipt(&r, &h, &key, &roots, prev.as_deref().map(Predecessor::Block), &BlockLimits::default()).expect("verifies");
         prev = Some(r.block);
     }
     assert!(f.receipt("bulk", 0, &hash(0)).is_err(), "duplicate key refused by the factory too");
@@ -307,7 +307,7 @@ async fn mutual_tls_works_and_a_client_without_certificate_is_refused() {
     let emu = emulator::spawn(EmulatorConfig { tls: true, ..EmulatorConfig::default() }).await.expect("TLS emulator");
     let client = AnchorClient::new(GatewayClient::connect(emu.gateway_config(), emu.client_identity().clone()).expect("client"));
     let r = client.anchor(CH, "tls", 1, &hash(6)).await.expect("anchored over mutual TLS");
-    verify_receipt(&r, &hash(6), &anchor_key("tls", 1), &emu.trust().msp_roots().expect("roots"), None, &VerifyOptions::default())
+    verify_receipt(&r, &hash(6), &anchor_key("tls", 1), &emu.trust().msp_roots().expect("roots"), None, &BlockLimits::default())
         .expect("verifies");
 
     let mut no_cert = emu.gateway_config();

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use evidence_core::CheckpointHash;
-use evidence_core::fabric::{FabricReceipt, VerifyOptions, anchor_value, verify_receipt};
+use evidence_core::fabric::{BlockLimits, FabricReceipt, anchor_value, verify_receipt};
 use fabric_anchor::anchor_key;
 
 /// Why the test cannot run here, if it cannot.
@@ -85,10 +85,10 @@ async fn official_node_gateway_client_against_the_emulator() {
         msp_roots: Vec::new(),
         orderer_msps: Vec::new(),
     };
-    let report = verify_receipt(&receipt, &node_hash, &node_key, &roots, None, &VerifyOptions::default())
+    let report = verify_receipt(&receipt, &node_hash, &node_key, &roots, None, &BlockLimits::default())
         .expect("the Node client's transaction verifies offline");
     assert_eq!(report.tx_id, tx_id);
     assert_eq!(report.block.number.to_string(), seen["block_number"].as_str().expect("block_number"));
     // And it is evidence of that hash only.
-    assert!(verify_receipt(&receipt, &rust_hash, &node_key, &roots, None, &VerifyOptions::default()).is_err());
+    assert!(verify_receipt(&receipt, &rust_hash, &node_key, &roots, None, &BlockLimits::default()).is_err());
 }

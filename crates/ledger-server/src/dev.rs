@@ -15,9 +15,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use evidence_core::bundle::{Base64, LedgerKey, TrustFile};
+use evidence_core::bundle::Base64;
+use evidence_core::internal::dev_tsa::DevTsa;
 use evidence_core::note::NoteSigner;
-use evidence_core::rfc3161::{self, HashAlg, dev::DevTsa};
+use evidence_core::rfc3161::{self, HashAlg};
+use evidence_core::trust::{AnchorPolicy, LedgerKey, TrustFile};
 
 use ledger::anchor::{AnchorEvidence, AnchorRequest, RailError, TsaRail};
 
@@ -127,7 +129,7 @@ fn generate(root_p: &Path, cert_p: &Path, key_p: &Path) -> Result<(), DevError> 
 }
 
 /// The RFC 3161 rail over the development TSA (in process, no network). Its tokens are
-/// labelled by the policy OID [`DEV_POLICY`](evidence_core::rfc3161::dev::DEV_POLICY) and
+/// labelled by the policy OID [`DEV_POLICY`](evidence_core::internal::dev_tsa::DEV_POLICY) and
 /// verify only against the development root.
 #[derive(Debug)]
 pub struct DevTsaRail {
@@ -171,22 +173,26 @@ pub fn load_or_create_signer(path: &Path, name: &str) -> Result<NoteSigner, DevE
     NoteSigner::parse(text.trim()).map_err(|e| DevError::Corrupt(format!("{}: not a signed-note private key: {e}", path.display())))
 }
 
-/// The trust file a verifier needs for this ledger: its checkpoint key, the TSA roots and
-/// the Fabric MSP roots.
+/// The trust file a verifier needs for this ledger: its checkpoint key, the TSA roots, the
+/// Fabric MSP roots, and the anchoring policy the deployment follows: one anchor on each rail
+/// it runs (a TSA-only deployment states `"fabric": 0`, so its bundles verify with the policy
+/// named in the report instead of failing for a rail that does not exist).
 pub fn trust_file(
     signer: &NoteSigner,
     tsa_roots_pem: Vec<String>,
-    fabric_msps: Vec<evidence_core::bundle::MspRoots>,
+    fabric_msps: Vec<evidence_core::trust::MspCertificates>,
     development: bool,
 ) -> TrustFile {
+    let require = AnchorPolicy { rfc3161: usize::from(!tsa_roots_pem.is_empty()), fabric: usize::from(!fabric_msps.is_empty()) };
     TrustFile {
-        format: "evidence-trust/v1".into(),
+        format: evidence_core::trust::TRUST_FORMAT.into(),
         ledgers: vec![LedgerKey {
             name: signer.name().to_owned(),
             ed25519_public_key: Base64(signer.verifier().key().as_bytes().to_vec()),
         }],
         tsa_roots_pem,
         fabric_msps,
+        require: Some(require),
         development,
     }
 }
@@ -194,9 +200,9 @@ pub fn trust_file(
 /// The trust file's Fabric MSPs: `previous` (from an earlier run's trust file) plus the
 /// emulator's roots, merged per MSP id without duplicates.
 pub fn merge_msp_roots(
-    previous: Vec<evidence_core::bundle::MspRoots>,
+    previous: Vec<evidence_core::trust::MspCertificates>,
     emulator: &fabric_anchor::TrustMaterial,
-) -> Vec<evidence_core::bundle::MspRoots> {
+) -> Vec<evidence_core::trust::MspCertificates> {
     let mut out = previous;
     for (id, pem) in &emulator.msp_roots {
         let orderer = *id == emulator.orderer_msp;
@@ -207,7 +213,7 @@ pub fn merge_msp_roots(
                 }
                 m.orderer |= orderer;
             }
-            None => out.push(evidence_core::bundle::MspRoots { msp_id: id.clone(), roots_pem: vec![pem.clone()], orderer }),
+            None => out.push(evidence_core::trust::MspCertificates { msp_id: id.clone(), roots_pem: vec![pem.clone()], orderer }),
         }
     }
     out

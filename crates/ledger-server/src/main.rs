@@ -475,9 +475,9 @@ async fn dev_server(args: DevArgs) -> Result<(), Error> {
     })
     .await?;
     let trust_path = data.join("trust.json");
-    let previous: Vec<evidence_core::bundle::MspRoots> = std::fs::read(&trust_path)
+    let previous: Vec<evidence_core::trust::MspCertificates> = std::fs::read(&trust_path)
         .ok()
-        .and_then(|b| serde_json::from_slice::<evidence_core::bundle::TrustFile>(&b).ok())
+        .and_then(|b| serde_json::from_slice::<evidence_core::trust::TrustFile>(&b).ok())
         .map(|t| t.fabric_msps)
         .unwrap_or_default();
     let fabric_msps = dev::merge_msp_roots(previous, emulator.trust());
@@ -533,7 +533,7 @@ async fn dev_server(args: DevArgs) -> Result<(), Error> {
 /// when `tls_ca` is set) and the MSP roots receipts are checked against.
 fn fabric_rail(
     f: &ledger_server::config::FabricConfig,
-) -> Result<(ledger::rails::GatewayFabricRail, Vec<evidence_core::bundle::MspRoots>), Error> {
+) -> Result<(ledger::rails::GatewayFabricRail, Vec<evidence_core::trust::MspCertificates>), Error> {
     let read = |p: &Path| std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()));
     let identity = fabric_anchor::Identity::from_pem(&f.msp_id, &read(&f.cert)?, &read(&f.key)?)?;
     let mut gw = fabric_anchor::GatewayConfig::plaintext(f.gateway_url.clone());
@@ -557,7 +557,7 @@ fn fabric_rail(
         if orderer {
             roots.add_orderer_msp(id);
         }
-        msps.push(evidence_core::bundle::MspRoots { msp_id: id.clone(), roots_pem: vec![pem], orderer });
+        msps.push(evidence_core::trust::MspCertificates { msp_id: id.clone(), roots_pem: vec![pem], orderer });
     }
     let rail = ledger::rails::GatewayFabricRail::new(fabric_anchor::AnchorClient::new(client), roots, &f.network, f.jurisdiction.clone());
     Ok((rail, msps))

@@ -6,7 +6,8 @@
 
 use std::time::Duration;
 
-use evidence_core::bundle::{Bundle, Requirements, StandardAnchors, TrustFile, Verdict, verify_bundle_offline};
+use evidence_core::bundle::Bundle;
+use evidence_core::{AnchorPolicy, TrustFile, TrustStore, Verdict, Verifier};
 use evidence_core::{TenantId, UnixMillis};
 use ledger::Ledger;
 use ledger::store::{Rail, Store, TenantConfig, TenantStore as _};
@@ -139,10 +140,13 @@ async fn wait_anchored(c: &reqwest::Client, base: &str, tok: &str, tenant: &str,
     panic!("checkpoint {cseq} of {tenant} not anchored");
 }
 
-fn dev_requirements() -> Requirements {
-    // The in-process service here runs the TSA rail only (the Fabric rail is tested in
-    // fabric-anchor); every bundle must carry a verified TSA token.
-    Requirements { min_timestamps: 1, min_fabric: 0 }
+/// The in-process service here runs the TSA rail only (the Fabric rail is tested in
+/// fabric-anchor), and the trust file it states says so: every bundle must carry a verified
+/// TSA token, and no Fabric anchor is required.
+fn bundle_verifier(trust: &TrustFile) -> Verifier {
+    let v = Verifier::new(TrustStore::new(trust.clone()).unwrap());
+    assert_eq!(v.policy(), AnchorPolicy { rfc3161: 1, fabric: 0 });
+    v
 }
 
 async fn happy_path<S: Store + Clone>(store: S) {
@@ -215,15 +219,15 @@ async fn happy_path<S: Store + Clone>(store: S) {
     let r = call(&c, "GET", &format!("{b}/v1/tenants/rooftop-7/claims/1/bundle"), Some(&auditor), None).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let bundle: Bundle = serde_json::from_str(&r.text).unwrap();
-    let report = verify_bundle_offline(&bundle, &srv.trust, Some(&StandardAnchors), dev_requirements());
+    let report = bundle_verifier(&srv.trust).verify(&bundle);
     assert_eq!(report.verdict, Verdict::Verified, "{report:?}");
     let mut tampered = bundle.clone();
     tampered.tenant = tid("rooftop-8");
-    assert_ne!(verify_bundle_offline(&tampered, &srv.trust, Some(&StandardAnchors), dev_requirements()).verdict, Verdict::Verified);
+    assert_ne!(bundle_verifier(&srv.trust).verify(&tampered).verdict, Verdict::Verified);
     let r = call(&c, "POST", &format!("{b}/v1/tenants/rooftop-7/bundles"), Some(&auditor), Some(&json!({"seqs": [0, 2]}))).await;
     let many: Bundle = serde_json::from_str(&r.text).unwrap();
     assert_eq!(many.claims.len(), 2);
-    assert_eq!(verify_bundle_offline(&many, &srv.trust, Some(&StandardAnchors), dev_requirements()).verdict, Verdict::Verified);
+    assert_eq!(bundle_verifier(&srv.trust).verify(&many).verdict, Verdict::Verified);
 
     // Checkpoints, notes, anchors, tlog-proof, verifier key.
     // (The scheduler may have sealed the empty log first: find the checkpoint of size 4.)
@@ -266,7 +270,7 @@ async fn happy_path<S: Store + Clone>(store: S) {
     let r = call(&c, "GET", &format!("{b}/v1/tenants/rooftop-7/claims/1/bundle"), Some(&auditor), None).await;
     let erased: Bundle = serde_json::from_str(&r.text).unwrap();
     assert!(erased.claims[0].record.is_none());
-    assert_eq!(verify_bundle_offline(&erased, &srv.trust, Some(&StandardAnchors), dev_requirements()).verdict, Verdict::Verified);
+    assert_eq!(bundle_verifier(&srv.trust).verify(&erased).verdict, Verdict::Verified);
     let r = call(&c, "GET", &format!("{b}/v1/tenants/rooftop-7/claims/99"), Some(&auditor), None).await;
     assert_eq!((r.status, r.code()), (404, "no_such_claim"));
 

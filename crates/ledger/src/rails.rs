@@ -12,7 +12,7 @@
 //! checkpoint hash on the tenant's channel and fetches the block holding the transaction;
 //! evidence-core verifies that receipt against the configured MSP roots before it is stored.
 
-use evidence_core::rfc3161::{self, Certificate, HashAlg, Imprint, ValidationTime, Verdict, VerifyOptions};
+use evidence_core::rfc3161::{self, Certificate, HashAlg, Imprint, TimestampOptions, TimestampVerdict, ValidationTime};
 use tsa_client::{Jurisdiction, ResidencyPolicy, TsaClient};
 
 use crate::anchor::{AnchorEvidence, AnchorRequest, FabricRail, RailError, TsaRail};
@@ -63,7 +63,7 @@ impl TsaRail for HttpTsaRail {
         let stamped = self
             .client
             .timestamp(&der, &residency, |_, reply| {
-                let opts = VerifyOptions {
+                let opts = TimestampOptions {
                     imprint: Some(Imprint::Digest { alg: HashAlg::Sha256, digest: &req.checkpoint_hash.0 }),
                     request: Some(&parsed),
                     trust_anchors: &self.roots,
@@ -71,12 +71,12 @@ impl TsaRail for HttpTsaRail {
                     at: ValidationTime::GenTime,
                 };
                 match rfc3161::verify_response(reply, &opts).outcome {
-                    Ok(Verdict::Valid) => Ok(()),
-                    Ok(Verdict::ValidWeak { reasons }) if self.accept_weak => {
+                    Ok(TimestampVerdict::Valid) => Ok(()),
+                    Ok(TimestampVerdict::ValidWeak { reasons }) if self.accept_weak => {
                         tracing::warn!(?reasons, "accepting a token with weak algorithms");
                         Ok(())
                     }
-                    Ok(Verdict::ValidWeak { reasons }) => Err(format!("weak algorithms: {}", reasons.join(", "))),
+                    Ok(TimestampVerdict::ValidWeak { reasons }) => Err(format!("weak algorithms: {}", reasons.join(", "))),
                     Err(e) => Err(e.to_string()),
                 }
             })
@@ -144,7 +144,7 @@ impl FabricRail for GatewayFabricRail {
             &key,
             &self.roots,
             None,
-            &evidence_core::fabric::VerifyOptions::default(),
+            &evidence_core::fabric::BlockLimits::default(),
         )
         .map_err(|e| err(format!("the receipt does not verify against the configured MSP roots: {e}")))?;
         let anchor = evidence_core::bundle::FabricAnchor {
@@ -155,7 +155,7 @@ impl FabricRail for GatewayFabricRail {
             msp_roots: receipt
                 .msp_roots
                 .into_iter()
-                .map(|r| evidence_core::bundle::MspRoots {
+                .map(|r| evidence_core::trust::MspCertificates {
                     orderer: receipt.orderer_msps.contains(&r.msp_id),
                     msp_id: r.msp_id,
                     roots_pem: vec![r.pem],

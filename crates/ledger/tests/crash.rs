@@ -157,7 +157,7 @@ async fn check_after_crash<S: Store>(s: S, acked: &std::collections::HashMap<u64
         let consistency = if i == 0 { None } else { Some(t.consistency_proof(&cps[i - 1], cp).await.unwrap()) };
         links.push(ChainLink { checkpoint: cp.note.clone(), consistency });
     }
-    verify_chain(&links, &l.verifier(&tid("crash")).unwrap()).unwrap();
+    verify_chain(&links, &[l.verifier(&tid("crash")).unwrap()]).unwrap();
     // A new append after the crash continues the sequence.
     (size, cps.len())
 }

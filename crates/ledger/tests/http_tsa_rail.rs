@@ -5,9 +5,11 @@
 
 use std::time::Duration;
 
-use evidence_core::bundle::{Base64, LedgerKey, Requirements, StandardAnchors, TRUST_FORMAT, TrustFile, Verdict, verify_bundle_offline};
+use evidence_core::bundle::Base64;
 use evidence_core::rfc3161::certificates_from_pem_or_der;
+use evidence_core::trust::{AnchorPolicy, LedgerKey, TRUST_FORMAT, TrustFile};
 use evidence_core::{ClaimSink as _, Seq};
+use evidence_core::{TrustStore, Verdict, Verifier};
 use ledger::rails::HttpTsaRail;
 use ledger::store::{AnchorState, Rail, TenantConfig};
 use test_support::FabricTestDouble;
@@ -77,9 +79,10 @@ async fn checkpoints_are_stamped_verified_and_bundled() {
         }],
         tsa_roots_pem: vec![std::fs::read_to_string(tsa.pki().root_pem()).unwrap()],
         fabric_msps: vec![],
+        require: Some(AnchorPolicy { rfc3161: 1, fabric: 0 }),
         development: false,
     };
-    let report = verify_bundle_offline(&b, &trust, Some(&StandardAnchors), Requirements { min_timestamps: 1, min_fabric: 0 });
+    let report = Verifier::new(TrustStore::new(trust).unwrap()).verify(&b);
     assert_eq!(report.verdict, Verdict::Verified, "{:#?}", report.checks);
     assert_eq!(report.timestamps_verified, 1);
 }

@@ -4,10 +4,12 @@
 
 use std::time::Duration;
 
-use evidence_core::bundle::{Base64, LedgerKey, RecordStatus, Requirements, TRUST_FORMAT, TrustFile, Verdict, verify_bundle_offline};
+use evidence_core::bundle::{Base64, RecordStatus};
 use evidence_core::checkpoint::{ChainLink, verify_chain};
 use evidence_core::merkle::root_of;
+use evidence_core::trust::{AnchorPolicy, LedgerKey, TRUST_FORMAT, TrustFile};
 use evidence_core::{ClaimKind, ClaimSink, Seq, UnixMillis};
+use evidence_core::{Outcome, TrustStore, Verdict, Verifier};
 use ledger::store::{AnchorState, Rail, Store, StoreError, TenantConfig, TenantStore};
 use ledger::{LedgerError, TenantLedger};
 use test_support::fixtures::{finding, ledger, tid};
@@ -22,8 +24,15 @@ fn trust<S: Store>(l: &ledger::Ledger<S>) -> TrustFile {
         }],
         tsa_roots_pem: Vec::new(),
         fabric_msps: Vec::new(),
+        require: None,
         development: false,
     }
+}
+
+/// A verifier requiring `policy` (this suite's rails: a TSA, and a Fabric test double whose
+/// receipts are no evidence).
+fn verifier(trust: TrustFile, policy: AnchorPolicy) -> Verifier {
+    Verifier::new(TrustStore::new(TrustFile { require: Some(policy), ..trust }).unwrap())
 }
 
 /// Checks every checkpoint against a root recomputed from all stored leaf hashes, and
@@ -38,7 +47,7 @@ async fn check_chain<T: TenantStore>(t: &TenantLedger<T>, verifier: &evidence_co
         let consistency = if i == 0 { None } else { Some(t.consistency_proof(&cps[i - 1], cp).await.unwrap()) };
         links.push(ChainLink { checkpoint: cp.note.clone(), consistency });
     }
-    verify_chain(&links, verifier).unwrap();
+    verify_chain(&links, std::slice::from_ref(verifier)).unwrap();
     cps.len()
 }
 
@@ -268,12 +277,14 @@ async fn erasure_retraction_supersession_incidents<S: Store>(s: S) {
     parsed.verify(&leaf, &[l.verifier(&tid("dealer-3")).unwrap()], None).unwrap();
     assert!(parsed.verify(&evidence_core::LeafHash([1; 32]), &[l.verifier(&tid("dealer-3")).unwrap()], None).is_err());
     // Offline verification of everything but the anchors (none yet).
-    let report = verify_bundle_offline(&b, &trust(&l), None, Requirements { min_timestamps: 0, min_fabric: 0 });
+    let mut unanchored = Verifier::new(TrustStore::new(trust(&l)).unwrap());
+    unanchored.dangerous().skip_anchor_checks();
+    let report = unanchored.verify(&b);
     assert_eq!(report.verdict, Verdict::Verified, "{:#?}", report.checks);
     // Tampering is caught: a disclosed record that is not the one committed.
     let mut bad = b.clone();
     bad.claims[1].record = Some(finding(99).claim);
-    let report = verify_bundle_offline(&bad, &trust(&l), None, Requirements { min_timestamps: 0, min_fabric: 0 });
+    let report = unanchored.verify(&bad);
     assert_ne!(report.verdict, Verdict::Verified);
 }
 
@@ -335,20 +346,20 @@ async fn outbox_survives_outages_and_reanchors<S: Store>(s: S) {
     let mut trusted = trust(&l);
     trusted.tsa_roots_pem =
         vec![std::fs::read_to_string(inner.first.ca_pem()).unwrap(), std::fs::read_to_string(inner.reanchor.ca_pem()).unwrap()];
-    let need_tsa = Requirements { min_timestamps: 1, min_fabric: 0 };
+    let need_tsa = AnchorPolicy { rfc3161: 1, fabric: 0 };
     // The Fabric test double's receipt is not a Fabric block: the real verifier refuses it.
-    let report = verify_bundle_offline(&b, &trusted, Some(&evidence_core::bundle::StandardAnchors), need_tsa);
-    assert!(report.checks.iter().any(|c| c.id == "anchor.fabric" && matches!(c.outcome, evidence_core::bundle::Outcome::Fail(_))));
+    let report = verifier(trusted.clone(), need_tsa).verify(&b);
+    assert!(report.checks.iter().any(|c| c.id == "anchor.fabric" && matches!(c.outcome, Outcome::Fail(_))));
     assert_ne!(report.verdict, Verdict::Verified);
     let mut b = b;
     b.anchors.fabric.clear();
-    let report = verify_bundle_offline(&b, &trusted, Some(&evidence_core::bundle::StandardAnchors), need_tsa);
+    let report = verifier(trusted.clone(), need_tsa).verify(&b);
     assert_eq!(report.verdict, Verdict::Verified, "{:#?}", report.checks);
     assert_eq!(report.timestamps_verified, 1);
     assert!(report.checks.iter().any(|c| c.id == "anchor.residency"));
     // Without the CA TSA's root, its token does not chain and the bundle is not verified.
     trusted.tsa_roots_pem.pop();
-    let report = verify_bundle_offline(&b, &trusted, Some(&evidence_core::bundle::StandardAnchors), need_tsa);
+    let report = verifier(trusted, need_tsa).verify(&b);
     assert_ne!(report.verdict, Verdict::Verified);
 }
 

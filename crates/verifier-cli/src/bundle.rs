@@ -5,12 +5,11 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use clap::Args;
-use evidence_core::bundle::{
-    AnchorVerifier, Bundle, MAX_BUNDLE_BYTES, RecordStatus, Requirements, TrustFile, Verdict, verify_bundle_offline,
-};
-use evidence_core::checkpoint::{ChainLink, tenant_verifier, verify_chain};
+use evidence_core::bundle::{Bundle, MAX_BUNDLE_BYTES, RecordStatus};
+use evidence_core::checkpoint::{ChainLink, verify_chain};
 use evidence_core::claim::Claim;
 use evidence_core::types::TenantId;
+use evidence_core::{TrustStore, Verdict, Verifier};
 
 use crate::input::read_limited;
 use crate::outcome::{Outcome, not_verified};
@@ -86,28 +85,29 @@ pub struct CheckpointsArgs {
     json: bool,
 }
 
-fn requirements(allow_unanchored: bool) -> Requirements {
-    if allow_unanchored { Requirements { min_timestamps: 0, min_fabric: 0 } } else { Requirements::default() }
+/// Reads and validates the trust file (every key, root and policy parsed up front).
+pub fn load_trust(path: &Path) -> Result<TrustStore, String> {
+    let bytes = read_limited(path, MAX_SMALL_FILE)?;
+    TrustStore::from_json(&bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-pub fn load_trust(path: &Path) -> Result<TrustFile, String> {
-    let bytes = read_limited(path, MAX_SMALL_FILE)?;
-    serde_json::from_slice(&bytes).map_err(|e| format!("{} is not an evidence-trust/v1 file: {e}", path.display()))
+/// The verifier over `trust`: the trust file's anchoring policy, or no anchors at all with
+/// `--allow-unanchored` (recorded in every report as a weakening).
+fn verifier(trust: TrustStore, allow_unanchored: bool) -> Verifier {
+    let mut v = Verifier::new(trust).memoized();
+    if allow_unanchored {
+        v.dangerous().skip_anchor_checks();
+    }
+    v
 }
 
 /// The verdict for one bundle file: `Err` when it could not be checked at all.
 enum One {
-    Checked { bundle: Box<Bundle>, report: evidence_core::BundleReport },
+    Checked { bundle: Box<Bundle>, report: Box<evidence_core::BundleReport> },
     Malformed(String),
 }
 
-fn check_one(
-    path: &Path,
-    trust: &TrustFile,
-    record: Option<&Claim>,
-    required: Requirements,
-    anchors: &dyn AnchorVerifier,
-) -> Result<One, String> {
+fn check_one(path: &Path, verifier: &Verifier, record: Option<&Claim>) -> Result<One, String> {
     let bytes = read_limited(path, MAX_BUNDLE_BYTES)?;
     let mut bundle = match Bundle::from_json(&bytes) {
         Ok(b) => b,
@@ -127,8 +127,8 @@ fn check_one(
             }
         }
     }
-    let report = verify_bundle_offline(&bundle, trust, Some(anchors), required);
-    Ok(One::Checked { bundle: Box::new(bundle), report })
+    let report = verifier.verify(&bundle);
+    Ok(One::Checked { bundle: Box::new(bundle), report: Box::new(report) })
 }
 
 pub fn run_bundle(args: &BundleArgs) -> Outcome {
@@ -146,7 +146,8 @@ pub fn run_bundle(args: &BundleArgs) -> Outcome {
         None => None,
     };
     let path_text = args.bundle.display().to_string();
-    match check_one(&args.bundle, &trust, record.as_ref(), requirements(args.allow_unanchored), &crate::anchors::standard()) {
+    let verifier = verifier(trust, args.allow_unanchored);
+    match check_one(&args.bundle, &verifier, record.as_ref()) {
         Err(e) => could_not_check(&e),
         Ok(One::Malformed(reason)) => {
             if args.json {
@@ -160,7 +161,7 @@ pub fn run_bundle(args: &BundleArgs) -> Outcome {
             Outcome::NotVerified
         }
         Ok(One::Checked { bundle, report }) => {
-            let r = Rendered { path: &path_text, bundle: &bundle, report: &report, unanchored_allowed: args.allow_unanchored };
+            let r = Rendered { path: &path_text, bundle: &bundle, report: &report };
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&r.json()).unwrap_or_default());
             } else {
@@ -187,8 +188,7 @@ pub fn run_batch(args: &BatchArgs) -> Outcome {
     };
     files.sort();
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get)).max(1);
-    let required = requirements(args.allow_unanchored);
-    let anchors = crate::anchors::standard();
+    let verifier = verifier(trust, args.allow_unanchored);
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let progress = std::io::stderr().is_terminal() && !args.json;
@@ -200,18 +200,17 @@ pub fn run_batch(args: &BatchArgs) -> Outcome {
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(path) = files.get(i) else { break };
-                        let (status, detail) = match check_one(path, &trust, None, required, &anchors) {
+                        let (status, detail) = match check_one(path, &verifier, None) {
                             Err(e) => ("could_not_check", e),
                             Ok(One::Malformed(e)) => ("not_verified", e),
                             Ok(One::Checked { report, .. }) if report.verdict == Verdict::Verified => ("verified", String::new()),
                             Ok(One::Checked { report, .. }) => (
                                 "not_verified",
                                 report
-                                    .checks
-                                    .iter()
-                                    .find_map(|c| match &c.outcome {
-                                        evidence_core::bundle::Outcome::Fail(d) => Some(format!("{}: {d}", c.id)),
-                                        _ => None,
+                                    .first_failure()
+                                    .map(|c| match &c.outcome {
+                                        evidence_core::Outcome::Fail(d) => format!("{}: {d}", c.id),
+                                        _ => String::new(),
                                     })
                                     .unwrap_or_default(),
                             ),
@@ -271,17 +270,11 @@ pub fn run_checkpoints(args: &CheckpointsArgs) -> Outcome {
         Err(e) => return could_not_check(&e),
     };
     let result = serde_json::from_slice::<CheckpointsFile>(&bytes).map_err(|e| format!("not a checkpoints file: {e}")).and_then(|f| {
-        let key = trust
-            .ledgers
-            .iter()
-            .find(|l| l.name == f.ledger)
-            .ok_or_else(|| format!("the trust file has no key for ledger {:?}", f.ledger))?;
-        let key = <[u8; 32]>::try_from(key.ed25519_public_key.0.as_slice())
-            .ok()
-            .and_then(|k| ed25519_dalek_key(&k))
-            .ok_or("the trust file's ledger key is not an Ed25519 public key")?;
-        let v = tenant_verifier(&f.ledger, &f.tenant, key).map_err(|e| e.to_string())?;
-        verify_chain(&f.links, &v).map_err(|e| e.to_string())
+        let verifiers = trust.checkpoint_verifiers(&f.ledger, &f.tenant);
+        if verifiers.is_empty() {
+            return Err(format!("the trust file has no key for ledger {:?}", f.ledger));
+        }
+        verify_chain(&f.links, &verifiers).map_err(|e| e.to_string())
     });
     match result {
         Ok(cps) => {
@@ -306,10 +299,6 @@ pub fn run_checkpoints(args: &CheckpointsArgs) -> Outcome {
         }
         Err(reason) => not_verified(args.json, &reason, serde_json::json!({})),
     }
-}
-
-fn ed25519_dalek_key(bytes: &[u8; 32]) -> Option<evidence_core::note::VerifyingKey> {
-    evidence_core::note::VerifyingKey::from_bytes(bytes).ok()
 }
 
 fn could_not_check(reason: &str) -> Outcome {

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use evidence_core::fabric::{MspRoots, Predecessor, VerifyOptions, verify_block};
+use evidence_core::fabric::{BlockLimits, MspRoots, Predecessor, verify_block};
 
 use crate::input::read_limited;
 use crate::outcome::{Outcome, could_not_check, not_verified};
@@ -61,7 +61,7 @@ fn load_roots(dir: &Path) -> Result<MspRoots, String> {
 }
 
 pub fn run(args: &FabricBlockArgs) -> Outcome {
-    let opts = VerifyOptions::default();
+    let opts = BlockLimits::default();
     let roots = match load_roots(&args.msp_roots) {
         Ok(r) => r,
         Err(e) => return could_not_check(args.json, &e),

@@ -9,7 +9,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-mod anchors;
 mod bundle;
 mod fabric_block;
 mod input;

@@ -17,15 +17,15 @@
 //! }
 //! ```
 
-use evidence_core::bundle::{Bundle, BundleReport, Outcome, RecordStatus, Verdict};
+use evidence_core::bundle::{Bundle, RecordStatus};
 use evidence_core::leaf::LeafEntry;
+use evidence_core::{BundleReport, Outcome, Verdict};
 
 /// Everything needed to render one report.
 pub struct Rendered<'a> {
     pub path: &'a str,
     pub bundle: &'a Bundle,
     pub report: &'a BundleReport,
-    pub unanchored_allowed: bool,
 }
 
 fn claim_kind(bundle_claim: &evidence_core::bundle::BundleClaim) -> String {
@@ -131,9 +131,12 @@ impl Rendered<'_> {
             };
             let _ = writeln!(s, "{mark}  {:<24} {}\n      {d}", c.id, c.subject);
         }
-        if self.unanchored_allowed {
-            let _ = writeln!(s, "\nNOTE  --allow-unanchored was given: bundles without verified anchors were accepted.");
+        for w in &self.report.weakened {
+            let how =
+                if *w == evidence_core::Weakening::AnchorsNotChecked { "--allow-unanchored was given" } else { "weakened on request" };
+            let _ = writeln!(s, "\nNOTE  {how}: {}.", w.describe());
         }
+        let _ = writeln!(s, "\nAnchoring policy applied: {}.", self.report.policy.describe());
         let verdict = if self.report.verdict == Verdict::Verified { "VERIFIED" } else { "NOT VERIFIED" };
         let _ = writeln!(s, "\nResult: {verdict}");
         let proves = self.proves();
@@ -169,7 +172,9 @@ impl Rendered<'_> {
                 "seq": c.seq, "kind": claim_kind(c), "record": status_name(c.record_status),
             })).collect::<Vec<_>>(),
             "anchors": {"timestamps_verified": r.timestamps_verified, "fabric_verified": r.fabric_verified},
-            "unanchored_allowed": self.unanchored_allowed,
+            "unanchored_allowed": r.weakened.contains(&evidence_core::Weakening::AnchorsNotChecked),
+            "policy": r.policy,
+            "weakened": r.weakened,
             "development_trust": r.development_trust,
             "checks": r.checks.iter().map(|c| {
                 let (o, d) = outcome_parts(&c.outcome);
@@ -217,7 +222,7 @@ impl Rendered<'_> {
                 s,
                 "<tr><td class=\"{class}\">{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
                 o.to_uppercase(),
-                e(&c.id),
+                e(c.id.as_str()),
                 e(&c.subject),
                 e(d)
             );

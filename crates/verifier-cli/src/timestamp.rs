@@ -9,8 +9,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 use evidence_core::rfc3161::{
-    self, Certificate, HashAlg, Imprint, TimestampReport, ValidationTime, Verdict, VerifyOptions, certificates_from_pem_or_der,
-    token::MAX_TOKEN_BYTES,
+    self, Certificate, HashAlg, Imprint, MAX_TOKEN_BYTES, TimestampOptions, TimestampReport, TimestampVerdict, ValidationTime,
+    certificates_from_pem_or_der,
 };
 
 use crate::input::read_limited;
@@ -129,15 +129,15 @@ fn run_inner(args: &TimestampArgs) -> Result<Outcome, String> {
         _ => None,
     };
     let opts =
-        VerifyOptions { imprint, request: query.as_ref(), trust_anchors: &anchors, untrusted: &untrusted, at: ValidationTime::GenTime };
+        TimestampOptions { imprint, request: query.as_ref(), trust_anchors: &anchors, untrusted: &untrusted, at: ValidationTime::GenTime };
     let report = if is_response { rfc3161::verify_response(&bytes, &opts) } else { rfc3161::verify_token(&bytes, &opts) };
     Ok(print_report(&report, args.json, args.strict))
 }
 
 fn print_report(r: &TimestampReport, json: bool, strict: bool) -> Outcome {
     let (verdict, weak, outcome) = match &r.outcome {
-        Ok(Verdict::Valid) => ("valid", Vec::new(), Outcome::Verified),
-        Ok(Verdict::ValidWeak { reasons }) => {
+        Ok(TimestampVerdict::Valid) => ("valid", Vec::new(), Outcome::Verified),
+        Ok(TimestampVerdict::ValidWeak { reasons }) => {
             ("valid_weak", reasons.clone(), if strict { Outcome::NotVerified } else { Outcome::Verified })
         }
         Err(_) => ("invalid", Vec::new(), Outcome::NotVerified),
@@ -182,8 +182,8 @@ fn print_report(r: &TimestampReport, json: bool, strict: bool) -> Outcome {
         }
     }
     match &r.outcome {
-        Ok(Verdict::Valid) => println!("\nVALID: the data existed no later than genTime, as stamped by the TSA above."),
-        Ok(Verdict::ValidWeak { reasons }) => println!(
+        Ok(TimestampVerdict::Valid) => println!("\nVALID: the data existed no later than genTime, as stamped by the TSA above."),
+        Ok(TimestampVerdict::ValidWeak { reasons }) => println!(
             "\nVALID (WEAK: {}): the checks pass, but with algorithms no longer considered strong{}.",
             reasons.join(", "),
             if strict { "; --strict makes this a failure" } else { "" }

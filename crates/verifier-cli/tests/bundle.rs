@@ -4,9 +4,10 @@
 use std::path::Path;
 use std::process::Command;
 
-use evidence_core::bundle::{Base64, Bundle, LedgerKey, RecordStatus, TRUST_FORMAT, TrustFile};
+use evidence_core::bundle::{Base64, Bundle, RecordStatus};
 use evidence_core::checkpoint::ChainLink;
 use evidence_core::sink::DeterministicEnv;
+use evidence_core::trust::{LedgerKey, TRUST_FORMAT, TrustFile};
 use evidence_core::{AppendRequest, Claim, ClaimKind, ClaimSink, MemorySink, NoteSigner, TenantId, UnixMillis};
 
 const LEDGER: &str = "ledger.test";
@@ -43,6 +44,7 @@ fn fixture() -> Fixture {
         ledgers: vec![LedgerKey { name: LEDGER.into(), ed25519_public_key: Base64(signer.verifier().key().as_bytes().to_vec()) }],
         tsa_roots_pem: vec![],
         fabric_msps: vec![],
+        require: None,
         development: false,
     };
     let dir = tempfile::tempdir().unwrap();

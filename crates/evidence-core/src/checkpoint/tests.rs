@@ -78,10 +78,10 @@ fn body_parsing_is_strict() {
 #[test]
 fn a_valid_chain_verifies() {
     let (links, _) = chain(&[0, 1, 1, 5, 8, 100]);
-    let cps = verify_chain(&links, &signer().verifier()).unwrap();
+    let cps = verify_chain(&links, &[signer().verifier()]).unwrap();
     assert_eq!(cps.len(), 6);
     // A run starting later than seq 0 verifies too.
-    verify_chain(&links[2..], &signer().verifier()).unwrap();
+    verify_chain(&links[2..], &[signer().verifier()]).unwrap();
 }
 
 #[test]
@@ -90,26 +90,32 @@ fn chain_breaks_are_found() {
     let v = signer().verifier();
     // Missing middle checkpoint.
     let gap = vec![links[0].clone(), links[2].clone()];
-    assert!(matches!(verify_chain(&gap, &v), Err(CheckpointError::Chain { .. })));
+    assert!(matches!(verify_chain(&gap, std::slice::from_ref(&v)), Err(CheckpointError::Chain { .. })));
     // Reordered.
-    assert!(verify_chain(&[links[1].clone(), links[0].clone()], &v).is_err());
+    assert!(verify_chain(&[links[1].clone(), links[0].clone()], std::slice::from_ref(&v)).is_err());
     // Missing consistency proof.
     let mut no_proof = links.clone();
     no_proof[1].consistency = None;
-    assert!(matches!(verify_chain(&no_proof, &v), Err(CheckpointError::Chain { .. })));
+    assert!(matches!(verify_chain(&no_proof, std::slice::from_ref(&v)), Err(CheckpointError::Chain { .. })));
     // Wrong proof.
     let mut wrong = links.clone();
     wrong[2].consistency = links[1].consistency.clone();
-    assert!(matches!(verify_chain(&wrong, &v), Err(CheckpointError::Consistency { .. } | CheckpointError::Chain { .. })));
+    assert!(matches!(
+        verify_chain(&wrong, std::slice::from_ref(&v)),
+        Err(CheckpointError::Consistency { .. } | CheckpointError::Chain { .. })
+    ));
     // A fork: a checkpoint over a different tree at the same position, correctly signed.
     let (other, _) = chain(&[1, 6, 8]);
     let fork = vec![links[0].clone(), links[1].clone(), other[2].clone()];
-    assert!(verify_chain(&fork, &v).is_err());
+    assert!(verify_chain(&fork, std::slice::from_ref(&v)).is_err());
     // Wrong key, wrong name.
     let stranger = NoteSigner::from_seed(&origin_for(LEDGER, &tenant()), &[1; 32]).unwrap().verifier();
-    assert!(matches!(verify_chain(&links, &stranger), Err(CheckpointError::Note(NoteError::NoTrustedSignature { .. }))));
+    assert!(matches!(
+        verify_chain(&links, std::slice::from_ref(&stranger)),
+        Err(CheckpointError::Note(NoteError::NoTrustedSignature { .. }))
+    ));
     let other_tenant = tenant_verifier(LEDGER, &TenantId::new("rooftop-8").unwrap(), *v.key()).unwrap();
-    assert!(verify_chain(&links, &other_tenant).is_err());
+    assert!(verify_chain(&links, std::slice::from_ref(&other_tenant)).is_err());
     // Tampered body under a valid-looking note.
     let mut t = links[0].clone();
     t.checkpoint.note = t.checkpoint.note.replacen("\n1\n", "\n2\n", 1);

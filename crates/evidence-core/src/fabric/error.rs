@@ -1,5 +1,6 @@
 //! Typed errors of Fabric verification, each with the context needed to act on it.
 
+use crate::pki::{ChainError, PkiError, SigError};
 use std::fmt;
 
 /// Which signature a check was about.
@@ -135,7 +136,7 @@ pub enum FabricError {
         needed: &'static str,
     },
     /// The signer's certificate does not chain to its MSP's roots or is not valid at the time.
-    #[error("{at}: {role} by MSP {msp_id:?}: certificate not accepted: {reason}")]
+    #[error("{at}: {role} by MSP {msp_id:?}: certificate not accepted: {problem}")]
     Certificate {
         /// Where.
         at: Location,
@@ -144,7 +145,7 @@ pub enum FabricError {
         /// The signer's MSP id.
         msp_id: String,
         /// Why.
-        reason: String,
+        problem: Box<CertificateProblem>,
     },
     /// The ECDSA signature does not verify (or is malformed, or has a high S).
     #[error("{at}: {role} by MSP {msp_id:?} does not verify: {reason}")]
@@ -156,7 +157,7 @@ pub enum FabricError {
         /// The signer's MSP id.
         msp_id: String,
         /// Why.
-        reason: &'static str,
+        reason: SigError,
     },
     /// A feature of the block that this verifier does not implement.
     #[error("{at}: unsupported: {what}")]
@@ -166,13 +167,13 @@ pub enum FabricError {
         /// What.
         what: &'static str,
     },
-    /// A trust-root PEM could not be read.
-    #[error("MSP {msp_id:?}: bad root certificate: {reason}")]
+    /// A trust-root PEM could not be used.
+    #[error("MSP {msp_id:?}: bad root certificate: {problem}")]
     BadRoot {
         /// The MSP id.
         msp_id: String,
         /// Why.
-        reason: String,
+        problem: Box<CertificateProblem>,
     },
     /// The receipt's transaction index is beyond the block's transactions.
     #[error("block {block}: receipt names tx {tx_index}, the block has {count}")]
@@ -218,4 +219,25 @@ pub enum FabricError {
         /// The flag byte, or 256 when the flag is absent.
         code: u16,
     },
+}
+
+/// Why a Fabric identity or MSP root certificate is not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CertificateProblem {
+    /// The PEM or certificate does not parse.
+    #[error("{0}")]
+    Unreadable(#[from] PkiError),
+    /// A serialised identity must hold exactly one certificate.
+    #[error("{found} certificates where one is expected")]
+    Count {
+        /// How many were found.
+        found: usize,
+    },
+    /// Not an ECDSA P-256/P-384 key (Fabric identities sign with ECDSA).
+    #[error("public key: {0}")]
+    Key(SigError),
+    /// Not issued by a root of the MSP valid at the time.
+    #[error("{0}")]
+    Chain(#[from] ChainError),
 }

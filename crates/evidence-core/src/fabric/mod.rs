@@ -49,11 +49,10 @@ pub mod proto;
 mod error;
 mod receipt;
 mod verify;
-mod x509;
 
-pub use error::{FabricError, Location, SignatureRole};
+pub use error::{CertificateProblem, FabricError, Location, SignatureRole};
 pub use receipt::{ANCHOR_NAMESPACE, AnchorAt, FabricReceipt, ReceiptMspRoot, ReceiptReport, anchor_value, verify_anchor, verify_receipt};
 pub use verify::{
-    BlockReport, HEADER_TYPE_ENDORSER_TRANSACTION, MspRoots, Predecessor, SignatureReport, TxReport, VerifyOptions, header_der,
-    header_hash, verify_block,
+    BlockLimits, BlockReport, HEADER_TYPE_ENDORSER_TRANSACTION, MspRoots, Predecessor, SignatureReport, TxReport, header_der, header_hash,
+    verify_block,
 };

@@ -6,7 +6,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::error::{FabricError, Location};
 use super::proto::{kvrwset, protos, rwset};
 use super::verify::{
-    BlockReport, HEADER_TYPE_ENDORSER_TRANSACTION, MspRoots, Predecessor, VerifyOptions, decode, decode_block, verify_decoded,
+    BlockLimits, BlockReport, HEADER_TYPE_ENDORSER_TRANSACTION, MspRoots, Predecessor, decode, decode_block, verify_decoded,
 };
 use crate::types::CheckpointHash;
 
@@ -97,7 +97,7 @@ pub fn verify_receipt(
     expected_key: &str,
     roots: &MspRoots,
     prev: Option<Predecessor<'_>>,
-    opts: &VerifyOptions,
+    opts: &BlockLimits,
 ) -> Result<ReceiptReport, FabricError> {
     let at = AnchorAt { channel: &receipt.channel, tx_index: receipt.tx_index, tx_id: Some(&receipt.tx_id) };
     verify_anchor(&receipt.block, &at, checkpoint_hash, expected_key, roots, prev, opts)
@@ -126,7 +126,7 @@ pub fn verify_anchor(
     expected_key: &str,
     roots: &MspRoots,
     prev: Option<Predecessor<'_>>,
-    opts: &VerifyOptions,
+    opts: &BlockLimits,
 ) -> Result<ReceiptReport, FabricError> {
     let block = decode_block(block, opts)?;
     let (report, txs) = verify_decoded(&block, roots, prev, opts)?;

@@ -4,10 +4,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::error::{FabricError, Location, SignatureRole};
+use super::error::{CertificateProblem, FabricError, Location, SignatureRole};
 use super::proto::{common, msp, protos};
-use super::x509::{EcHash, LowS, ParsedCert, pem_certificates};
-use crate::types::sha256;
+use crate::pki::{self, Certificate, EcPublicKey, HashAlg, LowS};
+use crate::types::{UnixMillis, sha256};
 
 /// `common.HeaderType.ENDORSER_TRANSACTION`.
 pub const HEADER_TYPE_ENDORSER_TRANSACTION: i32 = 3;
@@ -18,7 +18,7 @@ pub const HEADER_TYPE_ENDORSER_TRANSACTION: i32 = 3;
 /// test networks and our emulator produce); intermediate CAs are not supported yet.
 #[derive(Debug, Clone, Default)]
 pub struct MspRoots {
-    roots: BTreeMap<String, Vec<ParsedCert>>,
+    roots: BTreeMap<String, Vec<Certificate>>,
     orderer_msps: BTreeSet<String>,
 }
 
@@ -34,14 +34,17 @@ impl MspRoots {
     /// [`FabricError::BadRoot`] when the PEM holds no certificate or a certificate that is not
     /// an ECDSA P-256/P-384 X.509 certificate.
     pub fn add_pem(&mut self, msp_id: &str, pem: &[u8]) -> Result<(), FabricError> {
-        let bad = |reason: String| FabricError::BadRoot { msp_id: msp_id.to_owned(), reason };
-        let ders = pem_certificates(pem).map_err(bad)?;
+        let bad = |problem: CertificateProblem| FabricError::BadRoot { msp_id: msp_id.to_owned(), problem: Box::new(problem) };
+        let text = std::str::from_utf8(pem).map_err(|_| bad(pki::PkiError::Pem { offset: 0, problem: "not UTF-8 text" }.into()))?;
+        let ders = pki::pem_blocks(text).map_err(|e| bad(e.into()))?;
         if ders.is_empty() {
-            return Err(bad("no CERTIFICATE block".into()));
+            return Err(bad(CertificateProblem::Count { found: 0 }));
         }
         let mut parsed = Vec::with_capacity(ders.len());
         for der in &ders {
-            parsed.push(ParsedCert::from_der(der).map_err(bad)?);
+            let cert = Certificate::from_der(der).map_err(|e| bad(pki::PkiError::Certificate(e).into()))?;
+            EcPublicKey::from_certificate(&cert).map_err(|e| bad(CertificateProblem::Key(e)))?;
+            parsed.push(cert);
         }
         self.roots.entry(msp_id.to_owned()).or_default().extend(parsed);
         Ok(())
@@ -65,14 +68,14 @@ impl MspRoots {
 
 /// Limits applied to hostile input.
 #[derive(Debug, Clone, Copy)]
-pub struct VerifyOptions {
+pub struct BlockLimits {
     /// Largest block accepted, in bytes.
     pub max_block_bytes: usize,
     /// Largest number of transactions per block.
     pub max_transactions: usize,
 }
 
-impl Default for VerifyOptions {
+impl Default for BlockLimits {
     fn default() -> Self {
         Self { max_block_bytes: 64 * 1024 * 1024, max_transactions: 100_000 }
     }
@@ -191,7 +194,7 @@ pub(crate) struct VerifiedTx {
 }
 
 /// Decodes a block and checks its size caps.
-pub(crate) fn decode_block(bytes: &[u8], opts: &VerifyOptions) -> Result<common::Block, FabricError> {
+pub(crate) fn decode_block(bytes: &[u8], opts: &BlockLimits) -> Result<common::Block, FabricError> {
     if bytes.len() > opts.max_block_bytes {
         return Err(FabricError::TooLarge { what: "block", len: bytes.len(), max: opts.max_block_bytes });
     }
@@ -224,7 +227,7 @@ pub fn verify_block(
     block_bytes: &[u8],
     roots: &MspRoots,
     prev: Option<Predecessor<'_>>,
-    opts: &VerifyOptions,
+    opts: &BlockLimits,
 ) -> Result<BlockReport, FabricError> {
     let block = decode_block(block_bytes, opts)?;
     verify_decoded(&block, roots, prev, opts).map(|(r, _)| r)
@@ -234,7 +237,7 @@ pub(crate) fn verify_decoded(
     block: &common::Block,
     roots: &MspRoots,
     prev: Option<Predecessor<'_>>,
-    opts: &VerifyOptions,
+    opts: &BlockLimits,
 ) -> Result<(BlockReport, Vec<VerifiedTx>), FabricError> {
     let header = block.header.as_ref().ok_or(FabricError::Missing { at: Location::default(), field: "Block.header" })?;
     let number = header.number;
@@ -391,29 +394,20 @@ fn verify_identity_signature(
     if orderer && !roots.is_orderer(&msp_id) {
         return Err(FabricError::UntrustedMsp { at, role, msp_id, needed: "orderer" });
     }
-    let cert_err = |reason: String| FabricError::Certificate { at, role, msp_id: msp_id.clone(), reason };
-    let ders = pem_certificates(&id.id_bytes).map_err(cert_err)?;
+    let cert_err = |problem: CertificateProblem| FabricError::Certificate { at, role, msp_id: msp_id.clone(), problem: Box::new(problem) };
+    let text =
+        std::str::from_utf8(&id.id_bytes).map_err(|_| cert_err(pki::PkiError::Pem { offset: 0, problem: "not UTF-8 text" }.into()))?;
+    let ders = pki::pem_blocks(text).map_err(|e| cert_err(e.into()))?;
     let [der] = ders.as_slice() else {
-        return Err(cert_err(format!("id_bytes holds {} certificates, expected 1", ders.len())));
+        return Err(cert_err(CertificateProblem::Count { found: ders.len() }));
     };
-    let leaf = ParsedCert::from_der(der).map_err(cert_err)?;
-    leaf.valid_at(time).map_err(cert_err)?;
-    let mut last = String::from("no root");
-    let mut chained = false;
-    for root in msp_roots {
-        match leaf.issued_by(root).and_then(|()| root.valid_at(time)) {
-            Ok(()) => {
-                chained = true;
-                break;
-            }
-            Err(e) => last = e,
-        }
-    }
-    if !chained {
-        return Err(cert_err(format!("not issued by any root of the MSP ({last})")));
-    }
+    let leaf = Certificate::from_der(der).map_err(|e| cert_err(pki::PkiError::Certificate(e).into()))?;
+    let key = EcPublicKey::from_certificate(&leaf).map_err(|e| cert_err(CertificateProblem::Key(e)))?;
+    // Issued directly by a root of its MSP, every certificate valid at the transaction's time
+    // (no intermediates: the pool is empty).
+    pki::build_path(&leaf, &[], msp_roots, UnixMillis(time.saturating_mul(1000))).map_err(|e| cert_err(e.into()))?;
     // Fabric's bccsp signs SHA-256 of the message, whatever the curve.
-    leaf.key.verify(message, EcHash::Sha256, signature, LowS::Required).map_err(|reason| FabricError::Signature {
+    key.verify(message, HashAlg::Sha256, signature, LowS::Required).map_err(|reason| FabricError::Signature {
         at,
         role,
         msp_id: msp_id.clone(),

@@ -11,9 +11,10 @@
 use p256::ecdsa::signature::Signer as _;
 use sha2::Digest as _;
 
-use super::cert::Certificate;
 use super::token::parse_request;
-use super::{der_tlv, der_uint, encode_oid, oids};
+use super::{der_tlv, der_uint, encode_oid};
+use crate::oids;
+use crate::pki::Certificate;
 use crate::types::UnixMillis;
 
 /// The policy OID a development TSA stamps under (a private arc, clearly not production).

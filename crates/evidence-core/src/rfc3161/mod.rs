@@ -4,7 +4,7 @@
 //! imprint ([`request_for_digest`] with [`HashAlg::Sha256`]); anyone can then verify the
 //! token with [`verify_response`] / [`verify_token`] against the TSA's root, at genTime.
 //!
-//! # Verification (see [`verify`] for each check)
+//! # Verification ([`verify_token`])
 //!
 //! status granted or grantedWithMods; `id-ct-TSTInfo`; version 1; no unknown critical
 //! extension; imprint against the data or digest; nonce, policy and imprint against the
@@ -15,11 +15,11 @@
 //! critical; the signature over the signed attributes **as encoded** (re-tagged as a SET,
 //! never re-encoded); a chain to a caller-given trust anchor with every certificate valid
 //! at genTime. RSA PKCS#1 v1.5, RSASSA-PSS and ECDSA P-256/P-384 with SHA-256/384/512 are
-//! accepted; SHA-1 signatures and MD5/SHA-1 imprints give [`Verdict::ValidWeak`].
+//! accepted; SHA-1 signatures and MD5/SHA-1 imprints give [`TimestampVerdict::ValidWeak`].
 //!
 //! # Tolerance and limits
 //!
-//! The reader ([`ber`]) accepts BER indefinite lengths, constructed OCTET STRINGs, non-DER
+//! The BER reader accepts BER indefinite lengths, constructed OCTET STRINGs, non-DER
 //! SET ordering and attribute certificates in the certificate set (skipped), because real
 //! TSAs produce them; it refuses truncation, wrong tags, high tag numbers, nesting deeper
 //! than 32 and bytes after the outer structure. Tokens and responses are limited to 1 MiB,
@@ -30,85 +30,19 @@
 //! real tokens with attribute certificates or indefinite lengths, and the reader keeps the
 //! exact signed bytes. It is the project's one ASN.1 stack for RFC 3161 (`rasn` is not used).
 
-pub mod ber;
-pub mod cert;
 pub mod dev;
-pub mod oids;
-pub mod sig;
-pub mod token;
-pub mod verify;
+mod token;
+mod verify;
 
-pub use cert::{Certificate, certificates_from_pem_or_der};
-pub use sig::HashAlg;
-pub use token::{TimeStampRequest, TimeStampResponse, TimeStampToken, TstInfo, parse_request, parse_response, parse_token, parse_tst_info};
-pub use verify::{
-    Imprint, Rfc3161Error, TimestampReport, ValidationTime, Verdict, VerifyOptions, embedded_chain_top, verify_response, verify_token,
+pub use crate::pki::{Certificate, HashAlg, certificates_from_pem_or_der};
+pub use token::{
+    Accuracy, Attribute, MAX_TOKEN_BYTES, ParseError, SignerId, SignerInfo, StampedSignature, StatusInfo, TimeStampRequest,
+    TimeStampResponse, TimeStampToken, TstInfo, parse_request, parse_response, parse_token, parse_tst_info, tokens_in_signed_data,
 };
-
-/// Checks one bundle anchor: the token stamps `checkpoint_hash` (SHA-256 imprint), chains
-/// to one of the trust file's TSA roots at genTime, and verifies. Returns the report lines.
-pub fn bundle_check(
-    anchor: &crate::bundle::TimestampAnchor,
-    checkpoint_hash: &crate::types::CheckpointHash,
-    trust: &crate::bundle::TrustFile,
-) -> Vec<crate::bundle::Check> {
-    use crate::bundle::{Check, Outcome};
-    let subject = format!("TSA {}", anchor.tsa);
-    let mut roots = Vec::new();
-    for pem in &trust.tsa_roots_pem {
-        match certificates_from_pem_or_der(pem.as_bytes()) {
-            Ok(c) => roots.extend(c),
-            Err(e) => {
-                return vec![Check::line(
-                    "anchor.timestamp",
-                    subject,
-                    Outcome::Fail(format!("the trust file holds an unreadable TSA root: {e}")),
-                )];
-            }
-        }
-    }
-    let untrusted: Vec<Certificate> = anchor.certificates.iter().filter_map(|c| Certificate::from_der(&c.0).ok()).collect();
-    let opts = VerifyOptions {
-        imprint: Some(Imprint::Digest { alg: HashAlg::Sha256, digest: &checkpoint_hash.0 }),
-        request: None,
-        trust_anchors: &roots,
-        untrusted: &untrusted,
-        at: ValidationTime::GenTime,
-    };
-    let report = match parse_response(&anchor.token.0) {
-        Ok(_) => verify_response(&anchor.token.0, &opts),
-        Err(_) => verify_token(&anchor.token.0, &opts),
-    };
-    let mut out = Vec::new();
-    match (&report.outcome, &report.facts) {
-        (Ok(v), Some(f)) => {
-            let weak = match v {
-                Verdict::ValidWeak { reasons } => format!(" (weak algorithms: {})", reasons.join(", ")),
-                Verdict::Valid => String::new(),
-            };
-            let tsa = f.signer_chain.first().cloned().unwrap_or_default();
-            let line = format!(
-                "the TSA {tsa} stamped this checkpoint's hash at genTime {} (serial {}, chain to a trusted TSA root valid at genTime){weak}",
-                f.gen_time, f.serial_hex
-            );
-            out.push(Check::line(
-                "anchor.timestamp",
-                subject.clone(),
-                if weak.is_empty() { Outcome::Pass(line) } else { Outcome::Warn(line) },
-            ));
-            if anchor.outside_residency {
-                out.push(Check::line(
-                    "anchor.residency",
-                    subject,
-                    Outcome::Warn(format!("TSA {} is outside the tenant's residency policy; the checkpoint was re-anchored", anchor.tsa)),
-                ));
-            }
-        }
-        (Err(e), _) => out.push(Check::line("anchor.timestamp", subject, Outcome::Fail(e.to_string()))),
-        (Ok(_), None) => out.push(Check::line("anchor.timestamp", subject, Outcome::Fail("no facts in a verified report".into()))),
-    }
-    out
-}
+pub use verify::{
+    Imprint, Rfc3161Error, TimestampOptions, TimestampReport, TimestampVerdict, TokenFacts, TsCheck, ValidationTime, embedded_chain_top,
+    find_signer, verify_response, verify_token,
+};
 
 /// DER of a `TimeStampReq` for a digest: version 1, the imprint, an optional policy, the
 /// nonce (the caller supplies fresh random bytes: evidence-core has no RNG), and certReq.
@@ -210,12 +144,12 @@ mod tests {
         let der = request_for_digest(HashAlg::Sha256, &d, &[0x80, 1, 2, 3, 4, 5, 6, 7], true, Some("1.2.3.4")).unwrap();
         let r = parse_request(&der).unwrap();
         assert_eq!(r.imprint, d);
-        assert_eq!(r.imprint_algorithm, oids::SHA256);
+        assert_eq!(r.imprint_algorithm, crate::oids::SHA256);
         assert_eq!(r.policy.as_deref(), Some("1.2.3.4"));
         assert_eq!(r.nonce.as_deref(), Some(&[0, 0x80, 1, 2, 3, 4, 5, 6, 7][..]));
         assert!(r.cert_req);
         assert!(request_for_digest(HashAlg::Sha256, &[0; 31], &[0; 8], true, None).is_err());
         assert!(request_for_digest(HashAlg::Sha1, &[0; 20], &[0; 8], true, None).is_err());
-        assert_eq!(ber::Oid(&encode_oid("1.2.840.113549.1.9.16.1.4").unwrap()).dotted(), "1.2.840.113549.1.9.16.1.4");
+        assert_eq!(crate::ber::Oid(&encode_oid("1.2.840.113549.1.9.16.1.4").unwrap()).dotted(), "1.2.840.113549.1.9.16.1.4");
     }
 }

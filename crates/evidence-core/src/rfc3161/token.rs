@@ -22,9 +22,9 @@
 //! choices) are skipped and counted; CRLs are ignored. Strictness: wrong tags, truncation,
 //! and bytes after the outer structure are errors.
 
-use super::ber::{self, BerError, Tlv, tag};
-use super::cert::{AlgorithmId, Certificate, Extension, parse_time};
-use super::oids;
+use crate::ber::{self, BerError, Tlv, tag};
+use crate::oids;
+use crate::pki::{AlgorithmId, Certificate, Extension, parse_time};
 use crate::types::UnixMillis;
 
 /// The largest response or token accepted.
@@ -401,7 +401,7 @@ pub fn parse_tst_info(bytes: &[u8]) -> Result<TstInfo, ParseError> {
         Some(g) => {
             let gn = g.seq().next("GeneralName")?;
             Some(if gn.tag == tag::ctx_c(4) {
-                super::cert::name_text(gn.seq().next("Name")?.raw)
+                crate::pki::name_text(gn.seq().next("Name")?.raw)
             } else {
                 String::from_utf8_lossy(gn.content).into_owned()
             })

@@ -1,10 +1,9 @@
 //! Token verification (RFC 3161 §2.4.2, RFC 5652 §5.4, RFC 5816, RFC 5035).
 
-use super::cert::Certificate;
-use super::sig::{self, HashAlg, SigUsed};
 use super::token::{self, ParseError, SignerId, TimeStampRequest, TimeStampToken};
-use super::{ber, oids};
+use crate::pki::{self, Certificate, ChainError, HashAlg, SigError, SigUsed};
 use crate::types::UnixMillis;
+use crate::{ber, oids};
 
 /// What the token must stamp.
 #[derive(Clone, Copy, Debug)]
@@ -32,7 +31,7 @@ pub enum ValidationTime {
 
 /// What to verify against.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct VerifyOptions<'a> {
+pub struct TimestampOptions<'a> {
     /// The data or digest the token must stamp; `None` skips the imprint check (reported).
     pub imprint: Option<Imprint<'a>>,
     /// The request, to check nonce, policy and imprint against.
@@ -125,22 +124,10 @@ pub enum Rfc3161Error {
     Eku(&'static str),
     /// The signature over the signed attributes does not verify.
     #[error("token signature: {0}")]
-    Signature(sig::SigError),
-    /// No path to a trust anchor.
+    Signature(SigError),
+    /// No path to a trust anchor valid at the validation time.
     #[error("certificate chain: {0}")]
-    Chain(String),
-    /// A certificate in the path was not valid at the validation time.
-    #[error("certificate {subject} not valid at {at} (valid {not_before} to {not_after})")]
-    CertificateTime {
-        /// Subject.
-        subject: String,
-        /// Validation time.
-        at: UnixMillis,
-        /// Start.
-        not_before: UnixMillis,
-        /// End.
-        not_after: UnixMillis,
-    },
+    Chain(#[from] ChainError),
     /// The imprint hash cannot be computed (e.g. MD5 with data given).
     #[error("imprint algorithm {0} cannot be computed; give the digest instead")]
     ImprintUncomputable(String),
@@ -165,8 +152,8 @@ impl Rfc3161Error {
             Self::EssMissing | Self::EssMismatch(_) => "ess-cert-id-mismatch",
             Self::Eku(_) => "eku",
             Self::Signature(_) => "signature",
+            Self::Chain(e) if e.is_time() => "certificate-time",
             Self::Chain(_) => "untrusted-root",
-            Self::CertificateTime { .. } => "certificate-time",
         }
     }
 }
@@ -185,7 +172,7 @@ pub struct TsCheck {
 /// The verdict of a token that verified.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "verdict", rename_all = "snake_case")]
-pub enum Verdict {
+pub enum TimestampVerdict {
     /// Every check passed with strong algorithms.
     Valid,
     /// Every check passed, but with weak algorithms (named).
@@ -226,11 +213,11 @@ pub struct TimestampReport {
     /// Facts from the token, when it parsed.
     pub facts: Option<TokenFacts>,
     /// The outcome.
-    pub outcome: Result<Verdict, Rfc3161Error>,
+    pub outcome: Result<TimestampVerdict, Rfc3161Error>,
 }
 
 /// Verifies a DER `TimeStampResp`.
-pub fn verify_response(bytes: &[u8], opts: &VerifyOptions<'_>) -> TimestampReport {
+pub fn verify_response(bytes: &[u8], opts: &TimestampOptions<'_>) -> TimestampReport {
     let mut checks = Vec::new();
     let resp = match token::parse_response(bytes) {
         Ok(r) => r,
@@ -246,7 +233,7 @@ pub fn verify_response(bytes: &[u8], opts: &VerifyOptions<'_>) -> TimestampRepor
 }
 
 /// Verifies a DER `TimeStampToken`.
-pub fn verify_token(bytes: &[u8], opts: &VerifyOptions<'_>) -> TimestampReport {
+pub fn verify_token(bytes: &[u8], opts: &TimestampOptions<'_>) -> TimestampReport {
     match token::parse_token(bytes) {
         Ok(t) => verify_parsed(&t, opts, Vec::new()),
         Err(e) => failed(Vec::new(), None, e.into()),
@@ -284,7 +271,7 @@ pub fn embedded_chain_top(tok: &TimeStampToken) -> Option<Certificate> {
     let pool: Vec<&Certificate> = tok.certificates.iter().collect();
     let mut cur = find_signer(&tok.signer_infos.first()?.sid, &pool)?;
     for _ in 0..8 {
-        let next = pool.iter().copied().find(|c| c.subject == cur.issuer && c.der != cur.der && signed_by(cur, c).is_ok());
+        let next = pool.iter().copied().find(|c| c.subject == cur.issuer && c.der != cur.der && pki::signed_by(cur, c).is_ok());
         match next {
             Some(n) => cur = n,
             None => break,
@@ -293,16 +280,8 @@ pub fn embedded_chain_top(tok: &TimeStampToken) -> Option<Certificate> {
     Some(cur.clone())
 }
 
-/// The certificate signature of `child` by `issuer` (remembered across calls: see [`crate::memo`]).
-fn signed_by(child: &Certificate, issuer: &Certificate) -> Result<SigUsed, sig::SigError> {
-    static MEMO: crate::memo::CertSigMemo<SigUsed> = crate::memo::CertSigMemo::new();
-    MEMO.get_or_check(&child.der, &issuer.der, || {
-        sig::verify(&issuer.spki_algorithm, &issuer.public_key, &child.signature_algorithm, None, &child.tbs, &child.signature)
-    })
-}
-
 #[allow(clippy::too_many_lines)]
-fn verify_parsed(tok: &TimeStampToken, opts: &VerifyOptions<'_>, mut checks: Vec<TsCheck>) -> TimestampReport {
+fn verify_parsed(tok: &TimeStampToken, opts: &TimestampOptions<'_>, mut checks: Vec<TsCheck>) -> TimestampReport {
     let tst = &tok.tst_info;
     let mut weak: Vec<String> = Vec::new();
     let imprint_alg = HashAlg::from_oid(&tst.imprint_algorithm.oid);
@@ -399,7 +378,7 @@ fn verify_parsed(tok: &TimeStampToken, opts: &VerifyOptions<'_>, mut checks: Vec
         fail!(Rfc3161Error::ContentTypeAttribute);
     }
     let Some(digest_alg) = HashAlg::from_oid(&si.digest_algorithm.oid) else {
-        fail!(Rfc3161Error::Signature(sig::SigError::Unsupported(si.digest_algorithm.oid.clone())))
+        fail!(Rfc3161Error::Signature(SigError::UnsupportedAlgorithm { oid: si.digest_algorithm.oid.clone() }))
     };
     let md =
         attr(oids::ATTR_MESSAGE_DIGEST).and_then(|a| a.values.first()).and_then(|v| ber::parse_one(v).ok()).and_then(|t| t.octets().ok());
@@ -425,7 +404,7 @@ fn verify_parsed(tok: &TimeStampToken, opts: &VerifyOptions<'_>, mut checks: Vec
     if let Some(a) = v1 {
         match ess_first_cert(a, false) {
             Some((HashAlg::Sha1, hash, issuer_serial))
-                if sig::HashAlg::Sha1.digest(&signer.der).as_deref() == Some(hash.as_slice())
+                if HashAlg::Sha1.digest(&signer.der).as_deref() == Some(hash.as_slice())
                     && issuer_serial_matches(issuer_serial.as_deref(), signer) => {}
             _ => fail!(Rfc3161Error::EssMismatch("ESSCertID (signingCertificate)")),
         }
@@ -449,7 +428,14 @@ fn verify_parsed(tok: &TimeStampToken, opts: &VerifyOptions<'_>, mut checks: Vec
     }
 
     // Signature over the signed attributes as encoded.
-    match sig::verify(&signer.spki_algorithm, &signer.public_key, &si.signature_algorithm, Some(digest_alg), attrs_der, &si.signature) {
+    match pki::verify_signature(
+        &signer.spki_algorithm,
+        &signer.public_key,
+        &si.signature_algorithm,
+        Some(digest_alg),
+        attrs_der,
+        &si.signature,
+    ) {
         Ok(used) => {
             if used.hash.is_weak() {
                 weak.push(format!("{}-signature", used.hash.name()));
@@ -464,11 +450,11 @@ fn verify_parsed(tok: &TimeStampToken, opts: &VerifyOptions<'_>, mut checks: Vec
         ValidationTime::GenTime => tst.gen_time,
         ValidationTime::At(t) => t,
     };
-    match chain(signer, &pool, opts.trust_anchors, at) {
+    match pki::build_path(signer, &pool, opts.trust_anchors, at) {
         Ok(path) => {
-            for (c, used) in path.iter().skip(1) {
-                facts.signer_chain.push(c.subject_text());
-                if used.is_some_and(|u: SigUsed| u.hash.is_weak()) {
+            for link in path.iter().skip(1) {
+                facts.signer_chain.push(link.cert.subject_text());
+                if link.signature.is_some_and(|u: SigUsed| u.hash.is_weak()) {
                     weak.push("sha1-certificate-signature".into());
                 }
             }
@@ -478,11 +464,11 @@ fn verify_parsed(tok: &TimeStampToken, opts: &VerifyOptions<'_>, mut checks: Vec
                 format!(
                     "{} certificate(s) up to trust anchor {}, each valid at {when} {at}",
                     path.len(),
-                    path.last().map_or_else(String::new, |(c, _)| c.subject_text())
+                    path.last().map_or_else(String::new, |l| l.cert.subject_text())
                 ),
             ));
         }
-        Err(e) => fail!(e),
+        Err(e) => fail!(Rfc3161Error::Chain(e)),
     }
     weak.sort();
     weak.dedup();
@@ -492,7 +478,7 @@ fn verify_parsed(tok: &TimeStampToken, opts: &VerifyOptions<'_>, mut checks: Vec
         "sha1-signature" => 1,
         _ => 2,
     });
-    let verdict = if weak.is_empty() { Verdict::Valid } else { Verdict::ValidWeak { reasons: weak } };
+    let verdict = if weak.is_empty() { TimestampVerdict::Valid } else { TimestampVerdict::ValidWeak { reasons: weak } };
     TimestampReport { checks, facts: Some(facts), outcome: Ok(verdict) }
 }
 
@@ -506,7 +492,7 @@ fn ess_first_cert(a: &token::Attribute, v2: bool) -> Option<EssId> {
     let mut s = first.seq();
     let alg = if v2 {
         match s.optional(ber::tag::SEQUENCE).ok()? {
-            Some(alg) => HashAlg::from_oid(&super::cert::AlgorithmId::parse(alg).ok()?.oid)?,
+            Some(alg) => HashAlg::from_oid(&crate::pki::AlgorithmId::parse(alg).ok()?.oid)?,
             None => HashAlg::Sha256,
         }
     } else {
@@ -527,47 +513,4 @@ fn issuer_serial_matches(raw: Option<&[u8]>, cert: &Certificate) -> bool {
         .flatten()
         .any(|gn| gn.tag == ber::tag::ctx_c(4) && gn.seq().next("Name").is_ok_and(|n| n.raw == cert.issuer.as_slice()));
     name_ok && serial.integer_bytes().is_ok_and(|b| strip_int(b) == strip_int(&cert.serial))
-}
-
-/// Builds a path from `leaf` to a trust anchor; every certificate valid at `at`.
-fn chain<'c>(
-    leaf: &'c Certificate,
-    pool: &[&'c Certificate],
-    anchors: &'c [Certificate],
-    at: UnixMillis,
-) -> Result<Vec<(&'c Certificate, Option<SigUsed>)>, Rfc3161Error> {
-    let time_ok = |c: &Certificate| -> Result<(), Rfc3161Error> {
-        if c.valid_at(at) {
-            Ok(())
-        } else {
-            Err(Rfc3161Error::CertificateTime { subject: c.subject_text(), at, not_before: c.not_before, not_after: c.not_after })
-        }
-    };
-    let mut path: Vec<(&Certificate, Option<SigUsed>)> = vec![(leaf, None)];
-    time_ok(leaf)?;
-    let mut cur = leaf;
-    for _ in 0..8 {
-        if anchors.iter().any(|a| a.der == cur.der) {
-            return Ok(path);
-        }
-        if let Some((a, used)) = anchors.iter().filter(|a| a.subject == cur.issuer).find_map(|a| signed_by(cur, a).ok().map(|u| (a, u))) {
-            time_ok(a)?;
-            path.push((a, Some(used)));
-            return Ok(path);
-        }
-        let next = pool
-            .iter()
-            .copied()
-            .filter(|c| c.subject == cur.issuer && c.der != cur.der && c.is_ca())
-            .find_map(|c| signed_by(cur, c).ok().map(|u| (c, u)));
-        match next {
-            Some((c, used)) => {
-                time_ok(c)?;
-                path.push((c, Some(used)));
-                cur = c;
-            }
-            None => return Err(Rfc3161Error::Chain(format!("unable to find a trusted issuer for {}", cur.subject_text()))),
-        }
-    }
-    Err(Rfc3161Error::Chain("certificate path longer than 8".into()))
 }

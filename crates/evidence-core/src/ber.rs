@@ -33,7 +33,7 @@ pub enum BerError {
         /// Offset.
         offset: usize,
     },
-    /// Nested deeper than [`MAX_DEPTH`].
+    /// Nested deeper than 32 levels.
     #[error("nested deeper than {MAX_DEPTH} levels at byte {offset}")]
     TooDeep {
         /// Offset.
@@ -108,12 +108,8 @@ pub mod tag {
     pub const OCTET_STRING: u8 = 0x04;
     /// OCTET STRING (constructed, BER)
     pub const OCTET_STRING_C: u8 = 0x24;
-    /// NULL
-    pub const NULL: u8 = 0x05;
     /// OBJECT IDENTIFIER
     pub const OID: u8 = 0x06;
-    /// UTF8String
-    pub const UTF8_STRING: u8 = 0x0c;
     /// UTCTime
     pub const UTC_TIME: u8 = 0x17;
     /// GeneralizedTime
@@ -226,11 +222,6 @@ impl<'a> Tlv<'a> {
     /// The header length (identifier + length octets).
     pub fn header_len(&self) -> usize {
         self.raw.len() - self.content.len() - if self.indefinite { 2 } else { 0 }
-    }
-
-    /// True for constructed elements.
-    pub fn is_constructed(&self) -> bool {
-        self.tag & 0x20 != 0
     }
 
     /// The children of a constructed element.

@@ -14,10 +14,8 @@ pub const SHA1: &str = "1.3.14.3.2.26";
 pub const SHA256: &str = "2.16.840.1.101.3.4.2.1";
 pub const SHA384: &str = "2.16.840.1.101.3.4.2.2";
 pub const SHA512: &str = "2.16.840.1.101.3.4.2.3";
-pub const RIPEMD160: &str = "1.3.36.3.2.1";
 
 pub const RSA_ENCRYPTION: &str = "1.2.840.113549.1.1.1";
-pub const MD5_WITH_RSA: &str = "1.2.840.113549.1.1.4";
 pub const SHA1_WITH_RSA: &str = "1.2.840.113549.1.1.5";
 pub const RSASSA_PSS: &str = "1.2.840.113549.1.1.10";
 pub const SHA256_WITH_RSA: &str = "1.2.840.113549.1.1.11";

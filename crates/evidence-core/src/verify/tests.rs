@@ -1,7 +1,10 @@
 use super::*;
-use crate::claim::ClaimKind;
+use crate::bundle::{BUNDLE_SCHEMA, BundleError};
+use crate::claim::{Claim, ClaimKind};
 use crate::note::NoteSigner;
 use crate::sink::{AppendRequest, ClaimSink as _, DeterministicEnv, MemorySink};
+use crate::trust::{LedgerKey, TRUST_FORMAT, TrustFile};
+use crate::types::{TenantId, UnixMillis};
 
 const LEDGER: &str = "ledger.test";
 
@@ -23,11 +26,18 @@ fn trust() -> TrustFile {
         ledgers: vec![LedgerKey { name: LEDGER.into(), ed25519_public_key: Base64(signer().verifier().key().as_bytes().to_vec()) }],
         tsa_roots_pem: vec![],
         fabric_msps: vec![],
+        require: None,
         development: false,
     }
 }
 
-const NO_ANCHORS: Requirements = Requirements { min_timestamps: 0, min_fabric: 0 };
+/// A verifier that checks everything but the anchors (these bundles come from a memory sink,
+/// which has no rails).
+fn without_anchors(t: TrustFile) -> Verifier {
+    let mut v = Verifier::new(TrustStore::new(t).unwrap());
+    v.dangerous().skip_anchor_checks();
+    v
+}
 
 fn sample() -> (MemorySink<DeterministicEnv>, Bundle) {
     let sink = MemorySink::new(TenantId::new("rooftop-7").unwrap(), DeterministicEnv::new(UnixMillis(1_795_000_000_000)));
@@ -45,7 +55,7 @@ fn sample() -> (MemorySink<DeterministicEnv>, Bundle) {
 }
 
 fn verdict(b: &Bundle) -> BundleReport {
-    verify_bundle_offline(b, &trust(), None, NO_ANCHORS)
+    without_anchors(trust()).verify(b)
 }
 
 #[test]
@@ -63,9 +73,70 @@ fn a_fresh_bundle_verifies_and_round_trips_through_json() {
 #[test]
 fn anchors_are_required_by_default() {
     let (_, b) = sample();
-    let r = verify_bundle_offline(&b, &trust(), None, Requirements::default());
+    let r = Verifier::new(TrustStore::new(trust()).unwrap()).verify(&b);
     assert_eq!(r.verdict, Verdict::NotVerified);
-    assert!(r.checks.iter().any(|c| c.id == "anchors.timestamps" && matches!(c.outcome, Outcome::Fail(_))));
+    assert_eq!(r.policy, AnchorPolicy::BOTH_RAILS);
+    assert!(r.weakened.is_empty());
+    assert!(r.checks.iter().any(|c| c.id == CheckId::AnchorsTimestamps && c.outcome.is_fail()));
+    assert!(r.checks.iter().any(|c| c.id == CheckId::AnchorsFabric && c.outcome.is_fail()));
+}
+
+/// The trust file's policy is what is required, and the report names it; a weaker requirement
+/// is only ever an explicit, recorded opt-out.
+#[test]
+fn the_trust_files_policy_is_applied_and_weakening_is_recorded() {
+    let (_, b) = sample();
+    let mut tsa_only = trust();
+    tsa_only.require = Some(AnchorPolicy { rfc3161: 1, fabric: 0 });
+    let r = Verifier::new(TrustStore::new(tsa_only.clone()).unwrap()).verify(&b);
+    assert_eq!(r.policy, AnchorPolicy { rfc3161: 1, fabric: 0 });
+    assert!(r.checks.iter().any(|c| c.id == CheckId::AnchorsTimestamps && c.outcome.is_fail()), "a TSA anchor is still required");
+    assert!(!r.checks.iter().any(|c| c.id == CheckId::AnchorsFabric), "no Fabric anchor is required");
+    let mut weak = Verifier::new(TrustStore::new(tsa_only).unwrap());
+    weak.dangerous().require_anchors(AnchorPolicy::NONE);
+    let r = weak.verify(&b);
+    assert_eq!(r.verdict, Verdict::Verified);
+    assert_eq!(r.weakened, [Weakening::FewerAnchors { trust_file: AnchorPolicy { rfc3161: 1, fabric: 0 }, required: AnchorPolicy::NONE }]);
+    assert!(r.checks.iter().any(|c| c.id == CheckId::Weakened && matches!(&c.outcome, Outcome::Warn(_))));
+    let r = verdict(&b);
+    assert_eq!(
+        r.weakened,
+        [Weakening::FewerAnchors { trust_file: AnchorPolicy::BOTH_RAILS, required: AnchorPolicy::NONE }, Weakening::AnchorsNotChecked]
+    );
+}
+
+/// A checkpoint key rotation: the trust file holds both keys under one ledger name; bundles
+/// signed by either verify, a hand-over checkpoint signed by both names both, and a bundle
+/// signed only by an unknown key fails.
+#[test]
+fn rotated_keys_verify_by_key_id() {
+    let (_, b) = sample();
+    let new_signer = NoteSigner::from_seed(LEDGER, &[13; 32]).unwrap();
+    let stranger = NoteSigner::from_seed(LEDGER, &[14; 32]).unwrap();
+    let mut both = trust();
+    both.ledgers.push(LedgerKey { name: LEDGER.into(), ed25519_public_key: Base64(new_signer.verifier().key().as_bytes().to_vec()) });
+    let resign = |b: &Bundle, signers: &[&NoteSigner]| {
+        let cp = b.checkpoint.parse_unverified().unwrap();
+        let origin = crate::checkpoint::origin_for(LEDGER, &b.tenant);
+        let mut note = cp.sign(&signers[0].renamed(&origin).unwrap()).unwrap();
+        for s in &signers[1..] {
+            note = crate::checkpoint::SignedCheckpoint { note: crate::note::cosign(&note.note, &s.renamed(&origin).unwrap()).unwrap() };
+        }
+        let mut out = b.clone();
+        out.checkpoint = note;
+        out.later_checkpoints.clear();
+        out
+    };
+    assert_eq!(without_anchors(both.clone()).verify(&b).verdict, Verdict::Verified, "old key");
+    let by_new = resign(&b, &[&new_signer]);
+    assert_eq!(without_anchors(both.clone()).verify(&by_new).verdict, Verdict::Verified, "new key");
+    assert_eq!(without_anchors(trust()).verify(&by_new).verdict, Verdict::NotVerified, "the new key is not in the old trust file");
+    let hand_over = resign(&b, &[&signer(), &new_signer]);
+    let r = without_anchors(both.clone()).verify(&hand_over);
+    assert_eq!(r.verdict, Verdict::Verified);
+    let sig = r.checks.iter().find(|c| c.id == CheckId::CheckpointSignature).unwrap();
+    assert!(matches!(&sig.outcome, Outcome::Pass(d) if d.contains(" and ")), "the hand-over names both keys: {sig:?}");
+    assert_eq!(without_anchors(both).verify(&resign(&b, &[&stranger])).verdict, Verdict::NotVerified, "an unknown key");
 }
 
 #[test]
@@ -130,7 +201,7 @@ fn tampering_is_detected() {
     // Another ledger key.
     let mut other = trust();
     other.ledgers[0].ed25519_public_key = Base64(NoteSigner::from_seed("x", &[12; 32]).unwrap().verifier().key().as_bytes().to_vec());
-    assert_eq!(verify_bundle_offline(&b, &other, None, NO_ANCHORS).verdict, Verdict::NotVerified);
+    assert_eq!(without_anchors(other).verify(&b).verdict, Verdict::NotVerified);
 }
 
 #[test]
@@ -187,27 +258,11 @@ proptest::proptest! {
     }
 }
 
-/// Counts calls and passes only anchors whose TSA name is "good".
-#[derive(Default)]
-struct Counting(std::sync::atomic::AtomicUsize);
-
-impl AnchorVerifier for Counting {
-    fn timestamp(&self, anchor: &TimestampAnchor, _: &CheckpointHash, _: &TrustFile) -> Vec<Check> {
-        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let outcome = if anchor.tsa == "good" { Outcome::Pass("ok".into()) } else { Outcome::Fail("bad".into()) };
-        vec![Check::line("anchor.timestamp", "t", outcome)]
-    }
-
-    fn fabric(&self, _: &FabricAnchor, _: &CheckpointHash, _: &TrustFile) -> Vec<Check> {
-        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        vec![Check::line("anchor.fabric", "f", Outcome::Fail("never".into()))]
-    }
-}
-
 #[test]
-fn memo_anchors_reuses_only_identical_inputs() {
-    let memo = MemoAnchors::new(Counting::default());
-    let calls = || memo.inner.0.load(std::sync::atomic::Ordering::Relaxed);
+fn the_memo_reuses_only_identical_inputs() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let v = Verifier::new(TrustStore::new(trust()).unwrap()).memoized();
+    let calls = AtomicUsize::new(0);
     let anchor = |tsa: &str, token: &[u8]| TimestampAnchor {
         tsa: tsa.into(),
         jurisdiction: None,
@@ -215,21 +270,45 @@ fn memo_anchors_reuses_only_identical_inputs() {
         certificates: Vec::new(),
         outside_residency: false,
     };
+    let check = |a: &TimestampAnchor, h: &CheckpointHash| {
+        v.memo_or("rfc3161", a, h, || {
+            calls.fetch_add(1, Ordering::Relaxed);
+            let outcome = if a.tsa == "good" { Outcome::Pass("ok".into()) } else { Outcome::Fail("bad".into()) };
+            vec![Check::new(CheckId::AnchorTimestamp, "t", outcome)]
+        })
+    };
     let (h1, h2) = (CheckpointHash([1; 32]), CheckpointHash([2; 32]));
-    let t = trust();
-    let pass = memo.timestamp(&anchor("good", b"tok"), &h1, &t);
+    let pass = check(&anchor("good", b"tok"), &h1);
     assert!(matches!(pass[0].outcome, Outcome::Pass(_)));
-    assert_eq!(memo.timestamp(&anchor("good", b"tok"), &h1, &t), pass);
-    assert_eq!(calls(), 1, "the same anchor, hash and trust are verified once");
-    // Any change to the anchor, the checkpoint hash or the trust file is a new verification.
-    assert!(matches!(memo.timestamp(&anchor("bad", b"tok"), &h1, &t)[0].outcome, Outcome::Fail(_)));
-    memo.timestamp(&anchor("good", b"tok2"), &h1, &t);
-    memo.timestamp(&anchor("good", b"tok"), &h2, &t);
-    let mut other = t.clone();
-    other.development = !other.development;
-    memo.timestamp(&anchor("good", b"tok"), &h1, &other);
-    assert_eq!(calls(), 5);
+    assert_eq!(check(&anchor("good", b"tok"), &h1), pass);
+    assert_eq!(calls.load(Ordering::Relaxed), 1, "the same anchor, hash and trust are verified once");
+    // Any change to the anchor or the checkpoint hash is a new verification.
+    assert!(matches!(check(&anchor("bad", b"tok"), &h1)[0].outcome, Outcome::Fail(_)));
+    check(&anchor("good", b"tok2"), &h1);
+    check(&anchor("good", b"tok"), &h2);
+    assert_eq!(calls.load(Ordering::Relaxed), 4);
     // Failures are remembered too (the checks are a pure function of the inputs).
-    assert!(matches!(memo.timestamp(&anchor("bad", b"tok"), &h1, &t)[0].outcome, Outcome::Fail(_)));
-    assert_eq!(calls(), 5);
+    assert!(matches!(check(&anchor("bad", b"tok"), &h1)[0].outcome, Outcome::Fail(_)));
+    assert_eq!(calls.load(Ordering::Relaxed), 4);
+    // The key also covers the trust material.
+    let mut other = trust();
+    other.development = true;
+    assert_ne!(TrustStore::new(other).unwrap().digest(), v.trust().digest());
+}
+
+#[test]
+fn a_broken_trust_file_is_a_typed_error_before_any_bundle() {
+    let mut t = trust();
+    t.ledgers[0].ed25519_public_key = Base64(vec![1; 31]);
+    assert!(matches!(TrustStore::new(t), Err(crate::trust::TrustError::LedgerKey { index: 0, .. })));
+    let mut t = trust();
+    t.tsa_roots_pem = vec!["-----BEGIN CERTIFICATE-----\nAAAA\n".into()];
+    assert!(matches!(TrustStore::new(t), Err(crate::trust::TrustError::TsaRoot { index: 0, .. })));
+    let mut t = trust();
+    t.format = "evidence-trust/v9".into();
+    assert!(matches!(TrustStore::new(t), Err(crate::trust::TrustError::Format { .. })));
+    assert!(matches!(TrustStore::from_json(b"{}"), Err(crate::trust::TrustError::Json(_))));
+    let mut t = trust();
+    t.ledgers.clear();
+    assert!(matches!(TrustStore::new(t), Err(crate::trust::TrustError::NoLedgerKey)));
 }

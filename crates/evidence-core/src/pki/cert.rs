@@ -1,10 +1,9 @@
-//! X.509 certificates as far as time-stamp verification needs them, read with the
-//! tolerant BER reader so that the signed `tbsCertificate` bytes are kept exactly.
+//! X.509 certificates as far as both rails need them, read with the tolerant BER reader so
+//! that every original byte (the whole certificate, the signed `tbsCertificate`) is kept
+//! exactly: signatures are checked over the bytes as encoded, never re-encoded.
 
-use base64::Engine as _;
-
-use super::ber::{self, BerError, Tlv, tag};
-use super::oids;
+use crate::ber::{self, BerError, Tlv, tag};
+use crate::oids;
 use crate::types::UnixMillis;
 
 /// An `AlgorithmIdentifier`: the OID in dotted form and the raw parameters, if any.
@@ -209,7 +208,7 @@ fn bit_string(t: Tlv<'_>) -> Result<&[u8], BerError> {
 ///
 /// # Errors
 /// [`BerError::Invalid`] for anything else.
-pub fn parse_time(t: Tlv<'_>) -> Result<UnixMillis, BerError> {
+pub(crate) fn parse_time(t: Tlv<'_>) -> Result<UnixMillis, BerError> {
     let bad = BerError::Invalid { offset: t.offset, what: "time value" };
     let s = std::str::from_utf8(t.content).map_err(|_| bad.clone())?;
     let s = s.strip_suffix('Z').ok_or_else(|| bad.clone())?;
@@ -274,43 +273,4 @@ pub fn name_text(name_der: &[u8]) -> String {
         }
     }
     parts.join(", ")
-}
-
-/// Reads certificates from PEM text or DER bytes (one DER certificate, or concatenated DER).
-///
-/// # Errors
-/// [`BerError`] when nothing or something malformed is found.
-pub fn certificates_from_pem_or_der(bytes: &[u8]) -> Result<Vec<Certificate>, BerError> {
-    if let Ok(text) = std::str::from_utf8(bytes)
-        && text.contains("-----BEGIN CERTIFICATE-----")
-    {
-        let mut out = Vec::new();
-        let mut rest = text;
-        while let Some(start) = rest.find("-----BEGIN CERTIFICATE-----") {
-            let body = &rest[start + 27..];
-            let end = body.find("-----END CERTIFICATE-----").ok_or(BerError::Invalid { offset: start, what: "PEM without END line" })?;
-            let b64: String = body[..end].chars().filter(|c| !c.is_whitespace()).collect();
-            let der = base64::engine::general_purpose::STANDARD
-                .decode(b64)
-                .map_err(|_| BerError::Invalid { offset: start, what: "PEM base64" })?;
-            out.push(Certificate::from_der(&der)?);
-            rest = &body[end + 25..];
-        }
-        return Ok(out);
-    }
-    let mut out = Vec::new();
-    let mut rest = bytes;
-    while !rest.is_empty() {
-        let t = ber::parse_one(rest).or_else(|e| match e {
-            BerError::Trailing { offset, .. } => ber::parse_one(&rest[..offset]),
-            other => Err(other),
-        })?;
-        let len = t.raw.len();
-        out.push(Certificate::from_tlv(t)?);
-        rest = &rest[len..];
-    }
-    if out.is_empty() {
-        return Err(BerError::Missing { offset: 0, expected: "a certificate" });
-    }
-    Ok(out)
 }
