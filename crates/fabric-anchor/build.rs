@@ -1,11 +1,15 @@
 //! Compiles the `gateway.Gateway` gRPC service (client and server) with `protox` and
-//! `tonic-prost-build`: no `protoc` is needed. Every message type is mapped with `extern_path`
-//! to the prost types evidence-core already generates from the same `.proto` files, so the
-//! workspace has one set of message types and this crate generates only the service code.
+//! `tonic-prost-build`: no `protoc` is needed.
+//!
+//! The message `.proto` files live in evidence-core (`../evidence-core/protos`, with their
+//! `PROVENANCE.md`), which compiles them into prost message types. Every message type is mapped
+//! here with `extern_path` to evidence-core's, so the workspace has one set of message types and
+//! this crate generates only the service code.
 
 use std::path::PathBuf;
 
-const PROTO_ROOT: &str = "protos";
+/// evidence-core's protobuf root: the message definitions (and `gateway.proto`).
+const CORE_PROTOS: &str = "../evidence-core/protos";
 
 /// Protobuf package -> the Rust module in evidence-core holding its message types.
 const EXTERN: &[(&str, &str)] = &[
@@ -19,9 +23,9 @@ const EXTERN: &[(&str, &str)] = &[
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    println!("cargo:rerun-if-changed={PROTO_ROOT}");
-    let root = PathBuf::from(PROTO_ROOT);
-    let fds = protox::compile(["gateway/gateway.proto"], [&root])?;
+    println!("cargo:rerun-if-changed={CORE_PROTOS}");
+    let core = PathBuf::from(CORE_PROTOS);
+    let fds = protox::compile(["gateway/gateway.proto"], [&core])?;
     let mut b = tonic_prost_build::configure().build_client(true).build_server(true).build_transport(true);
     for (proto, rust) in EXTERN {
         b = b.extern_path(*proto, *rust);

@@ -67,7 +67,7 @@
 //!
 //! Built and tested against the emulator only: no Fabric network can run on the build
 //! machine, so nothing here has been run against a real peer. The protos are checked field by
-//! field against upstream (see `protos/PROVENANCE.md`) and evidence-core verifies real blocks
+//! field against upstream (see `crates/evidence-core/protos/PROVENANCE.md`) and evidence-core verifies real blocks
 //! from Fabric 2.4.7 networks, but the client's interoperability with a real Gateway is
 //! unproven. What narrows the gap: `tests/node_interop.rs` drives the emulator with the
 //! official Node client, `@hyperledger/fabric-gateway` 1.11.0 (Endorse, Submit, CommitStatus,

@@ -1,6 +1,6 @@
 //! Hyperledger Fabric: protobuf message types and offline verification of blocks and receipts.
 //!
-//! - [`proto`]: prost message types generated from `crates/fabric-anchor/protos` (our own
+//! - [`proto`]: prost message types generated from evidence-core's `protos/` (our own
 //!   wire-compatible subset of `hyperledger/fabric-protos`, see its `PROVENANCE.md`).
 //! - [`verify_block`]: data hash, header hash chain, orderer signatures, every creator and
 //!   endorsement signature, certificates chaining to trusted MSP roots.
