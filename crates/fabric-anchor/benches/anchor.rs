@@ -31,7 +31,7 @@ fn bench_round_trip(c: &mut Criterion) {
     g.bench_function("floor_evaluate_round_trip", |b| {
         b.to_async(&rt).iter(|| {
             let client = client.clone();
-            async move { client.get("evidence", "ckpt/bench/1").await.expect("get") }
+            async move { client.get("evidence", "bench", 1).await.expect("get") }
         });
     });
     g.finish();
