@@ -27,6 +27,9 @@ class EvidenceAnchor extends Contract {
      * timestamp (the same at every endorser), in the event.
      */
     async Anchor(ctx, tenant, seq, checkpointHashHex) {
+        // The contract API's dispatcher checks the count first (it infers the parameters from
+        // this signature: "Expected 3 parameters, but N have been supplied"); this check covers
+        // any other caller.
         rules.checkArgCount('Anchor', ['tenant', 'seq', 'checkpointHashHex'], ctx.stub.getArgs().length - 1);
         rules.checkTenant(tenant);
         rules.checkSeq(seq);

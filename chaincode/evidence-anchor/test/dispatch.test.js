@@ -65,6 +65,12 @@ test('refusals come back as status 500 with the contract message', async () => {
     const unknown = await cc.Invoke(stub(['Put', 'acme', '7', HASH]));
     assert.equal(unknown.status, 500);
     assert.equal(unknown.message, 'unknown function "Put" (the contract has Anchor and Get)');
+    // The dispatcher counts the arguments against the signature before the contract runs.
+    const short = await cc.Invoke(stub(['Anchor', 'acme', '7']));
+    assert.equal(short.status, 500);
+    assert.equal(short.message, 'Expected 3 parameters, but 2 have been supplied');
+    const long = await cc.Invoke(stub(['Get', 'acme', '7', 'x']));
+    assert.equal(long.message, 'Expected 2 parameters, but 3 have been supplied');
     const otherContract = await cc.Invoke(stub(['Other:Anchor', 'acme', '7', HASH]));
     assert.equal(otherContract.status, 500);
     assert.equal(otherContract.message, 'Contract name is not known: Other');

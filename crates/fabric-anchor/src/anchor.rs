@@ -46,8 +46,10 @@ impl AnchorClient {
     pub async fn anchor(&self, channel: &str, tenant: &str, seq: u64, hash: &CheckpointHash) -> Result<FabricReceipt, Error> {
         let seq = seq.to_string();
         let value = anchor_value(hash);
-        let committed =
-            self.gw.submit_transaction(channel, ANCHOR_NAMESPACE, &[b"Anchor", tenant.as_bytes(), seq.as_bytes(), value.as_bytes()]).await?;
+        let committed = self
+            .gw
+            .submit_transaction(channel, ANCHOR_NAMESPACE, &[b"Anchor", tenant.as_bytes(), seq.as_bytes(), value.as_bytes()])
+            .await?;
         self.receipt(channel, &committed).await
     }
 

@@ -55,7 +55,10 @@ pub(crate) fn simulate(inv: &Invocation<'_>, state: StateLookup<'_>) -> Simulati
     };
     let contract = if contract.trim().is_empty() { CONTRACT_NAME } else { contract };
     if contract == SYSTEM_CONTRACT {
-        return Simulation::error(500, format!("{SYSTEM_CONTRACT} (the contract API's system contract) is not emulated in the Rust semantics mode"));
+        return Simulation::error(
+            500,
+            format!("{SYSTEM_CONTRACT} (the contract API's system contract) is not emulated in the Rust semantics mode"),
+        );
     }
     if contract != CONTRACT_NAME {
         return Simulation::error(500, format!("Contract name is not known: {contract}"));
@@ -70,7 +73,7 @@ pub(crate) fn simulate(inv: &Invocation<'_>, state: StateLookup<'_>) -> Simulati
 }
 
 fn anchor(inv: &Invocation<'_>, params: &[String], state: StateLookup<'_>) -> Result<Simulation, String> {
-    check_arg_count("Anchor", &["tenant", "seq", "checkpointHashHex"], params.len())?;
+    check_arg_count(3, params.len())?;
     let (tenant, seq, hash) = (&params[0], &params[1], &params[2]);
     check_tenant(tenant)?;
     check_seq(seq)?;
@@ -95,7 +98,7 @@ fn anchor(inv: &Invocation<'_>, params: &[String], state: StateLookup<'_>) -> Re
 }
 
 fn get(params: &[String], state: StateLookup<'_>) -> Result<Simulation, String> {
-    check_arg_count("Get", &["tenant", "seq"], params.len())?;
+    check_arg_count(2, params.len())?;
     check_tenant(&params[0])?;
     check_seq(&params[1])?;
     let key = crate::anchor_key(&params[0], params[1].parse().map_err(|_| "seq: not a u64".to_owned())?);
@@ -107,12 +110,10 @@ fn get(params: &[String], state: StateLookup<'_>) -> Result<Simulation, String> 
     Ok(Simulation { response: ok(payload), rw, event: None })
 }
 
-fn check_arg_count(function: &str, names: &[&str], got: usize) -> Result<(), String> {
-    if got == names.len() {
-        Ok(())
-    } else {
-        Err(format!("{function}: expected {} arguments ({}), got {got}", names.len(), names.join(", ")))
-    }
+/// The argument count, checked as the Node contract API's dispatcher checks it before the
+/// contract runs (it infers the parameters from the function's signature).
+fn check_arg_count(expected: usize, got: usize) -> Result<(), String> {
+    if got == expected { Ok(()) } else { Err(format!("Expected {expected} parameters, but {got} have been supplied")) }
 }
 
 /// `evidence_core::TenantId`'s rule, with its reasons.

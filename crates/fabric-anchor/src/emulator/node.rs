@@ -105,7 +105,8 @@ fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> NodeChaincodeEr
 /// A private directory for the TLS files handed to the server.
 fn private_dir() -> Result<PathBuf, NodeChaincodeError> {
     let mut r = [0u8; 8];
-    getrandom::fill(&mut r).map_err(|e| NodeChaincodeError::Io { what: "random name".into(), source: std::io::Error::other(e.to_string()) })?;
+    getrandom::fill(&mut r)
+        .map_err(|e| NodeChaincodeError::Io { what: "random name".into(), source: std::io::Error::other(e.to_string()) })?;
     let dir = std::env::temp_dir().join(format!("evidence-anchor-cc-{}-{}", std::process::id(), hex::encode(r)));
     let mut b = std::fs::DirBuilder::new();
     #[cfg(unix)]
@@ -181,9 +182,10 @@ impl NodeChaincodeServer {
         }
         let mut child = cmd.spawn().map_err(io("spawn node"))?;
         let log = Arc::new(Mutex::new(Vec::new()));
-        for stream in [child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>), child.stderr.take().map(|s| Box::new(s) as _)]
-            .into_iter()
-            .flatten()
+        for stream in
+            [child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>), child.stderr.take().map(|s| Box::new(s) as _)]
+                .into_iter()
+                .flatten()
         {
             let log = Arc::clone(&log);
             std::thread::spawn(move || drain(stream, &log));

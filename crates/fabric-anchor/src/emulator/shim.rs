@@ -181,7 +181,10 @@ pub(crate) struct ShimDriver {
 
 impl std::fmt::Debug for ShimDriver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ShimDriver").field("address", &self.cfg.address).field("chaincode_id", &self.cfg.chaincode_id).finish_non_exhaustive()
+        f.debug_struct("ShimDriver")
+            .field("address", &self.cfg.address)
+            .field("chaincode_id", &self.cfg.chaincode_id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -318,7 +321,8 @@ impl ShimDriver {
         if msg.r#type == Type::Error as i32 {
             return Err(ShimError::ChaincodeFailed { message: String::from_utf8_lossy(&msg.payload).into_owned() });
         }
-        let response = protos::Response::decode(msg.payload.as_slice()).map_err(|e| ShimError::Protocol(format!("COMPLETED payload: {e}")))?;
+        let response =
+            protos::Response::decode(msg.payload.as_slice()).map_err(|e| ShimError::Protocol(format!("COMPLETED payload: {e}")))?;
         let event = msg.chaincode_event.map(|mut e| {
             ANCHOR_NAMESPACE.clone_into(&mut e.chaincode_id);
             tx_id.clone_into(&mut e.tx_id);

@@ -28,7 +28,10 @@ fn anchor_reads_writes_and_emits() {
     assert_eq!(s.response.status, 200);
     assert!(s.response.payload.is_empty());
     assert_eq!(s.rw.reads(), vec![kvrwset::KvRead { key: "ckpt/acme-motors.on/42".into(), version: None }]);
-    assert_eq!(s.rw.writes(), vec![kvrwset::KvWrite { key: "ckpt/acme-motors.on/42".into(), is_delete: false, value: HASH.as_bytes().to_vec() }]);
+    assert_eq!(
+        s.rw.writes(),
+        vec![kvrwset::KvWrite { key: "ckpt/acme-motors.on/42".into(), is_delete: false, value: HASH.as_bytes().to_vec() }]
+    );
     let e = s.event.expect("event");
     assert_eq!((e.event_name.as_str(), e.chaincode_id.as_str(), e.tx_id.as_str()), ("Anchored", "evidence-anchor", "tx1"));
     assert_eq!(
@@ -44,7 +47,7 @@ fn refusals_match_the_node_contract() {
     let long = "a".repeat(65);
     let upper = HASH.to_uppercase();
     let cases: Vec<(Vec<&str>, &str)> = vec![
-        (vec!["Anchor", "t", "1"], "Anchor: expected 3 arguments (tenant, seq, checkpointHashHex), got 2"),
+        (vec!["Anchor", "t", "1"], "Expected 3 parameters, but 2 have been supplied"),
         (vec!["Anchor", "", "1", HASH], "tenant id: empty"),
         (vec!["Anchor", &long, "1", HASH], "tenant id: longer than 64 bytes"),
         (vec!["Anchor", "-t", "1", HASH], "tenant id: must start with a-z or 0-9"),
@@ -54,7 +57,7 @@ fn refusals_match_the_node_contract() {
         (vec!["Anchor", "t", "+1", HASH], "seq: must be a decimal number without sign or leading zeros"),
         (vec!["Anchor", "t", "18446744073709551616", HASH], "seq: larger than 18446744073709551615"),
         (vec!["Anchor", "t", "1", &upper], "checkpointHashHex: must be exactly 64 lowercase hex characters"),
-        (vec!["Get", "t"], "Get: expected 2 arguments (tenant, seq), got 1"),
+        (vec!["Get", "t"], "Expected 2 parameters, but 1 have been supplied"),
         (vec!["Put", "t"], r#"unknown function "Put" (the contract has Anchor and Get)"#),
         (vec!["Other:Anchor", "t", "1", HASH], "Contract name is not known: Other"),
     ];
