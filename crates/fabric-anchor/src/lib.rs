@@ -83,19 +83,31 @@
 //!
 //! Built and tested against the emulator only: no Fabric network can run on the build
 //! machine, so nothing here has been run against a real peer. The protos are checked field by
-//! field against upstream (see `crates/evidence-core/protos/PROVENANCE.md`) and evidence-core verifies real blocks
-//! from Fabric 2.4.7 networks, but the client's interoperability with a real Gateway is
-//! unproven. What narrows the gap: `tests/node_interop.rs` drives the emulator with the
-//! official Node client, `@hyperledger/fabric-gateway` 1.11.0 (Endorse, Submit, CommitStatus,
-//! Evaluate of `Get` and of `qscc GetBlockByTxID`, a duplicate key refused at endorsement, a
-//! proposal signed with the wrong key refused), reads what it wrote with our client, and
-//! verifies the block it fetched offline; so the emulator is checked against the reference
-//! client, not only against ours. It runs when Node.js and the npm packages are present
-//! (`npm ci --prefix crates/fabric-anchor/tests/node`) and reports itself skipped otherwise.
+//! field against upstream (see `crates/evidence-core/protos/PROVENANCE.md` and
+//! `protos/PROVENANCE.md`) and evidence-core verifies real blocks from Fabric 2.4.7 networks,
+//! but the client's interoperability with a real Gateway is unproven. What narrows the gap:
+//!
+//! - `tests/node_interop.rs` drives the emulator with the official Node client,
+//!   `@hyperledger/fabric-gateway` 1.11.0 (Endorse, Submit, CommitStatus, Evaluate of `Get` and
+//!   of `qscc GetBlockByTxID`, a duplicate key refused at endorsement, a proposal signed with the
+//!   wrong key refused), reads what it wrote with our client, and verifies the block it fetched
+//!   offline; so the emulator is checked against the reference client, not only against ours.
+//! - `tests/chaincode_shim.rs` runs the real chaincode (`chaincode/evidence-anchor`, on the
+//!   official `fabric-shim` 2.5.8, as a chaincode-as-a-service server) behind the emulator,
+//!   which plays the peer over the Fabric chaincode shim protocol: anchors by [`AnchorClient`]
+//!   whose receipts verify offline, overwrites and bad arguments refused as typed endorsement
+//!   errors, concurrent anchors, mutual TLS between peer and chaincode, and the Rust semantics
+//!   mode endorsing and committing the same proposals byte for byte as the real chaincode.
+//!   `tests/shim_protocol.rs` covers the peer side against a scripted chaincode.
+//!
+//! These run when Node.js and the npm packages are present (`npm ci --prefix
+//! crates/fabric-anchor/tests/node`, `npm ci --prefix chaincode/evidence-anchor`) and report
+//! themselves skipped otherwise (`.ci/run` installs them and requires them to run).
 //! Not done: ChaincodeEvents (the emulator answers UNIMPLEMENTED, the client does not call it);
-//! endorsement-policy targeting (`endorsing_organizations` is always empty); multi-transaction blocks and
-//! config updates in the emulator; `GetChainInfo` is served by the emulator but unused by the
-//! client. See [`emulator`] for what the emulator checks and does not.
+//! endorsement-policy targeting (`endorsing_organizations` is always empty); multi-transaction
+//! blocks, config updates and the `_lifecycle` namespace in the emulator; `GetChainInfo` is
+//! served by the emulator but unused by the client. See the `emulator` module docs (feature
+//! `emulator`) for what the emulator checks and does not.
 #![forbid(unsafe_code)]
 
 pub mod anchor;
