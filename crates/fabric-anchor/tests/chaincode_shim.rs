@@ -51,7 +51,7 @@ fn skip(test: &str) -> bool {
 }
 
 async fn start_chaincode(opts: NodeChaincodeOptions) -> NodeChaincodeServer {
-    tokio::task::spawn_blocking(move || NodeChaincodeServer::start(opts)).await.expect("join").expect("Node chaincode server starts")
+    NodeChaincodeServer::spawn(opts).await.expect("Node chaincode server starts")
 }
 
 async fn start_emulator(chaincode: ChaincodeMode, identities: Option<emulator::EmulatorIdentities>) -> RunningEmulator {
@@ -130,7 +130,47 @@ async fn anchors_through_the_real_chaincode_verify_offline() {
 
     assert_eq!(anchors.get(CH, "acme-motors.on", 1).await.expect("get").as_deref(), Some(hash(2).to_hex().as_str()));
     assert_eq!(anchors.get(CH, "acme-motors.on", 7).await.expect("get absent"), None);
+
+    // And through the verifier binary: `evidence-verify fabric-block` on the last block.
+    let verify = evidence_verify();
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("msp")).expect("mkdir");
+    for (id, pem) in &emu.trust().msp_roots {
+        std::fs::write(dir.path().join("msp").join(format!("{id}.pem")), pem).expect("write root");
+    }
+    let block = prev.expect("a block");
+    std::fs::write(dir.path().join("good.block"), &block).expect("write block");
+    let mut bad = common::Block::decode(block.as_slice()).expect("block");
+    bad.data.as_mut().expect("data").data[0][40] ^= 1;
+    std::fs::write(dir.path().join("bad.block"), bad.encode_to_vec()).expect("write block");
+    let run = |file: &str| {
+        std::process::Command::new(&verify)
+            .args(["fabric-block", file, "--msp-roots", "msp", "--json"])
+            .current_dir(dir.path())
+            .output()
+            .expect("run evidence-verify")
+    };
+    let good = run("good.block");
+    assert_eq!(good.status.code(), Some(0), "{}", String::from_utf8_lossy(&good.stdout));
+    assert_eq!(run("bad.block").status.code(), Some(1), "a changed byte is not verified");
     emu.shutdown().await;
+}
+
+/// The `evidence-verify` binary (verifier-cli), built beside this crate's binaries if needed.
+fn evidence_verify() -> std::path::PathBuf {
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_fabric-emulator")).parent().expect("bin dir").to_path_buf();
+    let exe = bin_dir.join("evidence-verify");
+    if !exe.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let st = std::process::Command::new(cargo)
+            .current_dir(root)
+            .args(["build", "-q", "-p", "verifier-cli", "--bin", "evidence-verify"])
+            .status()
+            .expect("cargo build");
+        assert!(st.success(), "building evidence-verify failed");
+    }
+    exe
 }
 
 #[tokio::test]

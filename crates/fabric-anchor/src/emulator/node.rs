@@ -207,6 +207,16 @@ impl NodeChaincodeServer {
         }
     }
 
+    /// [`Self::start`] from async code (the wait for the server runs on a blocking thread).
+    ///
+    /// # Errors
+    /// As [`Self::start`].
+    pub async fn spawn(opts: NodeChaincodeOptions) -> Result<Self, NodeChaincodeError> {
+        tokio::task::spawn_blocking(move || Self::start(opts))
+            .await
+            .map_err(|e| NodeChaincodeError::Io { what: "the start-up task".into(), source: std::io::Error::other(e.to_string()) })?
+    }
+
     /// Where it listens.
     pub fn address(&self) -> SocketAddr {
         self.address
