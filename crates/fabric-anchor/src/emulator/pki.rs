@@ -115,8 +115,8 @@ pub(crate) fn gen_tls() -> Result<TlsMaterial, EmulatorError> {
 /// TLS between the emulated peer (the client) and a chaincode server, for chaincode-as-a-service
 /// with `tls_required` and `client_auth_required` (generated, development only): one CA issues
 /// the chaincode server's certificate (`localhost`, `127.0.0.1`) and the peer's client
-/// certificate. All PEM; keys are PKCS#8.
-#[derive(Debug, Clone)]
+/// certificate. All PEM; keys are PKCS#8. Its `Debug` output leaves the keys out.
+#[derive(Clone)]
 pub struct ChaincodeTlsMaterial {
     /// The CA certificate: what the peer trusts for the server (connection.json `root_cert`) and
     /// what the server trusts for clients (`--chaincode-tls-client-cacert-file`).
@@ -129,6 +129,16 @@ pub struct ChaincodeTlsMaterial {
     pub peer_cert_pem: String,
     /// Its key (connection.json `client_key`).
     pub peer_key_pem: String,
+}
+
+impl std::fmt::Debug for ChaincodeTlsMaterial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChaincodeTlsMaterial")
+            .field("ca_pem", &self.ca_pem)
+            .field("server_cert_pem", &self.server_cert_pem)
+            .field("peer_cert_pem", &self.peer_cert_pem)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ChaincodeTlsMaterial {

@@ -72,7 +72,8 @@ impl ShimConfig {
 }
 
 /// TLS to a chaincode server (`connection.json` `root_cert`, `client_cert`, `client_key`).
-#[derive(Debug, Clone)]
+/// Its `Debug` output leaves the client key out.
+#[derive(Clone)]
 pub struct ShimTls {
     /// The CA certificate(s) that issued the server's certificate, PEM.
     pub root_cert_pem: String,
@@ -80,6 +81,16 @@ pub struct ShimTls {
     pub client_cert_and_key_pem: Option<(String, String)>,
     /// The name to check the server certificate against, when it differs from the host.
     pub domain: Option<String>,
+}
+
+impl std::fmt::Debug for ShimTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShimTls")
+            .field("root_cert_pem", &self.root_cert_pem)
+            .field("client_cert_pem", &self.client_cert_and_key_pem.as_ref().map(|(c, _)| c))
+            .field("domain", &self.domain)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why a transaction could not be run through the chaincode.
