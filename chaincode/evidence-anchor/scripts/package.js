@@ -5,7 +5,7 @@
  * Builds the evidence-anchor chaincode packages that `peer lifecycle chaincode install` takes,
  * without the `peer` binary, and prints their package IDs as Fabric computes them.
  *
- *   node scripts/package.js node  --label LABEL [--out DIR]
+ *   node scripts/package.js node  --label LABEL [--dir CHAINCODE_DIR] [--out DIR]
  *   node scripts/package.js ccaas --label LABEL --address HOST:PORT [--dial-timeout 10s]
  *                                 [--tls-root-cert PEM] [--tls-client-cert PEM --tls-client-key PEM]
  *                                 [--client-auth] [--out DIR]
@@ -25,6 +25,9 @@
  * has mode 0644, uid/gid 0, empty owner names and mtime 0, and the gzip streams use stored
  * (uncompressed) deflate blocks with a fixed header (mtime 0, OS 255 as Go writes it), so the
  * bytes depend on no zlib version. The packages are small (tens of kilobytes).
+ *
+ * --dir packages another copy of the chaincode (default: this script's parent); --out is where
+ * the package is written as <label>.<node|ccaas>.tar.gz (default: dist/).
  *
  * Prints one JSON object: {"type","label","file","package_id","sha256","bytes"}.
  */
