@@ -1,9 +1,11 @@
-//! Compiles the Fabric protobuf definitions in `../fabric-anchor/protos` into prost message
-//! types (no services, no tonic) with `protox`, so that no `protoc` is needed.
+//! Compiles the Fabric protobuf definitions in this crate's own `protos/` directory (see
+//! `protos/PROVENANCE.md`) into prost message types (no services, no tonic) with `protox`, so
+//! that no `protoc` is needed. It reads nothing outside the crate, so the packaged crate builds
+//! on its own.
 
 use std::path::PathBuf;
 
-const PROTO_ROOT: &str = "../fabric-anchor/protos";
+const PROTO_ROOT: &str = "protos";
 
 const FILES: &[&str] = &[
     "common/common.proto",

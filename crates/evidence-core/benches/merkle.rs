@@ -10,7 +10,8 @@
 use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use evidence_core::merkle::{Frontier, MemoryTree, hash_leaf, root_of, root_of_entries};
+use evidence_core::internal::merkle_store::Frontier;
+use evidence_core::merkle::{MemoryTree, hash_leaf, root_of, root_of_entries};
 use sha2::{Digest as _, Sha256};
 
 const N: usize = 1 << 20;

@@ -33,8 +33,20 @@ pub mod verify;
 /// verify evidence.
 #[doc(hidden)]
 pub mod internal {
-    pub use crate::fabric::proto as fabric_proto;
-    pub use crate::rfc3161::dev as dev_tsa;
+    /// The generated Fabric protobuf message types.
+    pub mod fabric_proto {
+        pub use crate::fabric::proto::*;
+    }
+    /// Merkle storage planning: complete node ids, node sources, the incremental frontier,
+    /// proofs built from stored nodes.
+    pub mod merkle_store {
+        pub use crate::merkle::store::*;
+    }
+
+    /// The development TSA: real RFC 3161 tokens from a generated key (never evidence).
+    pub mod dev_tsa {
+        pub use crate::rfc3161::dev::*;
+    }
 
     /// Parses one BER element spanning all of `bytes` (for tests of the reader's verdicts).
     ///

@@ -2,8 +2,8 @@
 //! [`FabricReceipt`] that `evidence_core::fabric::verify_receipt` accepts.
 
 use evidence_core::CheckpointHash;
-use evidence_core::fabric::proto::{common, msp};
 use evidence_core::fabric::{ANCHOR_NAMESPACE, FabricReceipt, ReceiptMspRoot, anchor_value};
+use evidence_core::internal::fabric_proto::{common, msp};
 use prost::Message as _;
 
 use crate::client::{Committed, GatewayClient};
@@ -34,26 +34,34 @@ impl AnchorClient {
         &self.gw
     }
 
-    /// Anchors `hash` as checkpoint `seq` of `tenant` on `channel`: `Anchor(key, hash_hex)` is
-    /// endorsed, submitted and waited for; then the block holding the transaction and the
+    /// Anchors `hash` as checkpoint `seq` of `tenant` on `channel`:
+    /// `Anchor(tenant, seq, hash_hex)` is endorsed, submitted and waited for (the chaincode
+    /// writes [`anchor_key`]`(tenant, seq)`); then the block holding the transaction and the
     /// channel's MSP roots are fetched with `qscc`, and the receipt is returned.
     ///
     /// # Errors
     /// Every [`Error`] of the Gateway calls; [`Error::EndorsementFailed`] when the key is
-    /// already anchored; [`Error::Protocol`] when the fetched blocks do not hold what they must.
+    /// already anchored or the chaincode refuses the tenant id; [`Error::Protocol`] when the
+    /// fetched blocks do not hold what they must.
     pub async fn anchor(&self, channel: &str, tenant: &str, seq: u64, hash: &CheckpointHash) -> Result<FabricReceipt, Error> {
-        let key = anchor_key(tenant, seq);
+        let seq = seq.to_string();
         let value = anchor_value(hash);
-        let committed = self.gw.submit_transaction(channel, ANCHOR_NAMESPACE, &[b"Anchor", key.as_bytes(), value.as_bytes()]).await?;
+        let committed = self
+            .gw
+            .submit_transaction(channel, ANCHOR_NAMESPACE, &[b"Anchor", tenant.as_bytes(), seq.as_bytes(), value.as_bytes()])
+            .await?;
         self.receipt(channel, &committed).await
     }
 
-    /// Reads the anchored value of a key (`Get(key)` evaluated), `None` when absent.
+    /// Reads the anchored hash (hex) of checkpoint `seq` of `tenant` (`Get(tenant, seq)`
+    /// evaluated), `None` when absent.
     ///
     /// # Errors
-    /// Gateway errors; a value that is not UTF-8.
-    pub async fn get(&self, channel: &str, key: &str) -> Result<Option<String>, Error> {
-        let v = self.gw.evaluate(channel, ANCHOR_NAMESPACE, &[b"Get", key.as_bytes()]).await?;
+    /// Gateway errors ([`Error::Chaincode`] when the chaincode refuses the arguments); a value
+    /// that is not UTF-8.
+    pub async fn get(&self, channel: &str, tenant: &str, seq: u64) -> Result<Option<String>, Error> {
+        let seq = seq.to_string();
+        let v = self.gw.evaluate(channel, ANCHOR_NAMESPACE, &[b"Get", tenant.as_bytes(), seq.as_bytes()]).await?;
         if v.is_empty() {
             return Ok(None);
         }

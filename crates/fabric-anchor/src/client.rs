@@ -20,7 +20,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use evidence_core::fabric::proto::{common, gateway, protos};
+use evidence_core::internal::fabric_proto::{common, gateway, protos};
 use prost::Message as _;
 use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 

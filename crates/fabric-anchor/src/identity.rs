@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use evidence_core::fabric::proto::msp;
+use evidence_core::internal::fabric_proto::msp;
 use p256::ecdsa::signature::hazmat::{PrehashSigner as _, PrehashVerifier as _};
 use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
 use p256::pkcs8::DecodePrivateKey as _;

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use evidence_core::CheckpointHash;
-use evidence_core::fabric::proto::{common, protos};
 use evidence_core::fabric::{BlockLimits, FabricError, Predecessor, SignatureRole, verify_receipt};
+use evidence_core::internal::fabric_proto::{common, protos};
 use fabric_anchor::emulator::{self, EmulatorConfig};
 use fabric_anchor::{AnchorClient, Error, GatewayClient, GatewayConfig, anchor_key};
 use prost::Message as _;
@@ -36,8 +36,8 @@ async fn happy_path_receipt_verifies_against_emulator_roots_only() {
     assert_eq!(receipt.msp_roots.len(), 2, "roots captured from the config block");
 
     // The stored value is readable with Get, and absent keys are None.
-    assert_eq!(client.get(CH, &anchor_key("acme", 1)).await.expect("get"), Some(h.to_hex()));
-    assert_eq!(client.get(CH, &anchor_key("acme", 2)).await.expect("get"), None);
+    assert_eq!(client.get(CH, "acme", 1).await.expect("get"), Some(h.to_hex()));
+    assert_eq!(client.get(CH, "acme", 2).await.expect("get"), None);
 
     // A wrong hash or key does not verify.
     assert!(matches!(
@@ -127,16 +127,15 @@ async fn unreachable_gateway_is_unavailable() {
     let id = emu.client_identity().clone();
     emu.shutdown().await;
     let gw = GatewayClient::connect(GatewayConfig::plaintext(url), id).expect("lazy client");
-    assert!(matches!(gw.evaluate(CH, "evidence-anchor", &[b"Get", b"k"]).await, Err(Error::Unavailable { .. })));
+    assert!(matches!(gw.evaluate(CH, "evidence-anchor", &[b"Get", b"k", b"1"]).await, Err(Error::Unavailable { .. })));
 }
 
 #[tokio::test]
 async fn concurrent_endorsements_of_one_key_give_a_real_mvcc_conflict() {
     let (emu, client) = start().await;
     let gw = client.gateway();
-    let key = anchor_key("m", 1);
     let v = hash(1).to_hex();
-    let args: [&[u8]; 3] = [b"Anchor", key.as_bytes(), v.as_bytes()];
+    let args: [&[u8]; 4] = [b"Anchor", b"m", b"1", v.as_bytes()];
     let p1 = gw.proposal(CH, "evidence-anchor", &args).expect("p1");
     let p2 = gw.proposal(CH, "evidence-anchor", &args).expect("p2");
     let e1 = gw.sign_envelope(gw.endorse(&p1).await.expect("e1")).expect("sign");
@@ -152,9 +151,8 @@ async fn concurrent_endorsements_of_one_key_give_a_real_mvcc_conflict() {
 async fn tampered_envelope_and_replayed_txid_are_refused() {
     let (emu, client) = start().await;
     let gw = client.gateway();
-    let key = anchor_key("x", 1);
     let v = hash(3).to_hex();
-    let p = gw.proposal(CH, "evidence-anchor", &[b"Anchor", key.as_bytes(), v.as_bytes()]).expect("proposal");
+    let p = gw.proposal(CH, "evidence-anchor", &[b"Anchor", b"x", b"1", v.as_bytes()]).expect("proposal");
     let env = gw.sign_envelope(gw.endorse(&p).await.expect("endorse")).expect("sign");
 
     let mut bad = env.clone();
@@ -295,7 +293,7 @@ async fn identity_loaded_from_pem_files_is_accepted() {
 async fn badly_signed_proposal_is_refused_at_endorse() {
     let (emu, client) = start().await;
     let gw = client.gateway();
-    let mut p = gw.proposal(CH, "evidence-anchor", &[b"Get", b"k"]).expect("proposal");
+    let mut p = gw.proposal(CH, "evidence-anchor", &[b"Get", b"k", b"1"]).expect("proposal");
     let n = p.signed.signature.len();
     p.signed.signature[n - 1] ^= 1;
     assert!(matches!(gw.endorse(&p).await, Err(Error::Rpc { code: tonic::Code::PermissionDenied, .. })));
@@ -315,11 +313,11 @@ async fn mutual_tls_works_and_a_client_without_certificate_is_refused() {
         t.client_cert_and_key_pem = None;
     }
     let c2 = GatewayClient::connect(no_cert, emu.client_identity().clone()).expect("client");
-    assert!(c2.evaluate(CH, "evidence-anchor", &[b"Get", b"k"]).await.is_err(), "server requires a client certificate");
+    assert!(c2.evaluate(CH, "evidence-anchor", &[b"Get", b"k", b"1"]).await.is_err(), "server requires a client certificate");
 
     let plain =
         GatewayClient::connect(GatewayConfig::plaintext(format!("http://{}", emu.addr())), emu.client_identity().clone()).expect("client");
-    assert!(plain.evaluate(CH, "evidence-anchor", &[b"Get", b"k"]).await.is_err(), "plain HTTP/2 to a TLS port fails");
+    assert!(plain.evaluate(CH, "evidence-anchor", &[b"Get", b"k", b"1"]).await.is_err(), "plain HTTP/2 to a TLS port fails");
     emu.shutdown().await;
 }
 
@@ -331,7 +329,7 @@ async fn commit_status_request_signed_by_someone_else_is_refused() {
     let stranger = GatewayClient::connect(GatewayConfig::plaintext(emu.url()), other.client_identity().clone()).expect("client");
     let c = client
         .gateway()
-        .submit_transaction(CH, "evidence-anchor", &[b"Anchor", b"ckpt/s/1", hash(2).to_hex().as_bytes()])
+        .submit_transaction(CH, "evidence-anchor", &[b"Anchor", b"s", b"1", hash(2).to_hex().as_bytes()])
         .await
         .expect("commit");
     assert!(matches!(stranger.commit_status(CH, &c.tx_id).await, Err(Error::Rpc { code: tonic::Code::PermissionDenied, .. })));

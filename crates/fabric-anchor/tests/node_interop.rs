@@ -54,7 +54,7 @@ async fn official_node_gateway_client_against_the_emulator() {
     let out = Command::new("node")
         .arg(node_dir.join("interop.js"))
         .arg(emu.dir())
-        .args([&node_key, &anchor_value(&node_hash), &anchor_key("rust", 1), &anchor_value(&rust_hash)])
+        .args(["node", "7", &anchor_value(&node_hash), "rust", "1", &anchor_value(&rust_hash)])
         .output()
         .expect("run node");
     assert!(
@@ -71,7 +71,7 @@ async fn official_node_gateway_client_against_the_emulator() {
     let tx_id = seen["tx_id"].as_str().expect("tx_id").to_owned();
 
     // Written by theirs, read by ours.
-    let got = emu.client().get("evidence", &node_key).await.expect("Rust client reads");
+    let got = emu.client().get("evidence", "node", 7).await.expect("Rust client reads");
     assert_eq!(got.as_deref(), Some(anchor_value(&node_hash).as_str()));
 
     // The block the official client fetched with qscc verifies offline as a receipt of its

@@ -8,10 +8,10 @@ use evidence_core::bundle::{
 };
 use evidence_core::checkpoint::{Checkpoint, origin_for};
 use evidence_core::claim::{Claim, ClaimKind, Salt, commitment};
-use evidence_core::merkle::{
-    ConsistencyProof, InclusionProof, MapSource, NodeId, consistency_node_ids, consistency_proof, inclusion_node_ids, inclusion_proof,
-    root_of,
+use evidence_core::internal::merkle_store::{
+    MapSource, NodeId, consistency_node_ids, consistency_proof, inclusion_node_ids, inclusion_proof,
 };
+use evidence_core::merkle::{ConsistencyProof, InclusionProof, root_of};
 use evidence_core::note::NoteSigner;
 use evidence_core::sink::validate_request;
 use evidence_core::{AppendReceipt, AppendRequest, CheckpointSeq, ClaimSink, ContentHash, NodeHash, Seq, SinkError, TenantId, UnixMillis};

@@ -1,10 +1,10 @@
 //! Generated prost message types for the Fabric protobuf packages we use.
 //!
-//! Built by `build.rs` from `crates/fabric-anchor/protos` (see its `PROVENANCE.md`). One Rust
+//! Built by `build.rs` from this crate's `protos/` (see its `PROVENANCE.md`). One Rust
 //! module per protobuf package, with the package's name, so that generated cross-package
 //! references (`super::common::Envelope`) resolve. fabric-anchor compiles the `gateway.Gateway`
 //! service with `tonic-prost-build` and maps every package here with `extern_path`, e.g.
-//! `.extern_path(".common", "::evidence_core::fabric::proto::common")`, likewise for `.msp`,
+//! `.extern_path(".common", "::evidence_core::internal::fabric_proto::common")`, likewise for `.msp`,
 //! `.protos`, `.gateway`, `.orderer`, `.rwset`, `.kvrwset` (and `.google.protobuf` stays
 //! `::prost_types`).
 #![allow(missing_docs, clippy::pedantic, clippy::doc_markdown, clippy::all)]

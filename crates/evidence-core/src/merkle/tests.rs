@@ -2,6 +2,7 @@
 
 use proptest::prelude::*;
 
+use super::store::*;
 use super::*;
 
 /// The RFC 6962 / Certificate Transparency reference corpus (the CT implementation's

@@ -30,7 +30,7 @@
 //! real tokens with attribute certificates or indefinite lengths, and the reader keeps the
 //! exact signed bytes. It is the project's one ASN.1 stack for RFC 3161 (`rasn` is not used).
 
-pub mod dev;
+pub(crate) mod dev;
 mod token;
 mod verify;
 

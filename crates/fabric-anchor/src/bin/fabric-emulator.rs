@@ -8,10 +8,15 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use fabric_anchor::emulator::{self, EmulatorConfig};
+use fabric_anchor::emulator::{self, ChaincodeMode, EmulatorConfig, ShimConfig, ShimTls};
 
 /// Serve the Fabric Gateway API (gateway.Gateway) with the `evidence-anchor` chaincode and
 /// `qscc`, generating a fresh test PKI (org CA, peer, orderer, client; ECDSA P-256) at start.
+///
+/// The chaincode runs as Rust semantics in process, or, with --chaincode-address and
+/// --chaincode-id, is the real chaincode server the emulator dials over the Fabric chaincode
+/// shim protocol (chaincode-as-a-service: start it with `npm run start:server` in
+/// chaincode/evidence-anchor).
 ///
 /// The trust material a verifier needs (MSP root PEM per MSP id, orderer MSP id, channels) is
 /// printed as JSON on stdout, and written to --out when given.
@@ -34,6 +39,39 @@ struct Args {
     /// `tls/client.pem`, `tls/client.key`.
     #[arg(long)]
     tls: bool,
+    /// Run the chaincode over the shim protocol: the chaincode server's HOST:PORT.
+    #[arg(long, requires = "chaincode_id")]
+    chaincode_address: Option<String>,
+    /// The id the chaincode server registers with (its package ID).
+    #[arg(long, requires = "chaincode_address")]
+    chaincode_id: Option<String>,
+    /// TLS to the chaincode server: the CA certificate (PEM) that issued its certificate.
+    #[arg(long, requires = "chaincode_address")]
+    chaincode_tls_root_cert: Option<PathBuf>,
+    /// Mutual TLS to the chaincode server: the peer's client certificate (PEM).
+    #[arg(long, requires_all = ["chaincode_tls_root_cert", "chaincode_tls_client_key"])]
+    chaincode_tls_client_cert: Option<PathBuf>,
+    /// Mutual TLS to the chaincode server: the client certificate's PKCS#8 key (PEM).
+    #[arg(long, requires = "chaincode_tls_client_cert")]
+    chaincode_tls_client_key: Option<PathBuf>,
+}
+
+fn read(path: &std::path::Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The chaincode mode the arguments ask for.
+fn chaincode_mode(args: &Args) -> Result<ChaincodeMode, String> {
+    let (Some(address), Some(id)) = (&args.chaincode_address, &args.chaincode_id) else { return Ok(ChaincodeMode::Rust) };
+    let mut cfg = ShimConfig::plaintext(address.clone(), id.clone());
+    if let Some(root) = &args.chaincode_tls_root_cert {
+        let client = match (&args.chaincode_tls_client_cert, &args.chaincode_tls_client_key) {
+            (Some(c), Some(k)) => Some((read(c)?, read(k)?)),
+            _ => None,
+        };
+        cfg.tls = Some(ShimTls { root_cert_pem: read(root)?, client_cert_and_key_pem: client, domain: None });
+    }
+    Ok(ChaincodeMode::Shim(cfg))
 }
 
 fn write(path: &std::path::Path, text: &str) -> Result<(), String> {
@@ -55,8 +93,16 @@ fn write(path: &std::path::Path, text: &str) -> Result<(), String> {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
-    let channels = if args.channels.is_empty() { vec!["evidence".to_owned()] } else { args.channels };
-    let emu = match emulator::spawn(EmulatorConfig { listen: args.listen, channels, tls: args.tls }).await {
+    let chaincode = match chaincode_mode(&args) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("fabric-emulator: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let channels = if args.channels.is_empty() { vec!["evidence".to_owned()] } else { args.channels.clone() };
+    let config = EmulatorConfig { listen: args.listen, channels, tls: args.tls, chaincode, identities: None };
+    let emu = match emulator::spawn(config).await {
         Ok(e) => e,
         Err(e) => {
             eprintln!("fabric-emulator: {e}");

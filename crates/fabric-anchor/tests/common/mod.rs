@@ -19,12 +19,18 @@ pub struct EmulatorProcess {
 impl EmulatorProcess {
     /// Starts the binary on a free port with these channels and waits for `trust.json`.
     pub async fn start(channels: &[&str]) -> Self {
+        Self::start_with(channels, &[]).await
+    }
+
+    /// [`Self::start`] with more arguments (e.g. `--chaincode-address`).
+    pub async fn start_with(channels: &[&str], extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_fabric-emulator"));
         cmd.args(["--listen", "127.0.0.1:0"]);
         for c in channels {
             cmd.args(["--channel", c]);
         }
+        cmd.args(extra);
         let child = cmd.arg("--out").arg(dir.path()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn fabric-emulator");
         let mut me = Self { child, dir, trust: serde_json::Value::Null };
         let trust_path = me.dir.path().join("trust.json");

@@ -1,10 +1,10 @@
 // Interop check: the official Hyperledger Fabric Gateway client for Node
 // (@hyperledger/fabric-gateway) against our fabric-emulator.
 //
-// Usage: node interop.js TRUST_DIR KEY HASH_HEX EXISTING_KEY EXISTING_HASH_HEX
-//   TRUST_DIR          the emulator's --out directory (trust.json, client/*)
-//   KEY, HASH_HEX      anchored here through the official client
-//   EXISTING_KEY/HASH  anchored earlier by our Rust client; read back here with Get
+// Usage: node interop.js TRUST_DIR TENANT SEQ HASH_HEX EXISTING_TENANT EXISTING_SEQ EXISTING_HASH_HEX
+//   TRUST_DIR                 the emulator's --out directory (trust.json, client/*)
+//   TENANT, SEQ, HASH_HEX     anchored here through the official client: Anchor(tenant, seq, hash)
+//   EXISTING_TENANT/SEQ/HASH  anchored earlier by our Rust client; read back here with Get(tenant, seq)
 //
 // Writes TRUST_DIR/node-block.bin (the block holding the Node client's transaction,
 // fetched with qscc GetBlockByTxID) and prints one JSON line with what it saw.
@@ -27,8 +27,8 @@ function expect(cond, msg) {
 }
 
 async function main() {
-    const [dir, key, value, existingKey, existingValue] = process.argv.slice(2);
-    if (!existingValue) fail('usage: node interop.js TRUST_DIR KEY HASH_HEX EXISTING_KEY EXISTING_HASH_HEX');
+    const [dir, tenant, seq, value, existingTenant, existingSeq, existingValue] = process.argv.slice(2);
+    if (!existingValue) fail('usage: node interop.js TRUST_DIR TENANT SEQ HASH_HEX EXISTING_TENANT EXISTING_SEQ EXISTING_HASH_HEX');
     const trust = JSON.parse(fs.readFileSync(path.join(dir, 'trust.json'), 'utf8'));
     const channel = trust.channels[0];
     const address = trust.gateway.replace(/^https?:\/\//, '');
@@ -46,23 +46,23 @@ async function main() {
         const contract = network.getContract('evidence-anchor');
 
         // 1. Anchor through Endorse -> Submit -> CommitStatus, all signed by the Node client.
-        const commit = await contract.submitAsync('Anchor', { arguments: [key, value] });
+        const commit = await contract.submitAsync('Anchor', { arguments: [tenant, seq, value] });
         const status = await commit.getStatus();
         expect(status.successful, `Anchor did not commit: code ${status.code}`);
         seen.tx_id = commit.getTransactionId();
         seen.block_number = status.blockNumber.toString();
 
         // 2. Get reads back what the Node client wrote, and what our Rust client wrote.
-        const got = Buffer.from(await contract.evaluateTransaction('Get', key)).toString('utf8');
-        expect(got === value, `Get(${key}) returned ${JSON.stringify(got)}, expected ${value}`);
-        const gotExisting = Buffer.from(await contract.evaluateTransaction('Get', existingKey)).toString('utf8');
-        expect(gotExisting === existingValue, `Get(${existingKey}) returned ${JSON.stringify(gotExisting)}`);
-        const absent = await contract.evaluateTransaction('Get', `${key}/absent`);
+        const got = Buffer.from(await contract.evaluateTransaction('Get', tenant, seq)).toString('utf8');
+        expect(got === value, `Get(${tenant}, ${seq}) returned ${JSON.stringify(got)}, expected ${value}`);
+        const gotExisting = Buffer.from(await contract.evaluateTransaction('Get', existingTenant, existingSeq)).toString('utf8');
+        expect(gotExisting === existingValue, `Get(${existingTenant}, ${existingSeq}) returned ${JSON.stringify(gotExisting)}`);
+        const absent = await contract.evaluateTransaction('Get', tenant, `${seq}0`);
         expect(absent.length === 0, 'Get of an absent key returned bytes');
 
         // 3. A second Anchor of the same key is refused at endorsement.
         try {
-            await contract.submitTransaction('Anchor', key, value);
+            await contract.submitTransaction('Anchor', tenant, seq, value);
             fail('a second Anchor of the same key was accepted');
         } catch (e) {
             expect(e instanceof EndorseError, `second Anchor: expected EndorseError, got ${e && e.name}: ${e && e.message}`);
@@ -85,7 +85,7 @@ async function main() {
     const otherKey = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
     const forged = connect({ client, identity: { mspId, credentials }, signer: signers.newPrivateKeySigner(otherKey), hash: hash.sha256, ...options });
     try {
-        await forged.getNetwork(channel).getContract('evidence-anchor').submitTransaction('Anchor', `${key}/forged`, value);
+        await forged.getNetwork(channel).getContract('evidence-anchor').submitTransaction('Anchor', tenant, `${seq}1`, value);
         fail('a proposal signed with the wrong key was endorsed');
     } catch (e) {
         expect(e instanceof GatewayError, `forged signature: expected a GatewayError, got ${e && e.name}: ${e && e.message}`);

@@ -12,7 +12,7 @@ use std::future::Future;
 
 use crate::tokens::TokenRecord;
 use evidence_core::checkpoint::SignedCheckpoint;
-use evidence_core::merkle::{Frontier, MapSource, NodeId, frontier_ids};
+use evidence_core::internal::merkle_store::{Frontier, MapSource, NodeId, frontier_ids};
 use evidence_core::{
     AppendReceipt, CheckpointHash, CheckpointSeq, ClaimKind, Commitment, ContentHash, LeafEntry, LeafHash, NodeHash, RootHash, Seq,
     TenantId, TreeSize, UnixMillis,

@@ -24,7 +24,7 @@ use std::fmt::Debug;
 use std::future::Future;
 use std::sync::Arc;
 
-use evidence_core::merkle::NodeId;
+use evidence_core::internal::merkle_store::NodeId;
 use evidence_core::{AppendReceipt, CheckpointHash, CheckpointSeq, LeafHash, NodeHash, Seq, TenantId, UnixMillis};
 use sqlx::{AssertSqlSafe, ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, QueryBuilder, Row, Transaction, Type};
 
