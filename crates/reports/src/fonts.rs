@@ -88,7 +88,7 @@ impl Fonts {
                 .ok_or(FontError::Missing(face.postscript_name()))?;
             let font_ref = FontRef::new(data).map_err(|_| FontError::Missing(face.postscript_name()))?;
             let krilla = krilla::text::Font::new(krilla::Data::from(data), 0).ok_or(FontError::Missing(face.postscript_name()))?;
-            let upem = f32::from(font_ref.head().map(|h| h.units_per_em()).unwrap_or(1000));
+            let upem = f32::from(font_ref.head().map_or(1000, |h| h.units_per_em()));
             let metrics = font_ref.glyph_metrics(Size::unscaled(), LocationRef::default());
             let charmap = font_ref.charmap();
             let notdef = metrics.advance_width(skrifa::GlyphId::NOTDEF).unwrap_or(upem / 2.0) / upem;

@@ -261,7 +261,7 @@ pub(crate) fn wrap(fonts: &Fonts, face: Face, size: f32, width: f32, text: &str)
                 lines.push(std::mem::take(&mut line));
             }
             if fonts.width(face, size, word) <= width {
-                line = word.to_owned();
+                word.clone_into(&mut line);
                 continue;
             }
             // Break the long word.
@@ -286,7 +286,7 @@ pub(crate) fn wrap(fonts: &Fonts, face: Face, size: f32, width: f32, text: &str)
                 lines.push(rest[..at].to_owned());
                 rest = &rest[at..];
             }
-            line = rest.to_owned();
+            rest.clone_into(&mut line);
         }
         lines.push(line);
     }
@@ -294,6 +294,12 @@ pub(crate) fn wrap(fonts: &Fonts, face: Face, size: f32, width: f32, text: &str)
         lines.pop();
     }
     lines
+}
+
+/// A count as a coordinate factor (counts here are small: pages, rows, lines).
+#[allow(clippy::cast_precision_loss)]
+pub(crate) fn pt(n: usize) -> f32 {
+    n as f32
 }
 
 /// A 64-digit hex digest in four groups of 16 (lines break between groups).

@@ -61,6 +61,7 @@ impl Date {
     }
 
     /// The Monday that starts this date's ISO week.
+    #[must_use]
     pub fn week_start(self) -> Self {
         let days = self.days_since_epoch();
         // 1970-01-01 was a Thursday: weekday index with Monday = 0.
@@ -77,7 +78,7 @@ impl std::fmt::Display for Date {
 }
 
 fn is_leap(y: u16) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+    (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400)
 }
 
 fn days_in_month(y: u16, m: u8) -> u8 {

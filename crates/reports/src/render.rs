@@ -6,6 +6,7 @@
 //! content. Same input, same bytes: `tests/render.rs` checks it.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use evidence_core::types::UnixMillis;
 use krilla::configure::{ConfigurationBuilder, PdfVersion};
@@ -15,7 +16,7 @@ use krilla::{Document, SerializeSettings};
 use sha2::Digest as _;
 
 use crate::fonts::{Face, FontError, Fonts};
-use crate::layout::{A4, A4_LANDSCAPE, ArtifactKind, BLACK, Doc, GREY, Item, Kind, LIGHT, NodeId, Owner, RED, Rgb, grouped_hex, wrap};
+use crate::layout::{A4, A4_LANDSCAPE, ArtifactKind, BLACK, Doc, GREY, Item, Kind, LIGHT, NodeId, Owner, RED, Rgb, grouped_hex, pt, wrap};
 use crate::model::{AnchorState, Date, Finding, InputError, Rail, ReportInput, Status};
 
 /// Why a report could not be rendered.
@@ -132,7 +133,7 @@ pub(crate) fn money(cents: i64) -> String {
     let whole = (c / 100).to_string();
     let mut grouped = String::new();
     for (i, ch) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(ch);
@@ -161,6 +162,8 @@ struct Flow {
 }
 
 impl R<'_> {
+    // A text run is its page, position, face, size, text, colour and structure owner.
+    #[allow(clippy::too_many_arguments)]
     fn text(&mut self, page: usize, x: f32, y: f32, face: Face, size: f32, text: &str, color: Rgb, owner: Owner) {
         self.doc.push(page, Item::Text { x, y, face, size, text: text.to_owned(), color, owner });
     }
@@ -211,7 +214,7 @@ impl R<'_> {
         let key_w = 150.0;
         let (face, vsize) = if mono { (Face::Mono, 8.0) } else { (Face::Serif, size) };
         let lines = wrap(self.fonts, face, vsize, A4.0 - 2.0 * MARGIN - key_w, value);
-        self.ensure(f, lh * lines.len().min(6) as f32);
+        self.ensure(f, lh * pt(lines.len().min(6)));
         let n = self.doc.node(Some(parent), Kind::P);
         f.y += lh;
         self.text(f.page, MARGIN, f.y, Face::SerifBold, size, key, BLACK, Owner::Node(n));
@@ -340,7 +343,7 @@ impl R<'_> {
     /// Horizontal bars, one per label.
     fn bar_chart(&mut self, f: &mut Flow, parent: NodeId, w: f32, title: &str, bars: &[(String, f64, String)]) {
         let row = 14.0;
-        let h = 30.0 + row * bars.len().max(1) as f32;
+        let h = 30.0 + row * pt(bars.len().max(1));
         self.ensure(f, h + 10.0);
         let alt = format!(
             "{title}: {}",
@@ -361,7 +364,7 @@ impl R<'_> {
         let max = bars.iter().map(|b| b.1.abs()).fold(0.0_f64, f64::max);
         let top = f.y;
         for (i, (k, v, shown)) in bars.iter().enumerate() {
-            let y = top + row * i as f32;
+            let y = top + row * pt(i);
             self.text(f.page, MARGIN, y + 10.0, Face::Serif, 8.5, k, BLACK, own);
             #[allow(clippy::cast_possible_truncation)]
             let len = if max > 0.0 { (v.abs() / max) as f32 * bar_w } else { 0.0 };
@@ -374,7 +377,7 @@ impl R<'_> {
         if bars.is_empty() {
             self.text(f.page, MARGIN, top + 10.0, Face::SerifItalic, 8.5, "no findings in this period", GREY, own);
         }
-        let bottom = top + row * bars.len().max(1) as f32;
+        let bottom = top + row * pt(bars.len().max(1));
         self.doc.push(
             f.page,
             Item::Line { points: vec![(MARGIN + label_w, top), (MARGIN + label_w, bottom)], width: 0.6, color: BLACK, owner: own },
@@ -414,7 +417,7 @@ impl R<'_> {
                 .join("; "),
         );
         if outside > 0 {
-            alt.push_str(&format!("; {outside} dated outside the period"));
+            let _ = write!(alt, "; {outside} dated outside the period");
         }
         let fig = self.doc.node(Some(parent), Kind::Figure(alt));
         let own = Owner::Node(fig);
@@ -446,12 +449,12 @@ impl R<'_> {
             self.doc.push(f.page, Item::Line { points: vec![(axis_x - 3.0, y), (axis_x, y)], width: 0.6, color: BLACK, owner: own });
             self.text(f.page, MARGIN, y + 3.0, Face::Serif, 7.5, &t.to_string(), BLACK, own);
         }
-        let col = plot_w / weeks as f32;
+        let col = plot_w / pt(weeks);
         let label_every = (weeks / 8).max(1);
         for (i, c) in counts.iter().enumerate() {
             #[allow(clippy::cast_precision_loss)]
             let bh = plot_h * (*c as f32 / max as f32);
-            let x = axis_x + col * i as f32;
+            let x = axis_x + col * pt(i);
             if *c > 0 {
                 self.doc.push(
                     f.page,
@@ -549,7 +552,7 @@ impl R<'_> {
             } else {
                 self.doc.push(f.page, Item::Line { points, width: 1.0, color: c, owner: own });
             }
-            let ly = base + 24.0 + 11.0 * i as f32;
+            let ly = base + 24.0 + 11.0 * pt(i);
             self.doc.push(f.page, Item::Rect { x: axis_x, y: ly - 6.0, w: 14.0, h: 3.0, color: c, owner: own });
             self.text(f.page, axis_x + 20.0, ly, Face::Serif, 8.0, &stats[i], BLACK, own);
             let _ = rail;
@@ -557,7 +560,7 @@ impl R<'_> {
         if per_rail.is_empty() {
             self.text(f.page, axis_x + 6.0, top + 20.0, Face::SerifItalic, 8.0, "no anchors in this period", GREY, own);
         }
-        f.y = base + 30.0 + 11.0 * per_rail.len() as f32;
+        f.y = base + 30.0 + 11.0 * pt(per_rail.len());
     }
 
     fn findings_table(&mut self) {
@@ -641,7 +644,7 @@ impl R<'_> {
                     continue;
                 }
                 let take = avail.min(n_lines - done);
-                let row_h = take as f32 * lh + 2.0 * pad;
+                let row_h = pt(take) * lh + 2.0 * pad;
                 if row_i % 2 == 1 {
                     self.doc.push(
                         page,
@@ -662,7 +665,7 @@ impl R<'_> {
                         if line.is_empty() {
                             continue;
                         }
-                        let ly = y + pad + size + lh * (li - done) as f32;
+                        let ly = y + pad + size + lh * pt(li - done);
                         self.text(page, x + pad, ly, c.face, size, line, color, Owner::Node(tds[ci]));
                     }
                     x += c.width;
@@ -740,6 +743,17 @@ impl R<'_> {
             12.0,
             "pyhanko sign validate --trust report-signing-ca.pem --trust tsa-root.pem report.pdf",
         );
+        if input.development {
+            self.para(
+                &mut f,
+                sec,
+                Face::Serif,
+                9.5,
+                0.0,
+                "The development CA and TSA publish no revocation information: add --no-revocation-check for this report. \
+                 ledger-server dev writes both roots under data/dev/.",
+            );
+        }
         self.heading(&mut f, sec, 2, "2. Each listed claim, against the ledger");
         self.para(
             &mut f,
@@ -750,7 +764,7 @@ impl R<'_> {
             "The evidence bundle of every listed claim is attached to this PDF. Extract them, then check each one offline with the \
              verifier and the ledger's trust file:",
         );
-        self.para(&mut f, sec, Face::Mono, 8.0, 12.0, "pdfdetach -saveall -o bundles/ report.pdf");
+        self.para(&mut f, sec, Face::Mono, 8.0, 12.0, "mkdir bundles && pdfdetach -saveall -o bundles report.pdf");
         let example = input.attachments.first().map_or("claim-N.bundle.json", |a| a.file_name.as_str());
         self.para(&mut f, sec, Face::Mono, 8.0, 12.0, &format!("evidence-verify bundle bundles/{example} --trust trust.json"));
         self.para(
@@ -895,7 +909,7 @@ fn rail_state(f: &Finding) -> String {
                 AnchorState::Anchored => "anchored".to_owned(),
                 AnchorState::Failed(why) => format!("failed ({why})"),
             };
-            format!("{}: {st}", r.name())
+            format!("{}: {st}", if *r == Rail::Tsa { "TSA" } else { r.name() })
         })
         .collect::<Vec<_>>()
         .join("\n")
@@ -903,22 +917,22 @@ fn rail_state(f: &Finding) -> String {
 
 fn columns() -> Vec<Column> {
     vec![
-        Column { title: "Leaf", width: 36.0, face: Face::Mono, value: |f, _| f.leaf_index.to_string() },
+        Column { title: "Leaf", width: 30.0, face: Face::Mono, value: |f, _| f.leaf_index.to_string() },
         Column {
             title: "Kind / analyzer / rule",
-            width: 104.0,
+            width: 96.0,
             face: Face::Serif,
             value: |f, _| format!("{}\n{}\n{}", f.kind, f.analyzer, f.rule),
         },
         Column {
             title: "Staff (code)",
-            width: 50.0,
+            width: 40.0,
             face: Face::Mono,
             value: |f, _| f.personnel.iter().map(|p| p.as_str().to_owned()).collect::<Vec<_>>().join("\n"),
         },
         Column {
             title: "Amounts",
-            width: 74.0,
+            width: 70.0,
             face: Face::Serif,
             value: |f, i| {
                 let mut v: Vec<String> = f.at_stake_cents.map(|c| format!("at stake {} {}", money(c), i.currency)).into_iter().collect();
@@ -928,7 +942,7 @@ fn columns() -> Vec<Column> {
         },
         Column {
             title: "Dates",
-            width: 70.0,
+            width: 64.0,
             face: Face::Serif,
             value: |f, _| {
                 let mut v = vec![f.date.to_string()];
@@ -938,7 +952,7 @@ fn columns() -> Vec<Column> {
         },
         Column {
             title: "Identifiers",
-            width: 92.0,
+            width: 84.0,
             face: Face::Serif,
             value: |f, _| {
                 f.identifiers
@@ -951,18 +965,18 @@ fn columns() -> Vec<Column> {
                     .join("\n")
             },
         },
-        Column { title: "Content hash", width: 76.0, face: Face::Mono, value: |f, _| grouped_hex(&f.content_hash_hex) },
-        Column { title: "Checkpoint", width: 44.0, face: Face::Mono, value: |f, _| f.checkpoint_seq.to_string() },
+        Column { title: "Content hash", width: 150.0, face: Face::Mono, value: |f, _| grouped_hex(&f.content_hash_hex) },
+        Column { title: "Checkpoint", width: 42.0, face: Face::Mono, value: |f, _| f.checkpoint_seq.to_string() },
         Column {
             title: "TSA genTime",
-            width: 62.0,
+            width: 58.0,
             face: Face::Serif,
             value: |f, _| f.tsa_gen_time.map_or_else(|| "not yet".into(), |t| t.to_rfc3339().replacen('T', " ", 1)),
         },
-        Column { title: "Anchoring", width: 62.0, face: Face::Serif, value: |f, _| rail_state(f) },
+        Column { title: "Anchoring", width: 58.0, face: Face::Serif, value: |f, _| rail_state(f) },
         Column {
             title: "Status",
-            width: 99.89,
+            width: 77.89,
             face: Face::Serif,
             value: |f, _| match &f.status {
                 Status::Active => "active".into(),
@@ -976,10 +990,16 @@ fn columns() -> Vec<Column> {
 #[cfg(test)]
 mod tests {
     #[test]
+    fn table_columns_fill_the_printable_width() {
+        let total: f32 = super::columns().iter().map(|c| c.width).sum();
+        assert!((total - (super::A4_LANDSCAPE.0 - 72.0)).abs() < 0.01, "{total}");
+    }
+
+    #[test]
     fn money_groups_thousands() {
         assert_eq!(super::money(125_000), "1,250.00");
         assert_eq!(super::money(-5), "-0.05");
-        assert_eq!(super::money(123_456_789_00), "123,456,789.00");
+        assert_eq!(super::money(12_345_678_900), "123,456,789.00");
         assert_eq!(super::money(0), "0.00");
     }
 }
