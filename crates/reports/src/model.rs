@@ -454,6 +454,12 @@ fn check_text(field: &'static str, v: &str, max: usize) -> Result<(), InputError
 }
 
 impl ReportInput {
+    /// The content hashes of the listed claims, in table order: what the `report_issued`
+    /// claim names so that a report can be proven to have said what it said.
+    pub fn listed_content_hashes(&self) -> Vec<&str> {
+        self.findings.iter().map(|f| f.content_hash_hex.as_str()).collect()
+    }
+
     /// Checks the shapes the renderer relies on: digests are hex, texts have no control
     /// characters and bounded lengths, the period is ordered, attachment names are unique.
     ///

@@ -705,3 +705,37 @@ fn a_large_report_pages_and_signs() {
         assert!(text.contains(&last.content_hash_hex[48..]), "the last row is missing");
     }
 }
+
+#[test]
+fn prepare_never_panics_on_damaged_pdfs() {
+    // Truncations and byte changes in the part the update reader looks at (catalog, page
+    // tree, cross-reference table, trailer): every outcome is Ok or a typed error.
+    let (_, unsigned, _) = signed_sample();
+    let id = identity();
+    let tail = unsigned.len().saturating_sub(4_000);
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let (mut ok, mut refused) = (0, 0);
+    for i in 0..1_500 {
+        let mut bad = unsigned.clone();
+        let at = tail + usize::try_from(next() % 4_000).unwrap().min(bad.len() - tail - 1);
+        match i % 3 {
+            0 => bad.truncate(at),
+            1 => bad[at] = u8::try_from(next() % 256).unwrap(),
+            _ => {
+                bad.insert(at, b"<[(/ 0R"[usize::try_from(next() % 7).unwrap()]);
+            }
+        }
+        match reports::prepare(&bad, &id) {
+            Ok(_) => ok += 1,
+            Err(SignError::Pdf(_)) => refused += 1,
+            Err(e) => panic!("unexpected error kind: {e}"),
+        }
+    }
+    assert!(refused > 100, "{refused} refused, {ok} accepted");
+}
