@@ -2,8 +2,10 @@
 //! Mono, both under the SIL Open Font Licence / free licences that allow embedding), and their
 //! advance widths for line breaking.
 //!
-//! Widths are the fonts' own advances (`hmtx`) without kerning; kerning only narrows Latin
-//! text, so a line measured here never comes out wider when krilla shapes it.
+//! Text is set glyph by glyph from the fonts' `cmap` and `hmtx` (no kerning, no ligatures):
+//! what [`Fonts::width`] measures is exactly what is drawn, and each glyph maps back to its
+//! character for text extraction. (krilla's own shaper re-parses the font for every run,
+//! which made a 1 000-row table take seconds; see BENCHMARKS.md.)
 
 use std::collections::HashMap;
 
@@ -57,9 +59,10 @@ pub enum FontError {
 
 struct Loaded {
     krilla: krilla::text::Font,
-    /// Advance widths in em for U+0000..U+2400; others are looked up on demand.
-    table: Vec<f32>,
-    extra: HashMap<char, f32>,
+    /// Glyph id and advance width in em for U+0000..U+2400.
+    table: Vec<(u32, f32)>,
+    /// The same for the few other characters the report may use.
+    extra: HashMap<char, (u32, f32)>,
     default_advance: f32,
 }
 
@@ -94,14 +97,16 @@ impl Fonts {
             let notdef = metrics.advance_width(skrifa::GlyphId::NOTDEF).unwrap_or(upem / 2.0) / upem;
             let mut table = Vec::with_capacity(TABLE_LEN as usize);
             for cp in 0..TABLE_LEN {
-                let adv =
-                    char::from_u32(cp).and_then(|c| charmap.map(c)).and_then(|g| metrics.advance_width(g)).map_or(notdef, |a| a / upem);
-                table.push(adv);
+                let entry = char::from_u32(cp)
+                    .and_then(|c| charmap.map(c))
+                    .and_then(|g| metrics.advance_width(g).map(|a| (g.to_u32(), a / upem)))
+                    .unwrap_or((0, notdef));
+                table.push(entry);
             }
             let mut extra = HashMap::new();
             for c in ['\u{2022}', '\u{2026}', '\u{2192}', '\u{2013}', '\u{2014}', '\u{2018}', '\u{2019}', '\u{201c}', '\u{201d}'] {
-                if let Some(a) = charmap.map(c).and_then(|g| metrics.advance_width(g)) {
-                    extra.insert(c, a / upem);
+                if let Some(e) = charmap.map(c).and_then(|g| metrics.advance_width(g).map(|a| (g.to_u32(), a / upem))) {
+                    extra.insert(c, e);
                 }
             }
             debug_assert_eq!(faces.len(), face.index());
@@ -114,15 +119,26 @@ impl Fonts {
         self.faces[face.index()].krilla.clone()
     }
 
+    fn lookup(f: &Loaded, c: char) -> (u32, f32) {
+        let cp = c as u32;
+        if cp < TABLE_LEN { f.table[cp as usize] } else { f.extra.get(&c).copied().unwrap_or((0, f.default_advance)) }
+    }
+
     /// Width of `text` at `size` points.
     pub(crate) fn width(&self, face: Face, size: f32, text: &str) -> f32 {
         let f = &self.faces[face.index()];
-        let mut em = 0.0;
-        for c in text.chars() {
-            let cp = c as u32;
-            em += if cp < TABLE_LEN { f.table[cp as usize] } else { f.extra.get(&c).copied().unwrap_or(f.default_advance) };
-        }
-        em * size
+        text.chars().map(|c| Self::lookup(f, c).1).sum::<f32>() * size
+    }
+
+    /// The glyphs that set `text`: one per character, advances in em.
+    pub(crate) fn glyphs(&self, face: Face, text: &str) -> Vec<krilla::text::KrillaGlyph> {
+        let f = &self.faces[face.index()];
+        text.char_indices()
+            .map(|(i, c)| {
+                let (gid, adv) = Self::lookup(f, c);
+                krilla::text::KrillaGlyph::new(krilla::text::GlyphId::new(gid), adv, 0.0, 0.0, 0.0, i..i + c.len_utf8(), None)
+            })
+            .collect()
     }
 }
 

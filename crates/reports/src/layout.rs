@@ -14,7 +14,6 @@ use krilla::page::PageSettings;
 use krilla::paint::{Fill, Stroke};
 use krilla::surface::Surface;
 use krilla::tagging::{Artifact, ArtifactType, ContentTag, Node, SpanTag, Tag, TagGroup, TagKind, TagTree};
-use krilla::text::TextDirection;
 
 use crate::fonts::{Face, Fonts};
 
@@ -213,7 +212,7 @@ fn draw(s: &mut Surface<'_>, fonts: &Fonts, item: &Item) {
         Item::Text { x, y, face, size, text, color: c, .. } => {
             s.set_fill(Some(Fill { paint: color(*c).into(), opacity: NormalizedF32::ONE, rule: krilla::paint::FillRule::NonZero }));
             s.set_stroke(None);
-            s.draw_text(Point::from_xy(*x, *y), fonts.krilla(*face), *size, text, false, TextDirection::Auto);
+            s.draw_glyphs(Point::from_xy(*x, *y), &fonts.glyphs(*face, text), fonts.krilla(*face), text, *size, false);
         }
         Item::Rect { x, y, w, h, color: c, .. } => {
             if let Some(r) = Rect::from_xywh(*x, *y, w.max(0.01), h.max(0.01)) {
