@@ -3,7 +3,7 @@
 //! Everything the PDF shows comes from here, including the "generated at" time (the server
 //! passes the cut checkpoint's seal time, never the clock), so the same input always renders
 //! to the same bytes. Values that must have a shape (dates, hex digests, personnel codes) are
-//! checked by [`ReportInput::validate`], which [`crate::render`] calls first.
+//! checked by [`ReportInput::validate`], which [`crate::render()`] calls first.
 
 use evidence_core::types::UnixMillis;
 
