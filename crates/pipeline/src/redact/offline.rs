@@ -7,11 +7,11 @@
 //!   `appelé(e)`, `called`, `spoke with`, `parlé à/avec`, `dear`, `bonjour`, `hi`, `attn`,
 //!   `owner`, `propriétaire`, `buyer`, `acheteur`, ...) followed by 1-3 capitalised tokens
 //!   (or all-caps tokens), with name particles (`de`, `du`, `van`, `St-`...) allowed
-//!   inside. Capitalised words from [`gazetteer::STOP`](super::gazetteer::STOP) (makes,
+//!   inside. Capitalised words from `data/stop.txt` ([`gazetteer`](super::gazetteer)) (makes,
 //!   models, months, places, document words) are never taken as names.
 //! - **Gazetteer names.** A listed given name or surname followed or preceded by another
 //!   capitalised token forms a name of up to 3 tokens; a listed name alone counts only if
-//!   it is not in [`gazetteer::AMBIGUOUS`](super::gazetteer::AMBIGUOUS).
+//!   it is not in `data/ambiguous.txt`.
 //! - **Addresses.** A civic number (`123`, `12A`, `4-123`) then either a French street type
 //!   and name (`rue Saint-Denis`, `boul. des Laurentides`, `chemin du Lac`) or an English
 //!   name and street type (`Main St`, `St. Clair Ave W`), then an optional unit (`app. 4`,
