@@ -99,6 +99,7 @@ pub mod aws;
 pub mod cli;
 pub mod gazetteer;
 pub mod llm;
+pub mod normal;
 pub mod offline;
 pub mod rules;
 

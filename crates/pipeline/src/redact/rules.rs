@@ -1,33 +1,73 @@
 //! Stage 2: deterministic rules for Canadian identifiers.
 //!
 //! Every rule is a hand-written byte scanner (no regex engine): linear in the text, with
-//! context checks limited to a few dozen bytes around a candidate. Context words are
-//! matched on an ASCII-lowercased copy of the text, which keeps byte offsets identical.
+//! context checks limited to a few dozen bytes around a candidate. The number, plate,
+//! licence and date rules run on the [normalised view](super::normal) of the text (digit
+//! groups joined across spaced hyphens, dots, slashes, repeated or no-break spaces and single
+//! line breaks, each rewritten to one canonical separator), and their spans are mapped back
+//! to the original bytes; the e-mail rule runs on the original. Context words are matched on
+//! an ASCII-lowercased copy of the view, which keeps byte offsets identical.
+//!
+//! In the view, a separator between number groups is `-`, `.`, `/`, a space or `\n` (a gap
+//! that held a line break). `\n` joins the groups of one number but never counts as evidence
+//! that two numbers are one longer grouping, so `514-555-0147` at the end of a line followed
+//! by a line starting with `2 tires` stays a phone number.
 //!
 //! | type | rule |
 //! |---|---|
-//! | `SIN` | `ddd ddd ddd`, `ddd-ddd-ddd` or `ddddddddd` (one separator style), word boundaries, Luhn valid, first digit not 0 or 8. Not a SIN when followed by a decimal part or a `$`, when preceded by `$`, when followed by a CRA program account (`RT0001`, `RC0001`, ...), when part of a longer digit grouping, or when the previous word is an operational label (`stock`, `deal`, `RO`, `PO`, `invoice`, `facture`, `dossier`, `BN`, ...) - unless SIN context (`SIN`, `NAS`, `social insurance`, `assurance sociale`) is within 40 bytes before. |
-//! | `PHONE` | optional `+1`/`1`, area code (optionally in parentheses), exchange, line, separated by `-`, `.`, space or nothing; area and exchange start with 2-9; ten bare digits only with `+1` or phone context (`tel`, `phone`, `cell`, `téléphone`, ...); optional extension `ext`, `ext.`, `x`, `poste`, `p.`, `#` + 1-6 digits. |
+//! | `SIN` | three groups of three digits with the same separator (or none; `\n` may stand for any one of them; any separators with SIN context), word boundaries, Luhn valid, first digit not 0 or 8. Not a SIN when followed by a decimal part or a `$`, when preceded by `$`, when followed by a CRA program account (`RT0001`, `RC0001`, ...), when part of a longer digit grouping, or when the previous word is an operational label (`stock`, `deal`, `RO`, `PO`, `invoice`, `facture`, `dossier`, `BN`, ...) or a `#` - unless SIN context (`SIN`, `NAS`, `social insurance`, `assurance sociale`) is within 40 bytes before. |
+//! | `PHONE` | optional `+1`/`1`, area code (optionally in parentheses), exchange, line, separated by `-`, `.`, `/`, space, `\n` or nothing; area and exchange start with 2-9. A bare run (no separator, no country code) is a phone when its area code is an assigned NANP area code (`data/nanp_area_codes.txt`) and its exchange starts with 2-9, unless the previous word is an operational label or a `#` with no phone context (`tel`, `phone`, `cell`, `téléphone`, ...) in front of it; a bare run in an unassigned area code needs phone context. Not a phone when part of a longer digit grouping. Optional extension `ext`, `ext.`, `x`, `poste`, `p.`, `#` + 1-6 digits. |
 //! | `EMAIL` | local part `[A-Za-z0-9._%+-]`, `@`, a dotted domain whose last label is 2+ letters. |
-//! | `PLATE` | only after `plate`, `plates`, `plaque`, `immatriculation` (up to 4 filler words between): one uppercase alphanumeric group of 5-8, or two groups of 2-4 joined by a space or dash, with at least one digit. |
+//! | `PLATE` | after a plate word (`plate`, `plates`, `plaque`, `immatriculation`; up to 4 filler words between such as `on it is`, `are`, `du client`): one uppercase alphanumeric group of 5-8, or two groups of 2-4 joined by a space, dash or `\n`, with at least one digit. After a weak vehicle word (`vehicle`, `véhicule`, `car`, `truck`, `auto`, `voiture`, `camion`, `trade`, `trade-in`, `reprise`; up to 3 fillers) the same shapes, but with at least two letters and two digits, so that stock numbers such as `U24117` are not taken. |
 //! | `DOB` | only after `dob`, `d.o.b`, `date of birth`, `birth date`, `birthdate`, `born`, `né le`, `née le`, `né(e) le`, `date de naissance`, `ddn`: a numeric date (`1985-03-14`, `14/03/1985`, ...), a textual date in EN or FR (`March 14, 1985`, `14 mars 1985`, `1er avril 1990`) or a bare year after `born in`/`né en`. |
 //! | `DRIVERS_LICENCE` | the dashed Ontario `A1234-12345-12345` and Quebec `A1234-123456-12` formats anywhere; after licence context (`driver's licence`, `licence`, `license`, `DL`, `permis de conduire`, `permis`, but not `dealer`/`OMVIC`/`business` licence) an uppercase alphanumeric run (groups joined by `-` or space) with at least 5 digits. |
 
+use std::sync::OnceLock;
+
+use super::normal::NormalView;
 use super::{Lang, PiiType, Span};
 
 /// Name recorded in `pii_redaction_event`.
 pub const RULES_NAME: &str = "pipeline-rules";
 /// Version recorded in `pii_redaction_event`; bump on any rule change.
-pub const RULES_VERSION: &str = "1";
+pub const RULES_VERSION: &str = "2";
 
-/// Runs every rule over `text`, pushing spans onto `out`.
+/// `data/nanp_area_codes.txt`: the assigned NANP area codes.
+pub const NANP_AREA_CODES_FILE: &str = include_str!("data/nanp_area_codes.txt");
+
+/// Whether `area` (three ASCII digits) is an assigned NANP area code.
+pub fn nanp_area_assigned(area: &[u8]) -> bool {
+    static TABLE: OnceLock<Vec<bool>> = OnceLock::new();
+    let t = TABLE.get_or_init(|| {
+        let mut t = vec![false; 1000];
+        for w in super::gazetteer::words(NANP_AREA_CODES_FILE) {
+            if let Ok(v) = w.parse::<usize>()
+                && v < 1000
+            {
+                t[v] = true;
+            }
+        }
+        t
+    });
+    area.len() == 3 && area.iter().all(u8::is_ascii_digit) && t[area.iter().fold(0usize, |a, &d| a * 10 + usize::from(d - b'0'))]
+}
+
+/// Runs every rule over `text`, pushing spans (offsets into `text`) onto `out`.
 pub fn detect(text: &str, _lang: Lang, out: &mut Vec<Span>) {
-    let b = text.as_bytes();
-    let lower = text.to_ascii_lowercase();
+    let view = NormalView::new(text);
+    let v = view.as_str();
+    let b = v.as_bytes();
+    let lower = v.to_ascii_lowercase();
     let l = lower.as_bytes();
+    let from = out.len();
     scan_digits(b, l, out);
-    scan_emails(b, out);
     scan_context(b, l, out);
+    if !view.edits().is_empty() {
+        for s in &mut out[from..] {
+            (s.byte_start, s.byte_end) = view.span_to_original(s.byte_start, s.byte_end);
+        }
+    }
+    scan_emails(text.as_bytes(), out);
 }
 
 pub(crate) fn is_word(c: u8) -> bool {
@@ -212,21 +252,50 @@ fn dashed_licence_at(b: &[u8], i: usize) -> Option<usize> {
     (ok && boundary_after(b, end)).then_some(end)
 }
 
+/// A separator between the groups of a number, in the view.
+fn is_num_sep(c: u8) -> bool {
+    matches!(c, b' ' | b'-' | b'.' | b'/' | b'\n')
+}
+
+/// A separator that says two digit groups belong to one longer grouping (`\n` does not).
+fn is_grouping_sep(c: u8) -> bool {
+    matches!(c, b' ' | b'-' | b'.' | b'/')
+}
+
+/// The operational label word right before `i` (skipping `no`, `#`, `:` and the like), if any.
+fn op_label_before(l: &[u8], i: usize) -> bool {
+    let (mut word, at) = prev_word(l, i);
+    if in_list(NUMBER_WORDS, word) {
+        word = prev_word(l, at).0;
+    }
+    in_list(OP_LABELS, word)
+}
+
+/// A bare `#` right before `i` (spaces allowed between).
+fn hash_before(b: &[u8], i: usize) -> bool {
+    let mut k = i;
+    while k > 0 && b[k - 1] == b' ' {
+        k -= 1;
+    }
+    k > 0 && b[k - 1] == b'#'
+}
+
 fn sin_at(b: &[u8], l: &[u8], i: usize) -> Option<usize> {
     let n = b.len();
     if !digits_at(b, i, 3) {
         return None;
     }
-    let sep = if i + 3 < n && matches!(b[i + 3], b' ' | b'-') { Some(b[i + 3]) } else { None };
-    let w = usize::from(sep.is_some());
-    let g2 = i + 3 + w;
-    let g3 = g2 + 3 + w;
-    if !digits_at(b, g2, 3) || !digits_at(b, g3, 3) {
+    let s1 = (i + 3 < n && is_num_sep(b[i + 3])).then(|| b[i + 3]);
+    let g2 = i + 3 + usize::from(s1.is_some());
+    if !digits_at(b, g2, 3) {
         return None;
     }
-    if let Some(s) = sep
-        && b[g2 + 3] != s
-    {
+    let s2 = (g2 + 3 < n && is_num_sep(b[g2 + 3])).then(|| b[g2 + 3]);
+    if s1.is_some() != s2.is_some() {
+        return None;
+    }
+    let g3 = g2 + 3 + usize::from(s2.is_some());
+    if !digits_at(b, g3, 3) {
         return None;
     }
     let end = g3 + 3;
@@ -244,6 +313,14 @@ fn sin_at(b: &[u8], l: &[u8], i: usize) -> Option<usize> {
     if context {
         return Some(end);
     }
+    // Without context, one separator style (a line break may stand for either).
+    if let (Some(x), Some(y)) = (s1, s2)
+        && x != y
+        && x != b'\n'
+        && y != b'\n'
+    {
+        return None;
+    }
     // Decimal part, currency, program account, longer grouping: not a SIN.
     let after = &b[end..];
     if after.len() >= 2 && matches!(after[0], b',' | b'.') && after[1].is_ascii_digit() {
@@ -259,32 +336,20 @@ fn sin_at(b: &[u8], l: &[u8], i: usize) -> Option<usize> {
     {
         return None;
     }
-    if after.len() >= 2 && matches!(after[0], b' ' | b'-' | b'.') && after[1].is_ascii_digit() {
+    if after.len() >= 2 && is_grouping_sep(after[0]) && after[1].is_ascii_digit() {
         return None;
     }
-    if i >= 2 && matches!(b[i - 1], b' ' | b'-' | b'.') && b[i - 2].is_ascii_digit() {
+    if i >= 2 && is_grouping_sep(b[i - 1]) && b[i - 2].is_ascii_digit() {
         return None;
     }
-    let (mut word, at) = prev_word(l, i);
-    if in_list(NUMBER_WORDS, word) {
-        word = prev_word(l, at).0;
-    }
-    if in_list(OP_LABELS, word) {
-        return None;
-    }
-    // A bare '#' directly before: an operational reference number.
-    let mut k = i;
-    while k > 0 && b[k - 1] == b' ' {
-        k -= 1;
-    }
-    if k > 0 && b[k - 1] == b'#' {
+    if op_label_before(l, i) || hash_before(b, i) {
         return None;
     }
     Some(end)
 }
 
 fn sep_at(b: &[u8], i: usize) -> usize {
-    usize::from(i < b.len() && matches!(b[i], b'-' | b'.' | b' '))
+    usize::from(i < b.len() && is_num_sep(b[i]))
 }
 
 fn phone_at(b: &[u8], l: &[u8], start: usize) -> Option<usize> {
@@ -300,22 +365,26 @@ fn phone_at(b: &[u8], l: &[u8], start: usize) -> Option<usize> {
         } else {
             return None;
         }
-    } else if b[i] == b'1' && i + 1 < n && matches!(b[i + 1], b'-' | b'.' | b' ' | b'(') {
+    } else if b[i] == b'1' && i + 1 < n && (is_num_sep(b[i + 1]) || b[i + 1] == b'(') {
         // "1-800-...", "1 (514) ..."
         let j = i + 1 + sep_at(b, i + 1);
         if j < n && (b[j] == b'(' || digits_at(b, j, 3)) {
             i = j;
             country = true;
         }
+    } else if b[i] == b'1' && digit_run(b, i) == 11 {
+        // "15145550147": a bare 1 + ten digits.
+        i += 1;
+        country = true;
     }
-    let area;
+    let area_at;
     if i < n && b[i] == b'(' {
         if !digits_at(b, i + 1, 3) || i + 4 >= n || b[i + 4] != b')' {
             return None;
         }
-        area = b[i + 1];
+        area_at = i + 1;
         i += 5;
-        if i < n && matches!(b[i], b' ' | b'-' | b'.') {
+        if i < n && is_num_sep(b[i]) {
             i += 1;
         }
         separated = true;
@@ -323,7 +392,7 @@ fn phone_at(b: &[u8], l: &[u8], start: usize) -> Option<usize> {
         if !digits_at(b, i, 3) {
             return None;
         }
-        area = b[i];
+        area_at = i;
         i += 3;
         let s = sep_at(b, i);
         separated |= s == 1;
@@ -341,15 +410,24 @@ fn phone_at(b: &[u8], l: &[u8], start: usize) -> Option<usize> {
         return None;
     }
     i += 4;
-    if !boundary_after(b, i) || area < b'2' || exch < b'2' {
+    if !boundary_after(b, i) || b[area_at] < b'2' || exch < b'2' {
         return None;
     }
     // Part of a longer digit grouping (e.g. "514 555 1234 5678"): not a phone.
-    if i + 1 < n && matches!(b[i], b' ' | b'-' | b'.') && b[i + 1].is_ascii_digit() && !ext_follows(l, i) {
+    if i + 1 < n && is_grouping_sep(b[i]) && b[i + 1].is_ascii_digit() && !ext_follows(l, i) {
         return None;
     }
-    if !separated && !country && !has_word(l, start.saturating_sub(30), start, PHONE_CONTEXT) {
-        return None;
+    if !separated && !country {
+        let context = has_word(l, start.saturating_sub(30), start, PHONE_CONTEXT);
+        let (prev, _) = prev_word(l, start);
+        let immediate_context = in_list(PHONE_CONTEXT, prev);
+        // A bare run right after an operational label or '#' is that identifier.
+        if !immediate_context && (op_label_before(l, start) || hash_before(b, start) && !context) {
+            return None;
+        }
+        if !context && !nanp_area_assigned(&b[area_at..area_at + 3]) {
+            return None;
+        }
     }
     Some(extension(l, i))
 }
@@ -425,6 +503,9 @@ fn scan_emails(b: &[u8], out: &mut Vec<Span>) {
 }
 
 const PLATE_KEYS: &[&str] = &["plate", "plates", "plaque", "plaques", "immatriculation"];
+/// Weak plate context: a plate may follow, but so may other identifiers, so the plate must
+/// look more like a plate (see [`plate_weak_at`]).
+const WEAK_PLATE_KEYS: &[&str] = &["vehicle", "véhicule", "vehicule", "car", "truck", "auto", "voiture", "camion", "trade", "trade-in", "reprise"];
 const DOB_KEYS: &[&str] = &[
     "dob",
     "d.o.b",
@@ -488,6 +569,27 @@ const FILLERS: &[&str] = &[
     "of",
     "reads",
     "à",
+    "are",
+    "it",
+    "its",
+    "sont",
+    "a",
+    "has",
+    "with",
+    "avec",
+    "porte",
+    "sa",
+    "son",
+    "ses",
+    "la",
+    "les",
+    "des",
+    "immatriculé",
+    "immatriculée",
+    "registered",
+    "shows",
+    "vehicle",
+    "véhicule",
 ];
 
 /// Rules that need a context word: plates, dates of birth, licence numbers.
@@ -497,13 +599,20 @@ fn scan_context(b: &[u8], l: &[u8], out: &mut Vec<Span>) {
     let mut i = 0;
     while i < n {
         let c = l[i];
-        if !matches!(c, b'p' | b'i' | b'd' | b'b' | b'n' | b'l') || !boundary_before(l, i) {
+        if !matches!(c, b'p' | b'i' | b'd' | b'b' | b'n' | b'l' | b'v' | b'c' | b't' | b'a' | b'r') || !boundary_before(l, i) {
             i += 1;
             continue;
         }
         let rest = &l[i..];
         if let Some(k) = key_at(l, i, rest, PLATE_KEYS)
             && let Some((s, e)) = after_fillers(b, l, i + k, 4, plate_at)
+        {
+            out.push(Span { byte_start: s, byte_end: e, kind: PiiType::Plate });
+            i = e;
+            continue;
+        }
+        if let Some(k) = key_at(l, i, rest, WEAK_PLATE_KEYS)
+            && let Some((s, e)) = after_fillers(b, l, i + k, 3, plate_weak_at)
         {
             out.push(Span { byte_start: s, byte_end: e, kind: PiiType::Plate });
             i = e;
@@ -542,7 +651,7 @@ fn key_at(l: &[u8], i: usize, rest: &[u8], keys: &[&str]) -> Option<usize> {
 fn after_fillers(b: &[u8], l: &[u8], mut p: usize, max: usize, at: fn(&[u8], &[u8], usize) -> Option<usize>) -> Option<(usize, usize)> {
     let n = b.len();
     for _ in 0..=max {
-        while p < n && matches!(b[p], b' ' | b':' | b'#' | b'-' | b'(' | b')' | b'.' | b'\'' | b',' | b'=') {
+        while p < n && matches!(b[p], b' ' | b':' | b'#' | b'-' | b'(' | b')' | b'.' | b'\'' | b',' | b'=' | b'\n' | b'\t') {
             p += 1;
         }
         if p >= n {
@@ -575,7 +684,7 @@ fn plate_at(b: &[u8], _l: &[u8], i: usize) -> Option<usize> {
     }
     let mut end = i + g1;
     let mut digits = b[i..end].iter().filter(|c| c.is_ascii_digit()).count();
-    if (2..=4).contains(&g1) && end + 1 < b.len() && matches!(b[end], b' ' | b'-') {
+    if (2..=4).contains(&g1) && end + 1 < b.len() && matches!(b[end], b' ' | b'-' | b'\n') {
         let g2 = upper_alnum_run(b, end + 1);
         if (2..=4).contains(&g2) && boundary_after(b, end + 1 + g2) {
             digits += b[end + 1..end + 1 + g2].iter().filter(|c| c.is_ascii_digit()).count();
@@ -584,6 +693,15 @@ fn plate_at(b: &[u8], _l: &[u8], i: usize) -> Option<usize> {
         }
     }
     ((5..=8).contains(&g1) && digits > 0 && boundary_after(b, end)).then_some(end)
+}
+
+/// A plate after weak context: the shapes of [`plate_at`] with at least two letters and two
+/// digits (so a stock number such as `U24117` or a year is not taken).
+fn plate_weak_at(b: &[u8], l: &[u8], i: usize) -> Option<usize> {
+    let e = plate_at(b, l, i)?;
+    let letters = b[i..e].iter().filter(|c| c.is_ascii_uppercase()).count();
+    let digits = b[i..e].iter().filter(|c| c.is_ascii_digit()).count();
+    (letters >= 2 && digits >= 2).then_some(e)
 }
 
 fn licence_at(b: &[u8], _l: &[u8], i: usize) -> Option<usize> {
