@@ -98,6 +98,7 @@
 pub mod aws;
 pub mod cli;
 pub mod gazetteer;
+pub mod guard;
 pub mod llm;
 pub mod normal;
 pub mod offline;
@@ -331,7 +332,9 @@ impl Redactor {
 }
 
 /// Sorts spans, clamps them to `text` and to char boundaries (widening), drops empty ones
-/// and merges overlapping or touching spans; the merged type is the highest priority.
+/// and merges overlapping spans, and touching spans of the same type; the merged type is the
+/// highest priority. Touching spans of different types stay apart, so that a whole address
+/// followed by its postal code reads `[ADDRESS][POSTAL_CODE]`.
 pub fn merge_spans(text: &str, mut spans: Vec<Span>) -> Vec<Span> {
     for s in &mut spans {
         let mut a = s.byte_start.min(text.len());
@@ -350,7 +353,7 @@ pub fn merge_spans(text: &str, mut spans: Vec<Span>) -> Vec<Span> {
     let mut out: Vec<Span> = Vec::with_capacity(spans.len());
     for s in spans {
         if let Some(last) = out.last_mut()
-            && s.byte_start <= last.byte_end
+            && (s.byte_start < last.byte_end || s.byte_start == last.byte_end && s.kind == last.kind)
         {
             last.byte_end = last.byte_end.max(s.byte_end);
             if s.kind.priority() > last.kind.priority() {

@@ -20,6 +20,8 @@ pub const SURNAMES_FILE: &str = include_str!("data/surnames.txt");
 pub const AMBIGUOUS_FILE: &str = include_str!("data/ambiguous.txt");
 /// `data/stop.txt`: capitalised words that follow cues in dealership text but are not names.
 pub const STOP_FILE: &str = include_str!("data/stop.txt");
+/// `data/cities.txt`: Canadian municipalities, for the address tail (`…, Laval (QC)`).
+pub const CITIES_FILE: &str = include_str!("data/cities.txt");
 
 /// The words of a list file: one per line, trimmed; blank lines and lines starting with `#`
 /// are skipped.
@@ -38,8 +40,33 @@ pub struct Gazetteer {
     pub ambiguous: HashSet<&'static str>,
     /// [`STOP_FILE`].
     pub stop: HashSet<&'static str>,
+    /// [`CITIES_FILE`], folded (see [`fold`]).
+    pub cities: HashSet<String>,
     given_upper: HashSet<String>,
     surnames_upper: HashSet<String>,
+    given_lower: HashSet<String>,
+    surnames_lower: HashSet<String>,
+    ambiguous_lower: HashSet<String>,
+    stop_upper: HashSet<String>,
+}
+
+/// Lower case, with the accents of French folded away (`Montréal` → `montreal`), for
+/// case- and accent-insensitive comparisons.
+pub fn fold(w: &str) -> String {
+    w.chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| match c {
+            'à' | 'â' | 'ä' | 'á' => 'a',
+            'ç' => 'c',
+            'é' | 'è' | 'ê' | 'ë' => 'e',
+            'î' | 'ï' | 'í' => 'i',
+            'ô' | 'ö' | 'ó' => 'o',
+            'ù' | 'û' | 'ü' | 'ú' => 'u',
+            'ÿ' => 'y',
+            '\u{2019}' => '\'',
+            c => c,
+        })
+        .collect()
 }
 
 impl Gazetteer {
@@ -51,9 +78,49 @@ impl Gazetteer {
             surnames: words(SURNAMES_FILE).collect(),
             ambiguous: words(AMBIGUOUS_FILE).collect(),
             stop: words(STOP_FILE).collect(),
+            cities: words(CITIES_FILE).map(fold).collect(),
             given_upper: words(GIVEN_FILE).map(str::to_uppercase).collect(),
             surnames_upper: words(SURNAMES_FILE).map(str::to_uppercase).collect(),
+            given_lower: words(GIVEN_FILE).map(str::to_lowercase).collect(),
+            surnames_lower: words(SURNAMES_FILE).map(str::to_lowercase).collect(),
+            ambiguous_lower: words(AMBIGUOUS_FILE).map(str::to_lowercase).collect(),
+            stop_upper: words(STOP_FILE).map(str::to_uppercase).collect(),
         })
+    }
+
+    /// Whether `w` is a stop word: as written, or in upper case for all-caps text.
+    pub fn is_stop(&self, w: &str) -> bool {
+        self.stop.contains(w) || self.stop_upper.contains(w)
+    }
+
+    /// Whether `w` (lower case) is a listed given name or surname.
+    pub fn is_listed_lower(&self, w: &str) -> bool {
+        self.given_lower.contains(w) || self.surnames_lower.contains(w)
+    }
+
+    /// Whether `w` (lower case) is a listed given name.
+    pub fn is_given_lower(&self, w: &str) -> bool {
+        self.given_lower.contains(w)
+    }
+
+    /// Whether `w` (lower case) is a listed surname.
+    pub fn is_surname_lower(&self, w: &str) -> bool {
+        self.surnames_lower.contains(w)
+    }
+
+    /// Whether `w` (lower case) is ambiguous (see [`AMBIGUOUS_FILE`]).
+    pub fn is_ambiguous_lower(&self, w: &str) -> bool {
+        self.ambiguous_lower.contains(w)
+    }
+
+    /// Whether `w` (any case) is ambiguous.
+    pub fn is_ambiguous(&self, w: &str) -> bool {
+        self.ambiguous.contains(w) || self.ambiguous_lower.contains(&w.to_lowercase())
+    }
+
+    /// Whether `w` (any case, any accents) is a listed city.
+    pub fn is_city(&self, w: &str) -> bool {
+        self.cities.contains(&fold(w))
     }
 
     /// Whether `w` (capitalised, or all caps) is a listed given name.
@@ -78,8 +145,11 @@ mod tests {
             assert!(w.len() > 100, "{} words", w.len());
             assert!(w.iter().all(|x| !x.contains(char::is_whitespace) && !x.starts_with('#')), "{w:?}");
         }
+        // City names may hold spaces ("Thunder Bay").
+        assert!(words(CITIES_FILE).count() > 100);
         let g = Gazetteer::get();
         assert!(g.is_given("Marie-Ève") && g.is_given("MARIE-ÈVE") && g.is_surname("Tremblay") && g.stop.contains("Civic"));
         assert!(!g.is_given("Civic") && g.ambiguous.contains("Mark"));
+        assert!(g.is_city("MONTREAL") && g.is_city("Trois-Rivières") && g.is_city("st. john's"));
     }
 }
