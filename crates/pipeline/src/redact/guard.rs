@@ -27,16 +27,18 @@
 //! digit**:
 //!
 //! - an operational label word right before the number (`stock`, `deal`, `RO`, `VIN`,
-//!   `invoice`, `claim`, `PO`, `ref`, `NEQ`, `BN`, ... the list in [`LABELS`]), or an
+//!   `invoice`, `claim`, `PO`, `ref`, `NEQ`, `BN`, ... the list in [`LABELS`]; or as `LABEL
+//!   du|de|of|the WORD`, `NEQ du concessionnaire`), or an
 //!   identifier prefix of one to four capital letters and a hyphen (`D-104522`): keeps the
 //!   first segment of the run (digit groups joined without white space), not the rest;
 //! - a CRA or Revenu Québec program account right after it (`123456782RT0001`,
-//!   `1234567890TQ0001`, with or without a space): keeps the last segment;
+//!   `1234567890TQ0001`, `123456782 RT 0001`): keeps the last segment;
 //! - an amount: a `$` right before or after, or a decimal part (`544,00`, `4227.07`): keeps
 //!   the amount's own groups (thousands groups of three);
-//! - a date (`2024-11-20`, `20/11/2024`, `11/20/24`, `2024.11.20`, `12/19`, with valid month
-//!   and day): keeps its groups (a date is never nine digits, but a time or number next to it
-//!   must not join it into a run);
+//! - a date or time (`2024-11-20`, `20/11/2024`, `11/20/24`, `2024.11.20`, `12/19`,
+//!   `20240811`, with valid month and day; the hour of `10:20`, `16h05` or `5 pm`; the day of
+//!   `18 janvier`): keeps its groups (a date is never nine digits, but a time or number next
+//!   to it must not join it into a run);
 //! - a check digit: exactly nine digits that fail the Luhn check or start with 0 or 8 (the
 //!   SIN rules) are not a SIN.
 //!
@@ -395,13 +397,21 @@ fn ascii_lower_word_before(t: &str, mut i: usize) -> (String, usize) {
     (t[s..e].to_lowercase().trim_end_matches('.').to_owned(), s)
 }
 
-/// Whether the number starting at `s` has an operational label before it.
+/// Whether the number starting at `s` has an operational label before it: right before
+/// (after `#`, `:`, `no`, ...), or as `LABEL du|de|of|the WORD` (`NEQ du concessionnaire`).
 fn labelled(t: &str, s: usize) -> bool {
-    let (mut w, at) = ascii_lower_word_before(t, s);
+    let (mut w, mut at) = ascii_lower_word_before(t, s);
     if NUMBER_WORDS.contains(&w.as_str()) {
-        w = ascii_lower_word_before(t, at).0;
+        (w, at) = ascii_lower_word_before(t, at);
     }
-    LABELS.contains(&w.as_str())
+    if LABELS.contains(&w.as_str()) {
+        return true;
+    }
+    let (p, at2) = ascii_lower_word_before(t, at);
+    if !w.is_empty() && matches!(p.as_str(), "du" | "de" | "des" | "of" | "the" | "la" | "le") && !t[at2..s].contains('\n') {
+        return LABELS.contains(&ascii_lower_word_before(t, at2).0.as_str());
+    }
+    false
 }
 
 /// An identifier prefix right before `s`: one to four capital letters and a hyphen (`D-`).
@@ -422,15 +432,53 @@ fn prefixed(t: &str, s: usize) -> bool {
 fn program_account_after(t: &str, e: usize) -> bool {
     let b = &t.as_bytes()[e..];
     let b = b.strip_prefix(b" ").unwrap_or(b);
-    b.len() >= 6
-        && b[0].is_ascii_alphabetic()
-        && b[1].is_ascii_alphabetic()
-        && b[2..6].iter().all(u8::is_ascii_digit)
-        && b.get(6).is_none_or(|c| !c.is_ascii_alphanumeric())
+    if b.len() < 6 || !(b[0].is_ascii_alphabetic() && b[1].is_ascii_alphabetic()) {
+        return false;
+    }
+    let d = if b[2] == b' ' { 3 } else { 2 };
+    b.len() >= d + 4 && b[d..d + 4].iter().all(u8::is_ascii_digit) && b.get(d + 4).is_none_or(|c| !c.is_ascii_alphanumeric())
 }
 
 fn num(t: &str, g: &Group) -> u32 {
     t[g.s..g.e].bytes().fold(0u32, |a, d| a.saturating_mul(10).saturating_add(u32::from(d.wrapping_sub(b'0'))))
+}
+
+const MONTH_WORDS: &[&str] = &[
+    "jan", "janv", "janvier", "january", "feb", "févr", "fevr", "février", "fevrier", "february", "mar", "mars", "march", "apr", "avr",
+    "avril", "april", "may", "mai", "jun", "juin", "june", "jul", "juil", "juillet", "july", "aug", "août", "aout", "august", "sep",
+    "sept", "septembre", "september", "oct", "octobre", "october", "nov", "novembre", "november", "dec", "déc", "décembre", "decembre",
+    "december",
+];
+
+/// Marks single groups that are dates or parts of a date or time: `20240811` (a compact
+/// date), the hour of `10:20` or `16h05`, the day of `18 janvier`.
+fn keep_date_parts(t: &str, run: &mut [Group]) {
+    for g in run.iter_mut() {
+        if !g.ascii {
+            continue;
+        }
+        let digits = &t[g.s..g.e];
+        let after = &t[g.e..];
+        if g.n == 8 {
+            let y: u32 = digits[..4].parse().unwrap_or(0);
+            let m: u32 = digits[4..6].parse().unwrap_or(0);
+            let d: u32 = digits[6..].parse().unwrap_or(0);
+            if (1900..=2100).contains(&y) && (1..=12).contains(&m) && (1..=31).contains(&d) {
+                g.kept = true;
+            }
+        }
+        if g.n <= 2 {
+            let b = after.as_bytes();
+            let time = b.len() >= 3 && matches!(b[0], b':' | b'h' | b'H') && b[1].is_ascii_digit() && b[2].is_ascii_digit()
+                || b.first().is_some_and(|&c| c == b'h' || c == b'H') && b.get(1).is_none_or(|c| !c.is_ascii_alphanumeric())
+                || after.trim_start().to_ascii_lowercase().starts_with(['a', 'p']) && after.trim_start().len() >= 2 && matches!(&after.trim_start().as_bytes()[1..2], b"m" | b"M");
+            let word: String = after.trim_start_matches([' ', '\u{a0}']).chars().take_while(|c| c.is_alphabetic()).flat_map(char::to_lowercase).collect();
+            let day = after.starts_with([' ', '\u{a0}']) && MONTH_WORDS.contains(&word.as_str());
+            if time || day {
+                g.kept = true;
+            }
+        }
+    }
 }
 
 /// Marks the groups of dates inside the run.
@@ -549,6 +597,7 @@ fn classify(t: &str, run: &mut [Group], out: &mut Vec<(PatternClass, usize, usiz
         return;
     }
     keep_dates(t, run);
+    keep_date_parts(t, run);
     keep_amounts(t, run);
     let first = run[0];
     // Label or prefix before the run: for a group inside an alphanumeric token, before the token.
@@ -746,6 +795,8 @@ mod tests {
             "ref 130 692 545 fails Luhn",
             "046 454 286",
             "12/19 5:45 pm",
+            "Submitted: 20240328 11:40 AM, 2025-1856\n18 janvier 2024",
+            "NEQ du concessionnaire 1128970956",
             "[PHONE] [SIN] [EMAIL] [POSTAL_CODE]",
             "rate @ 8.99% and 4 tires @ $120.00",
         ] {

@@ -19,6 +19,9 @@
 //!
 //! - its mark, written in ASCII (`-` for every dash), when it has one: `123 - 456` becomes
 //!   `123-456`, `514.\u{a0}555` becomes `514.555`, `555-\n0147` becomes `555-0147`;
+//! - `\n` for a dot and a line break (`604.651.\n6349`: a dotted number broken over two lines; a
+//!   sentence ending in a number before a line that starts with one reads the same, and the
+//!   rules treat `\n` as a soft separator);
 //! - else `\n` when it holds a line break: `555 \r\n 0147` becomes `555\n0147` (the rules
 //!   accept `\n` between the groups of a number but do not take it as evidence that two
 //!   numbers are one longer grouping);
@@ -127,8 +130,10 @@ fn joiner(gap: &str) -> Option<u8> {
         return None;
     }
     match mark {
-        // A full stop ending a sentence ("unit 12. 514 ...", "...0147.\n2 tires") is not a joiner.
-        Some(b'.') if (space_after_mark && !space_before_mark) || lines > 0 => None,
+        // A dot then a line break ("604.651.\n6349") joins like a bare line break.
+        Some(b'.') if lines > 0 => Some(b'\n'),
+        // A full stop ending a sentence ("unit 12. 514 ...") is not a joiner.
+        Some(b'.') if space_after_mark && !space_before_mark => None,
         Some(m) => Some(m),
         None if lines > 0 => Some(b'\n'),
         None => Some(b' '),
@@ -214,6 +219,24 @@ impl<'a> NormalView<'a> {
     }
 }
 
+/// Lowers ASCII letters and the two-byte Latin-1 capitals (`É` → `é`, `À` → `à`), keeping
+/// every byte offset, so that context words match in all-caps French text.
+pub fn lower_keep_len(text: &str) -> String {
+    let mut b = text.as_bytes().to_vec();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c.is_ascii_uppercase() {
+            b[i] = c + 32;
+        } else if c == 0xC3 && i + 1 < b.len() && (0x80..=0x9E).contains(&b[i + 1]) && b[i + 1] != 0x97 {
+            b[i + 1] += 0x20;
+            i += 1;
+        }
+        i += 1;
+    }
+    String::from_utf8(b).unwrap_or_else(|_| text.to_ascii_lowercase())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,6 +251,7 @@ mod tests {
         assert_eq!(view("514 . 555 . 0147"), "514.555.0147");
         assert_eq!(view("514  555\t0147"), "514 555 0147");
         assert_eq!(view("514-555-\n0147"), "514-555-0147");
+        assert_eq!(view("604.651.\n6349"), "604.651\n6349");
         assert_eq!(view("514 555\r\n0147"), "514 555\n0147");
         assert_eq!(view("514\u{a0}555\u{2013}0147"), "514 555-0147");
         assert_eq!(view("514 / 555 / 0147"), "514/555/0147");
@@ -236,7 +260,7 @@ mod tests {
 
     #[test]
     fn leaves_sentences_paragraphs_and_words_alone() {
-        for t in ["unit 12. 514 555 0147", "0147.\n2 tires", "0147\n\n2 tires", "Jean  Tremblay", "1 -- 2", "ext. 22", "a:  1"] {
+        for t in ["unit 12. 514 555 0147", "0147\n\n2 tires", "Jean  Tremblay", "1 -- 2", "ext. 22", "a:  1"] {
             assert_eq!(view(t), t);
             assert!(matches!(NormalView::new(t).text, Cow::Borrowed(_)));
         }

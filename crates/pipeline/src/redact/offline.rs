@@ -110,7 +110,13 @@ fn tokens(text: &str) -> Vec<Tok> {
     let mut out = Vec::with_capacity(text.len() / 5);
     let mut start: Option<usize> = None;
     let mut it = text.char_indices().peekable();
+    let mut skip_s = false;
     while let Some((i, c)) = it.next() {
+        if skip_s {
+            // The "s" of a possessive split off the word before it.
+            skip_s = false;
+            continue;
+        }
         if c.is_alphanumeric() {
             if start.is_none() {
                 start = Some(i);
@@ -127,6 +133,7 @@ fn tokens(text: &str) -> Vec<Tok> {
                 if !possessive {
                     continue;
                 }
+                skip_s = true;
             }
             out.push(Tok { s, e: i });
             start = None;
@@ -136,24 +143,6 @@ fn tokens(text: &str) -> Vec<Tok> {
         out.push(Tok { s, e: text.len() });
     }
     out
-}
-
-/// Lowers ASCII letters and the two-byte Latin-1 capitals (`É` → `é`), keeping every byte
-/// offset: what cue words and street types are matched against.
-fn lower_keep_len(text: &str) -> String {
-    let mut b = text.as_bytes().to_vec();
-    let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        if c.is_ascii_uppercase() {
-            b[i] = c + 32;
-        } else if c == 0xC3 && i + 1 < b.len() && (0x80..=0x9E).contains(&b[i + 1]) && b[i + 1] != 0x97 {
-            b[i + 1] += 0x20;
-            i += 1;
-        }
-        i += 1;
-    }
-    String::from_utf8(b).unwrap_or_else(|_| text.to_ascii_lowercase())
 }
 
 fn is_cap(w: &str) -> bool {
@@ -236,7 +225,12 @@ const BY_WORDS: &[&str] = &["by", "par", "pour", "char"];
 const HEADERS: &[&str] = &["from", "de"];
 const PREPS: &[&str] = &[
     "with", "w", "to", "à", "a", "au", "aux", "avec", "of", "de", "du", "d", "des", "by", "par", "the", "le", "la", "l", "les", "mon",
-    "ma", "mes", "my", "our", "notre", "nos", "son", "sa", "ses", "his", "her", "their", "leur", "in", "your", "votre",
+    "ma", "mes", "my", "our", "notre", "nos", "son", "sa", "ses", "his", "her", "their", "leur", "in", "your", "votre", "for",
+];
+/// Month and day abbreviations: not names when a number follows (`Jun 25/23`, `JUL 7/25`).
+const DATE_WORDS: &[&str] = &[
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "janv", "févr", "fevr", "avr", "mai",
+    "juin", "juil", "août", "aout", "déc", "mon", "tue", "wed", "thu", "fri", "sat", "sun", "lun", "mer", "jeu", "ven", "sam", "dim",
 ];
 const PARTICLES: &[&str] =
     &["de", "du", "des", "la", "le", "van", "von", "der", "den", "di", "da", "del", "della", "dos", "das", "do", "ter", "st", "ste", "bin", "ben", "al", "el", "y"];
@@ -247,7 +241,8 @@ const NOT_NAMES: &[&str] = &[
     "home", "work", "res", "rés", "bur", "ext", "poste", "no", "number", "numéro", "date", "born", "née", "né", "nom", "name",
     "prénom", "contact", "client", "cliente", "customer", "cust", "buyer", "acheteur", "owner", "spouse", "conjoint", "conjointe",
     "purchaser", "applicant", "co-applicant", "co-buyer", "co-acheteur", "mr", "mrs", "ms", "mme", "mlle", "dr", "monsieur", "madame",
-    "lvm", "ok", "na", "n/a", "tbd", "asap", "rdv", "appt", "tag", "km", "odo", "cad", "usd", "hst", "gst", "tps", "tvq", "qst", "pst",
+    "lvm", "ok", "n/a", "text", "texto", "sms", "call", "appel", "téléphone", "telephone", "vehicle", "véhicule", "truck", "car",
+    "auto", "preferred", "any", "tbd", "asap", "rdv", "appt", "tag", "km", "odo", "cad", "usd", "hst", "gst", "tps", "tvq", "qst", "pst",
     "et", "and", "or", "ou", "sent", "envoyé", "get", "obtenir", "re", "fw", "fwd", "tr", "objet", "subject", "to", "cc", "from",
 ];
 /// Lower-case words never taken as part of a lower-case name.
@@ -261,6 +256,16 @@ const COMMON_LOWER: &[&str] = &[
     "appelé", "passé", "laissé", "answered", "asked", "says", "states", "wants", "need", "needs", "ok", "ph", "tel", "cell", "here",
     "there", "will", "my", "me", "our", "all", "any", "new", "old", "vehicle", "car", "truck", "keys", "key", "picks", "pick", "up",
     "drops", "off", "back", "re", "about", "when", "if", "then", "an", "as", "so", "very", "much", "more", "out", "done", "is",
+];
+/// Makes and models that are also names (`Ford`, `Lincoln`): never a name, even after a cue.
+const MAKES: &[&str] = &[
+    "ford", "dodge", "lincoln", "mercedes", "jeep", "ram", "chevy", "chevrolet", "buick", "cadillac", "acura", "genesis", "tesla", "mazda",
+    "honda", "toyota", "nissan", "hyundai", "kia", "subaru", "volvo", "porsche", "jaguar", "mini", "fiat", "chrysler", "lexus", "infiniti",
+    "mitsubishi", "audi", "bmw", "gmc", "sierra", "escape", "explorer", "ranger", "bronco", "edge", "mustang", "civic", "accord", "pilot",
+    "odyssey", "camry", "corolla", "sienna", "tacoma", "tundra", "rogue", "altima", "tucson", "santa", "elantra", "sorento", "soul",
+    "forte", "outback", "forester", "golf", "jetta", "wrangler", "cherokee", "compass", "pacifica", "caravan", "journey", "charger",
+    "challenger", "durango", "silverado", "equinox", "malibu", "traverse", "tahoe", "suburban", "yukon", "acadia", "terrain", "canyon",
+    "colorado", "blazer", "trax", "denali", "laramie", "limited", "touring", "sport",
 ];
 const VEHICLE_WORDS: &[&str] = &["truck", "car", "vehicle", "van", "suv", "jeep", "minivan", "camion", "auto", "char", "voiture", "pickup"];
 
@@ -296,7 +301,7 @@ struct Cx<'a> {
 
 impl<'a> Cx<'a> {
     fn new(t: &'a str) -> Self {
-        Self { t, low: lower_keep_len(t), toks: tokens(t), g: Gazetteer::get() }
+        Self { t, low: super::normal::lower_keep_len(t), toks: tokens(t), g: Gazetteer::get() }
     }
 
     fn n(&self) -> usize {
@@ -321,6 +326,19 @@ impl<'a> Cx<'a> {
         if k + 1 < self.n() { self.gap(k + 1) } else { &self.t[self.toks[k].e..] }
     }
 
+    /// The length of a possessive `'s` right after token `k` (0 when there is none).
+    fn poss_len(&self, k: usize) -> usize {
+        let a = &self.t[self.toks[k].e..];
+        ["'s", "'S", "\u{2019}s", "\u{2019}S"].iter().find(|p| a.starts_with(**p)).map_or(0, |p| p.len())
+    }
+
+    /// The gap before token `j` is one space, after a possessive `'s` or not (`St Mary's Rd`).
+    fn plain_gap(&self, j: usize) -> bool {
+        let g = self.gap(j);
+        let g = g.strip_prefix(&self.t[self.toks[j - 1].e..self.toks[j - 1].e + self.poss_len(j - 1)]).unwrap_or(g);
+        g == " " || g == "\u{a0}"
+    }
+
     fn span(&self, a: usize, b: usize, kind: PiiType) -> Span {
         Span { byte_start: self.toks[a].s, byte_end: self.toks[b].e, kind }
     }
@@ -342,7 +360,19 @@ impl<'a> Cx<'a> {
 
     fn not_name(&self, k: usize) -> bool {
         let lw = self.lw(k);
-        contains(NOT_NAMES, lw) || self.g.is_stop(self.w(k)) || cue_of(lw).is_some() && !self.listed_word(self.w(k))
+        let date = contains(DATE_WORDS, lw) && self.after(k).trim_start_matches([' ', '.']).starts_with(|c: char| c.is_ascii_digit());
+        date || contains(NOT_NAMES, lw) || self.g.is_stop(self.w(k)) || cue_of(lw).is_some() && !self.listed_word(self.w(k))
+    }
+
+    /// A name token, or a listed name that is also a stop word (`Hamilton`, a city), where
+    /// the context already says a name follows (after a cue, in a comma form).
+    fn name_tok_strong(&self, k: usize) -> bool {
+        if self.name_tok(k) {
+            return true;
+        }
+        let w = self.w(k);
+        let lw = self.lw(k);
+        (is_cap(w) || is_allcaps(w)) && self.listed_word(w) && !contains(NOT_NAMES, lw) && !contains(MAKES, lw) && cue_of(lw).is_none()
     }
 
     fn name_tok(&self, k: usize) -> bool {
@@ -378,7 +408,12 @@ impl<'a> Cx<'a> {
     /// The last name token of a run starting at `k`, if the run holds one. `strict_caps`
     /// limits all-caps runs to two unlisted tokens.
     fn run_fwd(&self, k: usize, max: usize) -> Option<usize> {
+        self.run_fwd_with(k, max, false)
+    }
+
+    fn run_fwd_with(&self, k: usize, max: usize, strong: bool) -> Option<usize> {
         let n = self.n();
+        let name = |j: usize| if strong { self.name_tok_strong(j) } else { self.name_tok(j) };
         let mut j = k;
         let mut last = None;
         let mut names = 0;
@@ -391,7 +426,7 @@ impl<'a> Cx<'a> {
                 j += 1;
                 continue;
             }
-            if self.name_tok(j) {
+            if name(j) {
                 let w = self.w(j);
                 if is_allcaps(w) && !self.listed_word(w) {
                     unlisted_caps += 1;
@@ -404,7 +439,7 @@ impl<'a> Cx<'a> {
                 j += 1;
                 continue;
             }
-            if self.particle(j) && j + 1 < n && self.link(j + 1) && (self.name_tok(j + 1) || self.particle(j + 1)) {
+            if self.particle(j) && j + 1 < n && self.link(j + 1) && (name(j + 1) || self.particle(j + 1)) {
                 j += 1;
                 continue;
             }
@@ -471,7 +506,7 @@ impl<'a> Cx<'a> {
     /// last tokens, and whether it is the no-space all-caps form.
     fn comma_form(&self, k: usize) -> Option<(usize, usize, bool)> {
         let n = self.n();
-        if k + 1 >= n || !self.name_tok(k) {
+        if k + 1 >= n || !self.name_tok_strong(k) {
             return None;
         }
         let gp = self.gap(k + 1);
@@ -483,25 +518,26 @@ impl<'a> Cx<'a> {
         if tight && !caps {
             return None;
         }
-        let same_case = |j: usize| if caps { is_allcaps(self.w(j)) } else { is_cap(self.w(j)) };
-        if !self.name_tok(k + 1) || !same_case(k + 1) {
+        let same_case = |j: usize| if caps { is_allcaps(self.w(j)) || self.w(j).chars().count() == 2 && self.w(j).chars().all(char::is_uppercase) } else { is_cap(self.w(j)) };
+        let given_tok = |j: usize| self.name_tok_strong(j) || caps && self.w(j).chars().count() == 2 && self.w(j).chars().all(char::is_uppercase) && !contains(NOT_NAMES, self.lw(j));
+        if !given_tok(k + 1) || !same_case(k + 1) {
             return None;
         }
-        // Surname part: back over same-case name tokens and particles ("DE LA CHEVROTIÈRE").
+        // Surname part: back over particles ("DE LA CHEVROTIÈRE", "DI STEFANO", "de Souza").
         let mut f = k;
         while f > 0 && k - f < 3 && self.gap(f) == " " {
             let p = f - 1;
             let pw = self.w(p);
-            let part = self.particle(p) && (caps == is_allcaps(pw) || !caps && pw.chars().next().is_some_and(char::is_lowercase));
-            if part || self.name_tok(p) && same_case(p) && caps {
+            let part = self.particle(p) && (caps == is_allcaps(pw) || !caps);
+            if part {
                 f = p;
             } else {
                 break;
             }
         }
-        // Given part: up to three same-case name tokens, then a bare middle initial.
+        // Given part: up to three same-case name tokens ("LI NA"), then a bare middle initial.
         let mut e = k + 1;
-        while e + 1 < n && e - k < 3 && self.gap(e + 1) == " " && self.name_tok(e + 1) && same_case(e + 1) {
+        while e + 1 < n && e - k < 3 && self.gap(e + 1) == " " && given_tok(e + 1) && same_case(e + 1) {
             e += 1;
         }
         if e + 1 < n && self.gap(e + 1) == " " {
@@ -542,6 +578,17 @@ impl<'a> Cx<'a> {
         sep && rest.trim_start_matches([' ', '\t']).starts_with(|c: char| c.is_ascii_digit() || c == '+' || c == '(')
     }
 
+    /// A phone number right after the run, after one space (`Tomasz Ivanova 236.852.0753`).
+    fn phone_after(&self, e: usize) -> bool {
+        let a = &self.t[self.toks[e].e..];
+        let Some(r) = a.strip_prefix(' ') else { return false };
+        let r = r.strip_prefix("+1").map_or(r, str::trim_start);
+        let r = r.strip_prefix('(').unwrap_or(r);
+        let first = r.bytes().take_while(u8::is_ascii_digit).count();
+        let digits = r.bytes().take(16).take_while(|c| c.is_ascii_digit() || matches!(c, b' ' | b'.' | b'-' | b'(' | b')' | b'\n')).filter(u8::is_ascii_digit).count();
+        (first == 3 || first == 10) && digits >= 10
+    }
+
     /// The run fills its line, and the line before is blank, a closing word or `--`.
     fn signature_line(&self, a: usize, e: usize) -> bool {
         let rest = &self.t[self.toks[e].e..];
@@ -580,8 +627,8 @@ impl<'a> Cx<'a> {
         // SURNAME,GIVEN forms first: they hold a comma that the other rules stop at.
         for k in 0..n {
             if let Some((a, b, tight)) = self.comma_form(k) {
-                let listed = (a..=b).any(|j| self.listed_word(self.w(j)));
-                let cue = a > 0 && self.cue_before(a);
+                let listed = self.listed_word(self.w(k)) || self.listed_word(self.w(k + 1));
+                let cue = a > 0 && self.cue_before(a) && !(is_allcaps(self.w(k)) && !tight && self.by_before(a));
                 let layout = self.line_start(a) && (self.field_after(b) || self.signature_line(a, b));
                 let header = self.t[self.toks[b].e..].starts_with(" <");
                 if tight || listed || cue || layout || header {
@@ -606,11 +653,13 @@ impl<'a> Cx<'a> {
                 if let Some(e) = self.run_fwd(k, 6) {
                     let a = if self.name_tok(k) { self.run_back(k, 3) } else { k };
                     let a = if (a..k).any(|j| taken[j]) { k } else { a };
-                    let listed = (a..=e).any(|j| self.listed_word(self.w(j)));
-                    let anchored = (a..=e).any(|j| self.anchor_word(self.w(j)));
+                    let caps = (a..=e).filter(|&j| self.name_tok(j)).all(|j| is_allcaps(self.w(j)));
+                    let listed = (a..=e).any(|j| self.name_tok(j) && self.listed_word(self.w(j))) && !caps;
+                    let anchored = (a..=e).any(|j| self.name_tok(j) && self.anchor_word(self.w(j)));
                     let several = e > a && (a..=e).filter(|&j| self.name_tok(j)).count() >= 2;
-                    let initial = self.has_initial(a, e) && (a..=e).any(|j| self.name_tok(j));
-                    let layout = self.line_start(a) && several && (self.field_after(e) || self.signature_line(a, e));
+                    let names_in = (a..=e).filter(|&j| self.name_tok(j)).count();
+                    let initial = self.has_initial(a, e) && names_in >= 1 && (listed || names_in >= 2 || self.line_start(a));
+                    let layout = self.line_start(a) && several && (self.field_after(e) || self.signature_line(a, e) || self.phone_after(e));
                     let header = self.t[self.toks[e].e..].starts_with(" <");
                     let possessive = self.after(e).starts_with(['\'', '\u{2019}'])
                         && e + 1 < n
@@ -622,7 +671,7 @@ impl<'a> Cx<'a> {
                     }
                 }
             } else if is_lowerword(self.w(k))
-                && let Some(e) = self.lower_pair(k)
+                && let Some(e) = self.lower_pair(k).or_else(|| self.lower_layout(k))
             {
                 emit(self, k, e, out, &mut taken);
                 k = e + 1;
@@ -630,6 +679,11 @@ impl<'a> Cx<'a> {
             }
             k += 1;
         }
+    }
+
+    /// Whether the word right before token `a` is `by`, `par`, `pour` (weak cues).
+    fn by_before(&self, a: usize) -> bool {
+        a > 0 && contains(BY_WORDS, self.lw(a - 1))
     }
 
     /// Whether a cue word (with prepositions) ends right before token `a`.
@@ -673,6 +727,15 @@ impl<'a> Cx<'a> {
             if gp.contains('\n') || gp.chars().count() > 3 {
                 break;
             }
+            // A particle that starts the name ("Dr. Des Rosiers", "Nom : de Grandpré") is kept.
+            let starts_name = self.particle(j)
+                && j + 1 < n
+                && self.link(j + 1)
+                && (self.name_tok_strong(j + 1) || self.particle(j + 1))
+                && (gp.contains(':') || self.w(j).chars().next().is_some_and(char::is_uppercase));
+            if starts_name {
+                break;
+            }
             if let Some(c) = cue_of(self.lw(j))
                 && !self.name_tok_listed(j)
             {
@@ -682,13 +745,7 @@ impl<'a> Cx<'a> {
                 steps += 1;
                 continue;
             }
-            // A particle that starts the name ("Dr. Des Rosiers", "Nom : de Grandpré") is kept.
-            let starts_name = self.particle(j)
-                && j + 1 < n
-                && self.link(j + 1)
-                && (self.name_tok(j + 1) || self.particle(j + 1))
-                && (gp.contains(':') || self.w(j).chars().next().is_some_and(char::is_uppercase));
-            if contains(PREPS, self.lw(j)) && !(self.lw(j) == "a" && self.w(j) == "A") && !starts_name {
+            if contains(PREPS, self.lw(j)) && !(self.lw(j) == "a" && self.w(j) == "A") {
                 j += 1;
                 steps += 1;
                 continue;
@@ -700,7 +757,11 @@ impl<'a> Cx<'a> {
         }
         let gp = self.gap(j);
         let lines = gp.matches('\n').count();
-        let gap_ok = gp.chars().count() <= 8
+        let title = contains(HONORIFICS, self.lw(k));
+        // A sentence ends at ". " unless the cue is a title ("Dr. Des Rosiers").
+        let sentence_end = gp.contains(". ") && !(title && j == k + 1);
+        let gap_ok = !sentence_end
+            && gp.chars().count() <= 8
             && gp.chars().all(|c| matches!(c, ' ' | ':' | ',' | '.' | '-' | '\t' | '/' | '|' | '\n' | '\r' | '\u{a0}' | '–'))
             && (lines == 0 || cue.newline && lines == 1)
             && (!cue.colon || gp.contains(':'));
@@ -709,6 +770,14 @@ impl<'a> Cx<'a> {
         }
         let mut e = self.name_after_cue(j, cue, lines > 0)?;
         let first = j;
+        // In all-caps text a cue says little: the name needs a listed part, an initial or a
+        // colon after the cue ("CLIENT DIT HÉSITATION" is not a name).
+        if !title && (is_allcaps(self.w(k)) && is_allcaps(self.w(first).trim_end_matches('.')) || is_allcaps(self.w(k)) && self.initial(first)) {
+            let evidence = (first..=e).any(|x| self.listed_word(self.w(x)) || self.initial(x)) || gp.contains(':') || self.comma_form_at(first);
+            if !evidence {
+                return None;
+            }
+        }
         out.push(self.span(first, e, PiiType::Name));
         for t in &mut taken[first..=e] {
             *t = true;
@@ -731,6 +800,10 @@ impl<'a> Cx<'a> {
         Some(e)
     }
 
+    fn comma_form_at(&self, j: usize) -> bool {
+        (j..(j + 3).min(self.n())).any(|k| self.comma_form(k).is_some_and(|(a, _, _)| a == j))
+    }
+
     fn name_tok_listed(&self, j: usize) -> bool {
         self.name_tok(j) && self.listed_word(self.w(j))
     }
@@ -742,8 +815,8 @@ impl<'a> Cx<'a> {
         if let Some(k) = (j..(j + 3).min(n)).find(|&k| self.comma_form(k).is_some_and(|(a, _, _)| a == j)) {
             return self.comma_form(k).map(|(_, b, _)| b);
         }
-        let starts = self.name_tok(j) || self.initial(j) || self.particle(j) && j + 1 < n && self.link(j + 1);
-        if starts && let Some(e) = self.run_fwd(j, 5) {
+        let starts = self.name_tok_strong(j) || self.initial(j) || self.particle(j) && j + 1 < n && self.link(j + 1);
+        if starts && let Some(e) = self.run_fwd_with(j, 5, true) {
             // On the next line, the name must fill it (a signature).
             if next_line && !self.t[self.toks[e].e..].trim_start_matches([' ', '\t', '\r', ',']).starts_with('\n') && self.toks[e].e != self.t.len()
             {
@@ -774,6 +847,19 @@ impl<'a> Cx<'a> {
         let sur = b.split('-').all(|p| g.is_surname_lower(p)) || g.is_surname_lower(b);
         let anchored = given && !g.is_ambiguous_lower(a) || sur && !g.is_ambiguous_lower(b);
         (given && sur && anchored).then_some(k + 1)
+    }
+
+    /// Two or three lower-case words starting a line of a pasted table (`piotr nowak   450-…`).
+    fn lower_layout(&self, k: usize) -> Option<usize> {
+        if !self.line_start(k) {
+            return None;
+        }
+        let mut e = k;
+        while e + 1 < self.n() && e < k + 2 && self.gap(e + 1) == " " && is_lowerword(self.w(e + 1)) {
+            e += 1;
+        }
+        let words_ok = (k..=e).all(|j| !contains(COMMON_LOWER, self.lw(j)) && !contains(NOT_NAMES, self.lw(j)));
+        (e > k && words_ok && self.field_after(e)).then_some(e)
     }
 
     // -----------------------------------------------------------------------------------
@@ -962,7 +1048,7 @@ impl<'a> Cx<'a> {
         let n = self.n();
         let mut j = j0;
         while j < n && j <= j0 + 4 {
-            if j > j0 && !matches!(self.gap(j), " " | ". " | "\u{a0}") {
+            if j > j0 && !(self.plain_gap(j) || self.gap(j) == ". ") {
                 break;
             }
             let w = self.w(j);
@@ -990,12 +1076,13 @@ impl<'a> Cx<'a> {
                 return Some((e, true));
             }
             let name_word = is_cap(w) || is_allcaps(w) || ordinal(w) || lw == "st" || lw == "ste";
-            if !name_word || self.g.is_stop(w) && j == j0 {
+            if !name_word {
                 break;
             }
             j += 1;
         }
-        (j > j0).then(|| (j - 1, false))
+        // A street with no type must not start with a make, model or other stop word.
+        (j > j0 && !self.g.is_stop(self.w(j0))).then(|| (j - 1, false))
     }
 
     /// Rural route or post-office box at token `k`: its last token.
@@ -1139,7 +1226,7 @@ impl<'a> Cx<'a> {
             if k > k0 {
                 let gp = self.gap(k);
                 let after_st = matches!(self.lw(k - 1), "st" | "ste") && matches!(gp, ". " | ".");
-                if !(gp == " " || after_st) {
+                if !(self.plain_gap(k) || after_st) {
                     break;
                 }
             }
@@ -1163,8 +1250,8 @@ impl<'a> Cx<'a> {
             k += 1;
         }
         let e = last?;
-        // A trailing particle is not part of the city.
-        Some((self.toks[e].e, k0))
+        // A trailing particle is not part of the city; "St. John's" keeps its "'s".
+        Some((self.toks[e].e + self.poss_len(e), k0))
     }
 
     /// The length of a province name or code at byte `s` (with its parentheses).
@@ -1175,7 +1262,7 @@ impl<'a> Cx<'a> {
             None => (0, l),
         };
         let orig = &self.t[s + open..];
-        let m = PROVINCES
+        let (m, matched) = PROVINCES
             .iter()
             .filter(|p| l.starts_with(**p))
             .filter(|p| {
@@ -1186,11 +1273,11 @@ impl<'a> Cx<'a> {
                 let upper = orig[..p.len()].chars().any(char::is_uppercase);
                 boundary && (!code || upper || tail_sep(rest, true).is_some_and(|sl| postal_len(&rest[sl..]).is_some()))
             })
-            .map(|p| p.len())
+            .map(|p| (p.len(), *p))
             .max()?;
         let mut len = open + m;
         // "Ont." and "Alta." with their full stop.
-        if self.t[s + len..].starts_with('.') && !PROVINCES.iter().any(|p| p.len() == m && p.ends_with('.')) && m > 2 {
+        if self.t[s + len..].starts_with('.') && !matched.ends_with('.') && m > 2 {
             len += 1;
         }
         if open == 1 {

@@ -57,7 +57,7 @@ pub fn detect(text: &str, _lang: Lang, out: &mut Vec<Span>) {
     let view = NormalView::new(text);
     let v = view.as_str();
     let b = v.as_bytes();
-    let lower = v.to_ascii_lowercase();
+    let lower = super::normal::lower_keep_len(v);
     let l = lower.as_bytes();
     let from = out.len();
     scan_digits(b, l, out);
@@ -101,9 +101,13 @@ fn has_word(l: &[u8], from: usize, to: usize, words: &[&str]) -> bool {
         let w = w.as_bytes();
         hay.windows(w.len()).enumerate().any(|(k, win)| {
             let (a, b) = (from + k, from + k + w.len());
-            // A redaction marker such as "[SIN]" is not a context word.
+            // A redaction marker such as "[SIN]" is not a context word, and a context word
+            // whose value was redacted ("SIN [SIN]") says nothing about later numbers.
             let marker = a > 0 && l[a - 1] == b'[' && l.get(b) == Some(&b']');
-            win == w && boundary_before(l, a) && boundary_after(l, b) && !marker
+            let rest = &l[b.min(l.len())..];
+            let rest = rest.iter().position(|c| !matches!(c, b' ' | b':' | b'#' | b'.' | b'-')).map_or(rest, |k| &rest[k..]);
+            let used = rest.first() == Some(&b'[');
+            win == w && boundary_before(l, a) && boundary_after(l, b) && !marker && !used
         })
     })
 }
@@ -221,14 +225,12 @@ fn scan_digits(b: &[u8], l: &[u8], out: &mut Vec<Span>) {
         }
         i += 1;
     }
-    // Dashed Ontario / Quebec licence numbers: a capital letter then 4 digits and a dash.
+    // Ontario / Quebec licence numbers (a capital letter then 4 digits), and Manitoba's.
     let mut i = 0;
     while i + 5 < n {
         if b[i].is_ascii_uppercase()
             && boundary_before(b, i)
-            && digits_at(b, i + 1, 4)
-            && b[i + 5] == b'-'
-            && let Some(end) = dashed_licence_at(b, i)
+            && let Some(end) = if digits_at(b, i + 1, 4) { dashed_licence_at(b, i) } else { manitoba_licence_at(b, i) }
         {
             out.push(Span { byte_start: i, byte_end: end, kind: PiiType::DriversLicence });
             i = end;
@@ -239,17 +241,34 @@ fn scan_digits(b: &[u8], l: &[u8], out: &mut Vec<Span>) {
 }
 
 fn dashed_licence_at(b: &[u8], i: usize) -> Option<usize> {
-    // A1234-12345-12345 (Ontario) or A1234-123456-12 (Quebec).
-    let p = i + 6;
-    let g2 = digit_run(b, p);
-    if p + g2 >= b.len() || b[p + g2] != b'-' {
-        return None;
+    // A1234-12345-12345 (Ontario) or A1234-123456-12 (Quebec), the groups joined by '-', a
+    // space or a line break (one style), or not at all.
+    let p = i + 5;
+    let sep = *b.get(p)?;
+    if matches!(sep, b'-' | b' ' | b'\n') {
+        let q = p + 1;
+        let g2 = digit_run(b, q);
+        let r = q + g2;
+        if r >= b.len() || b[r] != sep {
+            return None;
+        }
+        let g3 = digit_run(b, r + 1);
+        let end = r + 1 + g3;
+        let ok = (g2 == 5 && g3 == 5) || (g2 == 6 && g3 == 2);
+        return (ok && boundary_after(b, end)).then_some(end);
     }
-    let q = p + g2 + 1;
-    let g3 = digit_run(b, q);
-    let end = q + g3;
-    let ok = (g2 == 5 && g3 == 5) || (g2 == 6 && g3 == 2);
-    (ok && boundary_after(b, end)).then_some(end)
+    let g = digit_run(b, i + 1);
+    ((g == 14 || g == 12) && boundary_after(b, i + 1 + g)).then_some(i + 1 + g)
+}
+
+/// The Manitoba format `AB-CD-EF-G123HI`.
+fn manitoba_licence_at(b: &[u8], i: usize) -> Option<usize> {
+    let u = |k: usize| b.get(k).is_some_and(u8::is_ascii_uppercase);
+    let d = |k: usize| b.get(k).is_some_and(u8::is_ascii_digit);
+    let dash = |k: usize| b.get(k) == Some(&b'-');
+    let ok = u(i) && u(i + 1) && dash(i + 2) && u(i + 3) && u(i + 4) && dash(i + 5) && u(i + 6) && u(i + 7) && dash(i + 8) && u(i + 9)
+        && d(i + 10) && d(i + 11) && d(i + 12) && u(i + 13) && u(i + 14);
+    (ok && boundary_after(b, i + 15)).then_some(i + 15)
 }
 
 /// A separator between the groups of a number, in the view.
@@ -309,6 +328,11 @@ fn sin_at(b: &[u8], l: &[u8], i: usize) -> Option<usize> {
     if d[0] == b'0' || d[0] == b'8' || !luhn_ok(&d) {
         return None;
     }
+    // A business number's program account follows: never a SIN, whatever the context.
+    let after_sp0 = b[end..].strip_prefix(b" ").unwrap_or(&b[end..]);
+    if program_account(&l[end + (b.len() - end - after_sp0.len())..]) {
+        return None;
+    }
     let context = has_word(l, i.saturating_sub(40), i, SIN_CONTEXT);
     if context {
         return Some(end);
@@ -330,10 +354,7 @@ fn sin_at(b: &[u8], l: &[u8], i: usize) -> Option<usize> {
     if after_sp.first() == Some(&b'$') || (i > 0 && b[i - 1] == b'$') || (i > 1 && b[i - 1] == b' ' && b[i - 2] == b'$') {
         return None;
     }
-    if after_sp.len() >= 6
-        && matches!(&l[end + (after.len() - after_sp.len())..][..2], b"rt" | b"rc" | b"rp" | b"rr" | b"rm" | b"rz")
-        && after_sp[2..6].iter().all(u8::is_ascii_digit)
-    {
+    if program_account(&l[end + (after.len() - after_sp.len())..]) {
         return None;
     }
     if after.len() >= 2 && is_grouping_sep(after[0]) && after[1].is_ascii_digit() {
@@ -348,6 +369,16 @@ fn sin_at(b: &[u8], l: &[u8], i: usize) -> Option<usize> {
     Some(end)
 }
 
+/// A CRA or Revenu Québec program account at the start of `l` (lowered): `rt0001`,
+/// `rt 0001`, `tq0001`, ...
+fn program_account(l: &[u8]) -> bool {
+    if l.len() < 6 || !matches!(&l[..2], b"rt" | b"rc" | b"rp" | b"rr" | b"rm" | b"rz" | b"tq" | b"ts" | b"tp") {
+        return false;
+    }
+    let d = if l[2] == b' ' { 3 } else { 2 };
+    l.len() >= d + 4 && l[d..d + 4].iter().all(u8::is_ascii_digit) && boundary_after(l, d + 4)
+}
+
 fn sep_at(b: &[u8], i: usize) -> usize {
     usize::from(i < b.len() && is_num_sep(b[i]))
 }
@@ -357,6 +388,7 @@ fn phone_at(b: &[u8], l: &[u8], start: usize) -> Option<usize> {
     let mut i = start;
     let mut country = false;
     let mut separated = false;
+    let mut area_sep = true;
     if b[i] == b'+' {
         if i + 1 < n && b[i + 1] == b'1' {
             i += 2;
@@ -365,7 +397,7 @@ fn phone_at(b: &[u8], l: &[u8], start: usize) -> Option<usize> {
         } else {
             return None;
         }
-    } else if b[i] == b'1' && i + 1 < n && (is_num_sep(b[i + 1]) || b[i + 1] == b'(') {
+    } else if b[i] == b'1' && i + 1 < n && (is_num_sep(b[i + 1]) || b[i + 1] == b'(') && !(i >= 2 && is_grouping_sep(b[i - 1]) && b[i - 2].is_ascii_digit()) {
         // "1-800-...", "1 (514) ..."
         let j = i + 1 + sep_at(b, i + 1);
         if j < n && (b[j] == b'(' || digits_at(b, j, 3)) {
@@ -397,6 +429,7 @@ fn phone_at(b: &[u8], l: &[u8], start: usize) -> Option<usize> {
         let s = sep_at(b, i);
         separated |= s == 1;
         i += s;
+        area_sep = s == 1;
     }
     if !digits_at(b, i, 3) {
         return None;
@@ -404,6 +437,10 @@ fn phone_at(b: &[u8], l: &[u8], start: usize) -> Option<usize> {
     let exch = b[i];
     i += 3;
     let s = sep_at(b, i);
+    // "388881-2019": area and exchange run together but the line is apart: not a phone form.
+    if s == 1 && !area_sep && b[i] != b'\n' {
+        return None;
+    }
     separated |= s == 1;
     i += s;
     if !digits_at(b, i, 4) {
@@ -413,16 +450,21 @@ fn phone_at(b: &[u8], l: &[u8], start: usize) -> Option<usize> {
     if !boundary_after(b, i) || b[area_at] < b'2' || exch < b'2' {
         return None;
     }
-    // Part of a longer digit grouping (e.g. "514 555 1234 5678"): not a phone.
-    if i + 1 < n && is_grouping_sep(b[i]) && b[i + 1].is_ascii_digit() && !ext_follows(l, i) {
+    // Part of a longer digit grouping (e.g. "514 555 1234 5678"): not a phone. A bare
+    // ten-digit run is whole in itself, whatever follows it.
+    if separated && i + 1 < n && is_grouping_sep(b[i]) && b[i + 1].is_ascii_digit() && !ext_follows(l, i) {
+        return None;
+    }
+    let context = has_word(l, start.saturating_sub(30), start, PHONE_CONTEXT);
+    let (prev, _) = prev_word(l, start);
+    let immediate_context = in_list(PHONE_CONTEXT, prev);
+    // A number right after an operational label is that identifier ("RO 388881-2019").
+    if !immediate_context && !country && op_label_before(l, start) {
         return None;
     }
     if !separated && !country {
-        let context = has_word(l, start.saturating_sub(30), start, PHONE_CONTEXT);
-        let (prev, _) = prev_word(l, start);
-        let immediate_context = in_list(PHONE_CONTEXT, prev);
-        // A bare run right after an operational label or '#' is that identifier.
-        if !immediate_context && (op_label_before(l, start) || hash_before(b, start) && !context) {
+        // A bare run right after '#' is a reference number.
+        if !immediate_context && hash_before(b, start) && !context {
             return None;
         }
         if !context && !nanp_area_assigned(&b[area_at..area_at + 3]) {
@@ -454,7 +496,9 @@ fn extension(l: &[u8], end: usize) -> usize {
                 j += 1;
             }
             let d = if j < n { digit_run(l, j) } else { 0 };
-            if (1..=6).contains(&d) && boundary_after(l, j + d) {
+            // "#221" is an extension; "#07162" after a phone is more likely an appointment number.
+            let max = if w == b"#" { 4 } else { 6 };
+            if (1..=max).contains(&d) && boundary_after(l, j + d) {
                 return j + d;
             }
         }
@@ -474,24 +518,27 @@ fn scan_emails(b: &[u8], out: &mut Vec<Span>) {
     let mut from = 0;
     while let Some(k) = b[from..].iter().position(|&c| c == b'@').map(|k| from + k) {
         from = k + 1;
-        let mut s = k;
+        // The spaced form "name @ host.ca": one space on each side.
+        let spaced = k >= 2 && b[k - 1] == b' ' && is_local(b[k - 2]) && b.get(k + 1) == Some(&b' ') && b.get(k + 2).is_some_and(|&c| is_domain(c));
+        let (at_s, at_e) = if spaced { (k - 1, k + 2) } else { (k, k + 1) };
+        let mut s = at_s;
         while s > 0 && is_local(b[s - 1]) {
             s -= 1;
         }
-        while s < k && b[s] == b'.' {
+        while s < at_s && b[s] == b'.' {
             s += 1;
         }
-        let mut e = k + 1;
+        let mut e = at_e;
         while e < b.len() && is_domain(b[e]) {
             e += 1;
         }
-        while e > k + 1 && matches!(b[e - 1], b'.' | b'-') {
+        while e > at_e && matches!(b[e - 1], b'.' | b'-') {
             e -= 1;
         }
-        if s == k || e <= k + 1 {
+        if s == at_s || e <= at_e {
             continue;
         }
-        let domain = &b[k + 1..e];
+        let domain = &b[at_e..e];
         let Some(dot) = domain.iter().rposition(|&c| c == b'.') else { continue };
         let tld = &domain[dot + 1..];
         if tld.len() < 2 || !tld.iter().all(u8::is_ascii_alphabetic) || dot == 0 {
@@ -502,10 +549,11 @@ fn scan_emails(b: &[u8], out: &mut Vec<Span>) {
     }
 }
 
-const PLATE_KEYS: &[&str] = &["plate", "plates", "plaque", "plaques", "immatriculation"];
+const PLATE_KEYS: &[&str] = &["plate", "plates", "plaque", "plaques", "immatriculation", "lic"];
 /// Weak plate context: a plate may follow, but so may other identifiers, so the plate must
 /// look more like a plate (see [`plate_weak_at`]).
-const WEAK_PLATE_KEYS: &[&str] = &["vehicle", "véhicule", "vehicule", "car", "truck", "auto", "voiture", "camion", "trade", "trade-in", "reprise"];
+const WEAK_PLATE_KEYS: &[&str] =
+    &["vehicle", "véhicule", "vehicule", "car", "truck", "auto", "voiture", "camion", "trade", "trade-in", "reprise", "échange", "echange"];
 const DOB_KEYS: &[&str] = &[
     "dob",
     "d.o.b",
@@ -522,6 +570,9 @@ const DOB_KEYS: &[&str] = &[
     "née en",
     "date de naissance",
     "ddn",
+    "bday",
+    "b-day",
+    "birthday",
 ];
 const LICENCE_KEYS: &[&str] = &["licence", "license", "dl", "d/l", "permis"];
 const FILLERS: &[&str] = &[
@@ -590,6 +641,38 @@ const FILLERS: &[&str] = &[
     "shows",
     "vehicle",
     "véhicule",
+    "c'est",
+    "c",
+    "l'échange",
+    "échange",
+    "transfer",
+    "transfert",
+    "from",
+    "old",
+    "car",
+    "trade",
+    "trade-in",
+    "sur",
+    "ma",
+    "mon",
+    "my",
+    "our",
+    "notre",
+    "plates",
+    "new",
+    "cust",
+    "co-acheteur",
+    "co-acheteuse",
+    "acheteur",
+    "acheteuse",
+    "co-buyer",
+    "buyer",
+    "co-applicant",
+    "applicant",
+    "demandeur",
+    "co-demandeur",
+    "#",
+    "exp",
 ];
 
 /// Rules that need a context word: plates, dates of birth, licence numbers.
@@ -599,7 +682,7 @@ fn scan_context(b: &[u8], l: &[u8], out: &mut Vec<Span>) {
     let mut i = 0;
     while i < n {
         let c = l[i];
-        if !matches!(c, b'p' | b'i' | b'd' | b'b' | b'n' | b'l' | b'v' | b'c' | b't' | b'a' | b'r') || !boundary_before(l, i) {
+        if !matches!(c, b'p' | b'i' | b'd' | b'b' | b'n' | b'l' | b'v' | b'c' | b't' | b'a' | b'r' | 0xC3) || !boundary_before(l, i) {
             i += 1;
             continue;
         }
@@ -647,25 +730,31 @@ fn key_at(l: &[u8], i: usize, rest: &[u8], keys: &[&str]) -> Option<usize> {
         .max()
 }
 
-/// Skips up to `max` filler words and punctuation after a key, then tries `at`.
+/// Skips up to `max` filler words and punctuation after a key, then tries `at`. A filler
+/// word is skipped before it is tried as a candidate ("plates are 209-MDV"); a full stop
+/// before a line break ends the search.
 fn after_fillers(b: &[u8], l: &[u8], mut p: usize, max: usize, at: fn(&[u8], &[u8], usize) -> Option<usize>) -> Option<(usize, usize)> {
     let n = b.len();
     for _ in 0..=max {
         while p < n && matches!(b[p], b' ' | b':' | b'#' | b'-' | b'(' | b')' | b'.' | b'\'' | b',' | b'=' | b'\n' | b'\t') {
+            if b[p] == b'.' && b.get(p + 1).is_some_and(|&c| c == b'\n' || c == b'\r') {
+                return None;
+            }
             p += 1;
         }
         if p >= n {
             return None;
         }
-        if let Some(e) = at(b, l, p) {
-            return Some((p, e));
-        }
-        // Skip one filler word (ASCII-lowercased, so accented fillers compare as UTF-8).
+        // The word here (ASCII-lowercased, so accented fillers compare as UTF-8).
         let mut e = p;
-        while e < n && (is_word(b[e]) || b[e] == b'\'' && e + 1 < n && is_word(b[e + 1])) {
+        while e < n && (is_word(b[e]) || matches!(b[e], b'\'' | b'-') && e + 1 < n && is_word(b[e + 1])) {
             e += 1;
         }
-        if e == p || !in_list(FILLERS, &l[p..e]) {
+        let filler = e > p && in_list(FILLERS, &l[p..e]);
+        if !filler && let Some(end) = at(b, l, p) {
+            return Some((p, end));
+        }
+        if !filler {
             return None;
         }
         p = e;
@@ -677,31 +766,99 @@ fn upper_alnum_run(b: &[u8], i: usize) -> usize {
     b[i..].iter().take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit()).count()
 }
 
-fn plate_at(b: &[u8], _l: &[u8], i: usize) -> Option<usize> {
-    let g1 = upper_alnum_run(b, i);
+/// One plate group at `i`: ASCII letters and digits in one letter case. Returns its length,
+/// letters and digits.
+fn plate_group(b: &[u8], i: usize) -> (usize, usize, usize) {
+    let mut upper = false;
+    let mut lower = false;
+    let mut k = i;
+    while k < b.len() && b[k].is_ascii_alphanumeric() {
+        upper |= b[k].is_ascii_uppercase();
+        lower |= b[k].is_ascii_lowercase();
+        k += 1;
+    }
+    if upper && lower {
+        return (0, 0, 0);
+    }
+    let digits = b[i..k].iter().filter(|c| c.is_ascii_digit()).count();
+    (k - i, k - i - digits, digits)
+}
+
+/// Measurement units and times that read like the letter group of a plate ("120 km").
+const NOT_PLATE_WORDS: &[&str] = &[
+    "km", "kms", "mi", "mph", "kmh", "hr", "hrs", "h", "min", "mins", "sec", "lbs", "lb", "kg", "psi", "mm", "cm", "ft", "in", "pm",
+    "am", "hp", "cc", "awd", "fwd", "rwd", "4wd", "gal", "qt", "l", "ml", "jours", "days", "mois", "ans", "yrs", "pcs", "tires", "pneus",
+];
+
+/// Words that follow a plate word but are not a vanity plate.
+const NOT_VANITY: &[&str] = &[
+    "TRANSFER", "TRANSFERRED", "TRANSFERT", "STICKER", "STICKERS", "EXPIRED", "EXPIRY", "RENEWAL", "RENEWED", "NUMBER", "NUMBERS",
+    "MISSING", "ATTACHED", "REMOVED", "RETURNED", "PENDING", "UNKNOWN", "TEMPORARY", "DEALER", "FRONT", "PLATE", "PLATES", "PLAQUE",
+    "PLAQUES", "LICENCE", "LICENSE", "TRADE", "ABSENTE", "MANQUANTE", "ENLEVÉE", "REMISE", "VALIDE", "EXPIRÉE", "STOCK", "STATUS",
+    "CHECK", "LIGHT", "BOLTS", "FRAME", "HOLDER", "COVER", "BRACKET", "ISSUED", "ORDERED", "PLEASE", "THANKS", "PERMIS", "CLIENT",
+    "CUSTOMER", "ADDED", "ATTACHÉE",
+];
+
+/// A plate after a plate word: one group of 5-8 with a digit, an upper-case vanity plate of
+/// 5-8 letters, or two groups of 2-4 (5-8 in all) joined by a space, dash or line break with
+/// a digit; letters in one case.
+fn plate_at(b: &[u8], l: &[u8], i: usize) -> Option<usize> {
+    plate_shape(b, l, i, false)
+}
+
+/// A plate after weak context (a vehicle word): the shapes that provincial plates have, so
+/// that a stock number (`P9981A`, `UA3746`), a personnel code (`BDC-05`), a year and make
+/// (`2024 GMC`) or a reading (`120 km`) is not taken. Vanity plates only in upper case after
+/// a key word that is not itself in capitals.
+fn plate_weak_at(b: &[u8], l: &[u8], i: usize) -> Option<usize> {
+    plate_shape(b, l, i, true)
+}
+
+fn plate_shape(b: &[u8], l: &[u8], i: usize, weak: bool) -> Option<usize> {
+    let (g1, a1, d1) = plate_group(b, i);
     if g1 == 0 {
         return None;
     }
-    let mut end = i + g1;
-    let mut digits = b[i..end].iter().filter(|c| c.is_ascii_digit()).count();
-    if (2..=4).contains(&g1) && end + 1 < b.len() && matches!(b[end], b' ' | b'-' | b'\n') {
-        let g2 = upper_alnum_run(b, end + 1);
-        if (2..=4).contains(&g2) && boundary_after(b, end + 1 + g2) {
-            digits += b[end + 1..end + 1 + g2].iter().filter(|c| c.is_ascii_digit()).count();
-            end = end + 1 + g2;
-            return (digits > 0 && (5..=8).contains(&(g1 + g2))).then_some(end);
+    let n = b.len();
+    let amount_after = |e: usize| e + 1 < n && matches!(b[e], b',' | b'.') && b[e + 1].is_ascii_digit();
+    let unit = |s: usize, e: usize| std::str::from_utf8(&l[s..e]).is_ok_and(|w| NOT_PLATE_WORDS.contains(&w));
+    let e1 = i + g1;
+    if (2..=4).contains(&g1) && e1 + 1 < n && matches!(b[e1], b' ' | b'-' | b'\n') {
+        let j = e1 + 1;
+        let (g2, a2, d2) = plate_group(b, j);
+        let e2 = j + g2;
+        let one_case = b[i..e2].iter().filter(|c| c.is_ascii_alphabetic()).all(u8::is_ascii_uppercase)
+            || b[i..e2].iter().filter(|c| c.is_ascii_alphabetic()).all(u8::is_ascii_lowercase);
+        if (2..=4).contains(&g2) && boundary_after(b, e2) && one_case && (5..=8).contains(&(g1 + g2)) && d1 + d2 > 0 && !amount_after(e2) {
+            if unit(i, e1) || unit(j, e2) {
+                return None;
+            }
+            if !weak {
+                return Some(e2);
+            }
+            let letters_digits = a1 >= 2 && d1 == 0 && d2 == g2 && (3..=4).contains(&g2);
+            let digits_letters = d1 == g1 && g1 == 3 && a2 == g2 && g2 == 3;
+            let mixed = g1 == 3 && g2 == 3 && a1 + a2 >= 2 && d1 + d2 >= 2 && (a1 > 0 && d1 > 0 || a2 > 0 && d2 > 0);
+            return (letters_digits || digits_letters || mixed).then_some(e2);
         }
     }
-    ((5..=8).contains(&g1) && digits > 0 && boundary_after(b, end)).then_some(end)
-}
-
-/// A plate after weak context: the shapes of [`plate_at`] with at least two letters and two
-/// digits (so a stock number such as `U24117` or a year is not taken).
-fn plate_weak_at(b: &[u8], l: &[u8], i: usize) -> Option<usize> {
-    let e = plate_at(b, l, i)?;
-    let letters = b[i..e].iter().filter(|c| c.is_ascii_uppercase()).count();
-    let digits = b[i..e].iter().filter(|c| c.is_ascii_digit()).count();
-    (letters >= 2 && digits >= 2).then_some(e)
+    if !(5..=8).contains(&g1) || !boundary_after(b, e1) || amount_after(e1) {
+        return None;
+    }
+    let upper = b[i..e1].iter().all(|c| !c.is_ascii_lowercase());
+    let vanity = d1 == 0 && upper && std::str::from_utf8(&b[i..e1]).is_ok_and(|w| !NOT_VANITY.contains(&w));
+    if !weak {
+        return (d1 > 0 || vanity).then_some(e1);
+    }
+    // The longest run of letters.
+    let mut best = 0;
+    let mut run = 0;
+    for c in &b[i..e1] {
+        run = if c.is_ascii_alphabetic() { run + 1 } else { 0 };
+        best = best.max(run);
+    }
+    let key_not_caps = i >= 2 && !b[..i].iter().rev().skip_while(|c| !c.is_ascii_alphabetic()).take(3).all(u8::is_ascii_uppercase);
+    (d1 > 0 && best >= 3 || vanity && key_not_caps).then_some(e1)
 }
 
 fn licence_at(b: &[u8], _l: &[u8], i: usize) -> Option<usize> {
