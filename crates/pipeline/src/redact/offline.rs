@@ -358,10 +358,34 @@ impl<'a> Cx<'a> {
         one(w) || w.contains('-') && (w.split('-').any(one) || w.split('-').filter(|p| g.is_given(p) || g.is_surname(p)).count() >= 2)
     }
 
+    /// A month or day abbreviation before a number (`Jun 25/23`).
+    fn date_word(&self, k: usize) -> bool {
+        contains(DATE_WORDS, self.lw(k)) && self.after(k).trim_start_matches([' ', '.']).starts_with(|c: char| c.is_ascii_digit())
+    }
+
+    /// A hyphenated word whose parts are not all capitalised (`Pare-brise`) is not a name;
+    /// French particles inside are (`Jean-de-Dieu`).
+    fn odd_hyphens(w: &str) -> bool {
+        w.contains('-')
+            && w.split('-').any(|p| {
+                p.chars().count() >= 3
+                    && p.chars().next().is_some_and(char::is_lowercase)
+                    && !matches!(p, "sur" | "des" | "les" | "lès" | "aux" | "dit")
+            })
+    }
+
     fn not_name(&self, k: usize) -> bool {
         let lw = self.lw(k);
-        let date = contains(DATE_WORDS, lw) && self.after(k).trim_start_matches([' ', '.']).starts_with(|c: char| c.is_ascii_digit());
-        date || contains(NOT_NAMES, lw) || self.g.is_stop(self.w(k)) || cue_of(lw).is_some() && !self.listed_word(self.w(k))
+        self.date_word(k)
+            || contains(NOT_NAMES, lw)
+            || self.g.is_stop(self.w(k))
+            || cue_of(lw).is_some() && !self.listed_word(self.w(k))
+            || Self::odd_hyphens(self.w(k)) && !self.whole_listed(self.w(k))
+    }
+
+    /// The whole token is listed (`Ji-woo`, `Seo-yeon`: romanised names with a lower-case part).
+    fn whole_listed(&self, w: &str) -> bool {
+        self.g.is_given(w) || self.g.is_surname(w)
     }
 
     /// A name token, or a listed name that is also a stop word (`Hamilton`, a city), where
@@ -372,7 +396,13 @@ impl<'a> Cx<'a> {
         }
         let w = self.w(k);
         let lw = self.lw(k);
-        (is_cap(w) || is_allcaps(w)) && self.listed_word(w) && !contains(NOT_NAMES, lw) && !contains(MAKES, lw) && cue_of(lw).is_none()
+        (is_cap(w) || is_allcaps(w))
+            && self.listed_word(w)
+            && !contains(NOT_NAMES, lw)
+            && !contains(MAKES, lw)
+            && cue_of(lw).is_none()
+            && !self.date_word(k)
+            && (!Self::odd_hyphens(w) || self.whole_listed(w))
     }
 
     fn name_tok(&self, k: usize) -> bool {
@@ -773,7 +803,8 @@ impl<'a> Cx<'a> {
         // In all-caps text a cue says little: the name needs a listed part, an initial or a
         // colon after the cue ("CLIENT DIT HÉSITATION" is not a name).
         if !title && (is_allcaps(self.w(k)) && is_allcaps(self.w(first).trim_end_matches('.')) || is_allcaps(self.w(k)) && self.initial(first)) {
-            let evidence = (first..=e).any(|x| self.listed_word(self.w(x)) || self.initial(x)) || gp.contains(':') || self.comma_form_at(first);
+            let tight_comma = (first..=e).any(|x| x > first && self.gap(x) == ",");
+            let evidence = (first..=e).any(|x| self.listed_word(self.w(x)) || self.initial(x)) || gp.contains(':') || tight_comma;
             if !evidence {
                 return None;
             }
@@ -937,6 +968,10 @@ impl<'a> Cx<'a> {
         {
             return None;
         }
+        // "TAG 32B, ...", "RO 845221 ...": a number after an operational label is not a civic number.
+        if k > 0 && self.gap(k).trim().is_empty() && contains(NOT_CIVIC_AFTER, self.lw(k - 1)) {
+            return None;
+        }
         let (_, e) = self.civic_street(k)?;
         Some((self.unit_prefix(k), e))
     }
@@ -991,12 +1026,42 @@ impl<'a> Cx<'a> {
         if matches!(gp, " " | ", " | "\u{a0}") && contains(FR_STREET, t1) {
             return self.fr_street(c + 1);
         }
-        if gp != " " && gp != "\u{a0}" {
+        if gp != " " && gp != "\u{a0}" && gp != ", " {
             return None;
         }
-        // "123 Hwy 7", "123 Route 132"
+        // "123 Hwy 7", "123 Route 132", "4800 Highway 7 West"
         if contains(NUMBERED_ROADS, t1) && c + 2 < n && self.gap(c + 2) == " " && self.w(c + 2).bytes().all(|b| b.is_ascii_digit()) && self.w(c + 2).len() <= 4 {
-            return Some((k, c + 2));
+            let mut e = c + 2;
+            if e + 1 < n && self.gap(e + 1) == " " && contains(DIRECTIONS, self.lw(e + 1)) && self.w(e + 1).chars().next().is_some_and(char::is_uppercase) {
+                e += 1;
+            }
+            return Some((k, e));
+        }
+        // "1234, 1re Avenue", "1234, Grande Allée": the French comma after the civic number,
+        // before a street with a type.
+        if gp == ", " {
+            if self.w(c + 1).bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            return match self.en_street(c + 1) {
+                Some((e, true)) => Some((k, e)),
+                _ => None,
+            };
+        }
+        if matches!(t1, "de" | "du" | "des") {
+            // "45 de la Commune Ouest": a French street named without its type; the tail decides.
+            let mut j = c + 2;
+            while j < n && self.gap(j) == " " && matches!(self.lw(j), "la" | "l" | "le" | "les") {
+                j += 1;
+            }
+            if j < n && (self.gap(j) == " " || self.gap(j) == "'") && is_cap(self.w(j)) {
+                let mut e = j;
+                if e + 1 < n && self.gap(e + 1) == " " && contains(DIRECTIONS, self.lw(e + 1)) && self.w(e + 1).chars().next().is_some_and(char::is_uppercase) {
+                    e += 1;
+                }
+                return Some((k, TYPELESS - e));
+            }
+            return None;
         }
         let (e, typed) = self.en_street(c + 1)?;
         Some((k, if typed { e } else { TYPELESS - e }))
@@ -1018,6 +1083,10 @@ impl<'a> Cx<'a> {
             let w = self.w(j);
             let lw = self.lw(j);
             if j > ty + 1 && contains(UNITS, lw) {
+                break;
+            }
+            if contains(DIRECTIONS, lw) && last.is_some() && w.chars().next().is_some_and(char::is_uppercase) {
+                last = Some(j);
                 break;
             }
             let digits = w.bytes().all(|c| c.is_ascii_digit());
@@ -1075,8 +1144,14 @@ impl<'a> Cx<'a> {
                 }
                 return Some((e, true));
             }
-            let name_word = is_cap(w) || is_allcaps(w) || ordinal(w) || lw == "st" || lw == "ste";
-            if !name_word {
+            // "101 St NW" (a numbered street), "John A. Macdonald" (an initial).
+            let numbered = j == j0 && w.len() <= 4 && w.bytes().all(|c| c.is_ascii_digit()) && j + 1 < n && contains(EN_STREET, self.lw(j + 1));
+            let initial = w.len() == 1 && w.chars().all(char::is_uppercase) && self.after(j).starts_with(". ");
+            let name_word = is_cap(w) || is_allcaps(w) || ordinal(w) || lw == "st" || lw == "ste" || numbered || initial;
+            // "2021 Honda Civic Sport Road test": a model year and a make, not an address.
+            let civic = self.w(j0 - 1);
+            let year = civic.len() == 4 && (civic.starts_with("19") || civic.starts_with("20"));
+            if !name_word || j == j0 && year && contains(MAKES, lw) {
                 break;
             }
             j += 1;
@@ -1092,7 +1167,7 @@ impl<'a> Cx<'a> {
         let num_after = |j: usize| -> Option<usize> {
             (j < n && self.w(j).bytes().all(|c| c.is_ascii_digit()) && self.w(j).len() <= 6).then_some(j)
         };
-        let gap_num = |j: usize| j < n && matches!(self.gap(j), " " | "#" | " #" | "# " | ". " | "." | " no " | " no. ");
+        let gap_num = |j: usize| j < n && matches!(self.gap(j), " " | "#" | " #" | "# " | ". " | "." | ". #" | ".#" | " no " | " no. ");
         let mut e;
         if lw == "rr" && gap_num(k + 1) {
             e = num_after(k + 1)?;
@@ -1105,8 +1180,9 @@ impl<'a> Cx<'a> {
                 return None;
             }
             e = num_after(b + 1)?;
-        } else if lw == "box" && k > 0 && !self.gap(k).contains('.') && gap_num(k + 1) {
-            return None;
+        } else if lw == "box" && self.w(k) != "box" && gap_num(k + 1) && (k == 0 || !self.t[..self.toks[k].s].trim_end().ends_with(|c: char| c.is_alphanumeric())) {
+            // "Box 123, Humboldt, SK" (a capitalised Box with no PO before it, not "tool box 3").
+            e = num_after(k + 1)?;
         } else if lw == "c" && k + 2 < n && self.gap(k + 1) == "." && self.lw(k + 1) == "p" && gap_num(k + 2) {
             e = num_after(k + 2)?;
         } else if lw == "cp" && gap_num(k + 1) && self.w(k) == "CP" {
@@ -1143,7 +1219,9 @@ impl<'a> Cx<'a> {
             return e;
         }
         if e + 2 < n {
+            // "St., Unit 4": an abbreviation's full stop before the separator.
             let gp = self.gap(e + 1);
+            let gp = gp.strip_prefix('.').filter(|g| !g.is_empty()).unwrap_or(gp);
             if matches!(gp, ", " | " " | ",") && contains(UNITS, self.lw(e + 1)) {
                 let gp2 = self.gap(e + 2);
                 if matches!(gp2, " " | ". " | "." | " #" | ". #" | "#" | " no " | " no. ") && self.w(e + 2).len() <= 6 {
@@ -1151,6 +1229,13 @@ impl<'a> Cx<'a> {
                 }
             } else if matches!(gp, ", #" | " #" | ",#") && self.w(e + 1).len() <= 6 && self.w(e + 1).bytes().any(|c| c.is_ascii_digit()) {
                 return e + 1;
+            } else if matches!(gp, ", " | " ") {
+                // "4th Floor", "2e étage", "Floor 4", "étage 3"
+                let (a, b) = (self.lw(e + 1), self.lw(e + 2));
+                let floor = |w: &str| matches!(w, "floor" | "fl" | "étage" | "etage" | "level" | "niveau");
+                if self.gap(e + 2) == " " && (ordinal(self.w(e + 1)) && floor(b) || floor(a) && b.bytes().all(|c| c.is_ascii_digit()) && b.len() <= 3) {
+                    return e + 2;
+                }
             }
         }
         e
@@ -1164,6 +1249,10 @@ impl<'a> Cx<'a> {
         let e = if typeless { TYPELESS - e } else { e };
         let lowercase_address = self.t[self.toks[civic].e..self.toks[e].e].chars().all(|c| !c.is_uppercase());
         let mut end = self.toks[e].e;
+        // "Bay St., Toronto", "Cres., Halifax": the abbreviation's full stop.
+        if self.t[end..].starts_with('.') && tail_sep(&self.t[end + 1..], true).is_some() {
+            end += 1;
+        }
         // Separator, then city words.
         let after = &self.t[end..];
         let sep_len = tail_sep(after, true);
@@ -1289,6 +1378,13 @@ impl<'a> Cx<'a> {
         Some(len)
     }
 }
+
+/// Words after which a number is an identifier, not a civic number.
+const NOT_CIVIC_AFTER: &[&str] = &[
+    "tag", "ro", "po", "stock", "stk", "deal", "vin", "niv", "invoice", "inv", "claim", "bt", "wo", "job", "dossier", "contrat",
+    "contract", "facture", "commande", "order", "ref", "réf", "appt", "rdv", "lead", "qty", "qté", "part", "pièce", "campaign",
+    "campagne", "recall", "rappel", "tsb",
+];
 
 /// Marks a street with no street type: its last token `e` is passed on as `TYPELESS - e`.
 const TYPELESS: usize = usize::MAX;
