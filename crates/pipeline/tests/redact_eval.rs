@@ -97,6 +97,8 @@ struct Report {
     spans: usize,
     /// Request bodies built from the redacted texts that the guard refuses.
     refused: usize,
+    /// Request bodies the detector's own re-scan refuses (`llm::rescan_body`).
+    rescan_refused: usize,
     misses: Vec<String>,
     damaged: Vec<String>,
     extras: Vec<String>,
@@ -160,6 +162,9 @@ fn evaluate(redactor: &Redactor, cases: &[Case]) -> Report {
             }
         }
         let body = llm::request_body(&red.redacted, 256).unwrap();
+        if !llm::rescan_body(redactor, &body, c.lang()).unwrap().1.is_empty() {
+            r.rescan_refused += 1;
+        }
         if let Err(refusal) = guard::check_body(&body) {
             r.refused += 1;
             let f = &refusal.findings[0];
@@ -198,6 +203,12 @@ fn print_tables(title: &str, r: &Report, targets: &[(&str, f64)]) {
         pct(r.extra_spans, r.spans)
     );
     println!("request bodies the guard refuses after redaction: {} of {} ({:.1}%)", r.refused, r.texts, pct(r.refused, r.texts));
+    println!(
+        "request bodies the detector's re-scan refuses after redaction: {} of {} ({:.1}%)",
+        r.rescan_refused,
+        r.texts,
+        pct(r.rescan_refused, r.texts)
+    );
 }
 
 fn print_details(r: &Report) {

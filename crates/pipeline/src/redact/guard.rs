@@ -8,7 +8,9 @@
 //!
 //! - **`digit_run`**: nine or more digits in a row, separators and line breaks ignored (white
 //!   space of any kind, `-`, `.`, `/`, `(`, `)`, `+` and the Unicode dashes between digit
-//!   groups, up to [`MAX_GAP_CHARS`] characters per gap), that is not positively classified
+//!   groups, up to [`MAX_GAP_CHARS`] characters per gap; digits inside an alphanumeric token
+//!   such as `P9981A` or `RT0001` join nothing, digits that follow letters such as the
+//!   `1234` of `T1234 567890 12` start a run), that is not positively classified
 //!   as a kept identifier (below). Any Unicode decimal or numeric character counts as a digit
 //!   (a SIN in full-width digits is still nine digits), and a run holding one cannot be
 //!   classified, so it is refused.
@@ -347,13 +349,18 @@ fn digit_runs(t: &str, out: &mut Vec<(PatternClass, usize, usize)>) {
             it.next();
         }
         let next_char = t[e..].chars().next();
-        let attached = prev_char.is_some_and(char::is_alphabetic) || next_char.is_some_and(char::is_alphabetic);
+        // Digits inside an alphanumeric token (`P9981A`, `RT0001`) join nothing; digits that
+        // only follow letters (`T1234 567890 12`, `U24117 …`) may be joined by what follows.
+        let left = prev_char.is_some_and(char::is_alphabetic);
+        let right = next_char.is_some_and(char::is_alphabetic);
+        let attached = right;
         let mut g = Group { s: i, e, n, ascii, spaced_before: false, gap_char: None, kept: false };
         // Joins the current run when the gap since its last group is only separators.
-        let joins = run.last().is_some_and(|last| {
-            let gap = &t[last.e..i];
-            !attached && !gap.is_empty() && gap.chars().count() <= MAX_GAP_CHARS && gap.chars().all(is_sep)
-        });
+        let joins = !left
+            && run.last().is_some_and(|last| {
+                let gap = &t[last.e..i];
+                !attached && !gap.is_empty() && gap.chars().count() <= MAX_GAP_CHARS && gap.chars().all(is_sep)
+            });
         if joins {
             let last = run.last().map_or(0, |l| l.e);
             let gap = &t[last..i];
@@ -469,10 +476,16 @@ fn keep_date_parts(t: &str, run: &mut [Group]) {
         }
         if g.n <= 2 {
             let b = after.as_bytes();
+            let bh = after.strip_prefix(' ').map_or(b, str::as_bytes);
             let time = b.len() >= 3 && matches!(b[0], b':' | b'h' | b'H') && b[1].is_ascii_digit() && b[2].is_ascii_digit()
-                || b.first().is_some_and(|&c| c == b'h' || c == b'H') && b.get(1).is_none_or(|c| !c.is_ascii_alphanumeric())
-                || after.trim_start().to_ascii_lowercase().starts_with(['a', 'p']) && after.trim_start().len() >= 2 && matches!(&after.trim_start().as_bytes()[1..2], b"m" | b"M");
-            let word: String = after.trim_start_matches([' ', '\u{a0}']).chars().take_while(|c| c.is_alphabetic()).flat_map(char::to_lowercase).collect();
+                || bh.first().is_some_and(|&c| c == b'h' || c == b'H') && bh.get(1).is_none_or(|c| !c.is_ascii_alphabetic())
+                || {
+                    // "5 pm", "10 AM"
+                    let a = after.strip_prefix(' ').unwrap_or(after).as_bytes();
+                    a.len() >= 2 && matches!(a[0], b'a' | b'p' | b'A' | b'P') && matches!(a[1], b'm' | b'M') && a.get(2).is_none_or(|c| !c.is_ascii_alphanumeric())
+                };
+            let word: String =
+                after.trim_start_matches([' ', '\u{a0}']).chars().take(12).take_while(|c| c.is_alphabetic()).flat_map(char::to_lowercase).collect();
             let day = after.starts_with([' ', '\u{a0}']) && MONTH_WORDS.contains(&word.as_str());
             if time || day {
                 g.kept = true;
@@ -507,11 +520,13 @@ fn keep_dates(t: &str, run: &mut [Group]) {
                 continue;
             }
         }
-        // "12/19", "3/23": month/day or day/month with a slash.
+        // "12/19", "3/23", "23/1": month/day or day/month with a slash.
         if k + 1 < run.len() && run[k + 1].gap_char == Some('/') && !run[k + 1].spaced_before && run[k + 1].ascii {
             let (a, c) = (&run[k], &run[k + 1]);
             let next_tight = run.get(k + 2).is_some_and(tight);
-            if (1..=2).contains(&a.n) && c.n == 2 && !next_tight && (month_ok(num(t, a)) && (1..=31).contains(&num(t, c))) {
+            let (x, y) = (num(t, a), num(t, c));
+            let md = month_ok(x) && (1..=31).contains(&y) || day_ok(x) && month_ok(y);
+            if (1..=2).contains(&a.n) && (1..=2).contains(&c.n) && !next_tight && md {
                 run[k].kept = true;
                 run[k + 1].kept = true;
                 k += 2;
@@ -797,6 +812,7 @@ mod tests {
             "12/19 5:45 pm",
             "Submitted: 20240328 11:40 AM, 2025-1856\n18 janvier 2024",
             "NEQ du concessionnaire 1128970956",
+            "rendez-vous (no AP808673).\n23/1 18 h 30 BDC-01",
             "[PHONE] [SIN] [EMAIL] [POSTAL_CODE]",
             "rate @ 8.99% and 4 tires @ $120.00",
         ] {

@@ -374,9 +374,15 @@ impl<'a> Cx<'a> {
             })
     }
 
+    /// A word of a redaction marker (`[NAME]`, `[POSTAL_CODE]`): neither a cue nor a name.
+    fn marker(&self, k: usize) -> bool {
+        super::rules::in_marker(self.t.as_bytes(), self.toks[k].s, self.toks[k].e)
+    }
+
     fn not_name(&self, k: usize) -> bool {
         let lw = self.lw(k);
-        self.date_word(k)
+        self.marker(k)
+            || self.date_word(k)
             || contains(NOT_NAMES, lw)
             || self.g.is_stop(self.w(k))
             || cue_of(lw).is_some() && !self.listed_word(self.w(k))
@@ -673,7 +679,8 @@ impl<'a> Cx<'a> {
                 continue;
             }
             // Cue, then a name (or several joined by and/et/&).
-            if let Some(cue) = cue_of(self.lw(k))
+            if !self.marker(k)
+                && let Some(cue) = cue_of(self.lw(k))
                 && let Some(e) = self.after_cue(k, cue, &mut taken, out)
             {
                 k = e + 1;
@@ -726,7 +733,7 @@ impl<'a> Cx<'a> {
                 return false;
             }
             let p = j - 1;
-            if cue_of(self.lw(p)).is_some() {
+            if cue_of(self.lw(p)).is_some() && !self.marker(p) {
                 return true;
             }
             if !contains(PREPS, self.lw(p)) {
@@ -766,7 +773,7 @@ impl<'a> Cx<'a> {
             if starts_name {
                 break;
             }
-            if let Some(c) = cue_of(self.lw(j))
+            if let Some(c) = cue_of(self.lw(j)).filter(|_| !self.marker(j))
                 && !self.name_tok_listed(j)
             {
                 cue.newline |= c.newline;
@@ -829,10 +836,6 @@ impl<'a> Cx<'a> {
             e = e2;
         }
         Some(e)
-    }
-
-    fn comma_form_at(&self, j: usize) -> bool {
-        (j..(j + 3).min(self.n())).any(|k| self.comma_form(k).is_some_and(|(a, _, _)| a == j))
     }
 
     fn name_tok_listed(&self, j: usize) -> bool {

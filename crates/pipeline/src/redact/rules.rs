@@ -103,13 +103,27 @@ fn has_word(l: &[u8], from: usize, to: usize, words: &[&str]) -> bool {
             let (a, b) = (from + k, from + k + w.len());
             // A redaction marker such as "[SIN]" is not a context word, and a context word
             // whose value was redacted ("SIN [SIN]") says nothing about later numbers.
-            let marker = a > 0 && l[a - 1] == b'[' && l.get(b) == Some(&b']');
+            let marker = in_marker(l, a, b);
             let rest = &l[b.min(l.len())..];
             let rest = rest.iter().position(|c| !matches!(c, b' ' | b':' | b'#' | b'.' | b'-')).map_or(rest, |k| &rest[k..]);
             let used = rest.first() == Some(&b'[');
             win == w && boundary_before(l, a) && boundary_after(l, b) && !marker && !used
         })
     })
+}
+
+/// Whether `l[a..b]` lies inside a redaction marker such as `[SIN]` or `[DRIVERS_LICENCE]`.
+pub(crate) fn in_marker(l: &[u8], a: usize, b: usize) -> bool {
+    let is_m = |c: u8| c.is_ascii_alphabetic() || c == b'_';
+    let mut s = a;
+    while s > 0 && is_m(l[s - 1]) {
+        s -= 1;
+    }
+    let mut e = b.min(l.len());
+    while e < l.len() && is_m(l[e]) {
+        e += 1;
+    }
+    s > 0 && l[s - 1] == b'[' && l.get(e) == Some(&b']')
 }
 
 /// The word ending at or before `i` (skipping non-word bytes), as a slice of `l`.
@@ -725,7 +739,12 @@ fn scan_context(b: &[u8], l: &[u8], out: &mut Vec<Span>) {
 fn key_at(l: &[u8], i: usize, rest: &[u8], keys: &[&str]) -> Option<usize> {
     let c = *rest.first()?;
     keys.iter()
-        .filter(|k| k.as_bytes()[0] == c && rest.starts_with(k.as_bytes()) && (boundary_after(l, i + k.len()) || k.ends_with(')')))
+        .filter(|k| {
+            k.as_bytes()[0] == c
+                && rest.starts_with(k.as_bytes())
+                && (boundary_after(l, i + k.len()) || k.ends_with(')'))
+                && !in_marker(l, i, i + k.len())
+        })
         .map(|k| k.len())
         .max()
 }
