@@ -196,12 +196,7 @@ fn print_tables(title: &str, r: &Report, targets: &[(&str, f64)]) {
     println!("| all keep | {} | {} | {:.4} (target ≤ 0.01) |", all.total, all.hit, all.ratio());
     #[allow(clippy::cast_precision_loss)]
     let pct = |a: usize, b: usize| if b == 0 { 0.0 } else { 100.0 * a as f64 / b as f64 };
-    println!(
-        "\nredaction spans overlapping no labelled PII: {} of {} ({:.1}%)",
-        r.extra_spans,
-        r.spans,
-        pct(r.extra_spans, r.spans)
-    );
+    println!("\nredaction spans overlapping no labelled PII: {} of {} ({:.1}%)", r.extra_spans, r.spans, pct(r.extra_spans, r.spans));
     println!("request bodies the guard refuses after redaction: {} of {} ({:.1}%)", r.refused, r.texts, pct(r.refused, r.texts));
     println!(
         "request bodies the detector's re-scan refuses after redaction: {} of {} ({:.1}%)",
@@ -213,13 +208,21 @@ fn print_tables(title: &str, r: &Report, targets: &[(&str, f64)]) {
 
 fn print_details(r: &Report) {
     println!("\nmissed PII spans ({}):", r.misses.len());
-    r.misses.iter().for_each(|m| println!("  {m}"));
+    for m in &r.misses {
+        println!("  {m}");
+    }
     println!("damaged keep spans ({}):", r.damaged.len());
-    r.damaged.iter().for_each(|m| println!("  {m}"));
+    for m in &r.damaged {
+        println!("  {m}");
+    }
     println!("guard refusals ({}):", r.refusals.len());
-    r.refusals.iter().for_each(|m| println!("  {m}"));
+    for m in &r.refusals {
+        println!("  {m}");
+    }
     println!("spans overlapping no labelled PII ({}):", r.extras.len());
-    r.extras.iter().for_each(|m| println!("  {m}"));
+    for m in &r.extras {
+        println!("  {m}");
+    }
 }
 
 fn check(r: &Report, targets: &[(&str, f64)], fails: &mut Vec<String>, part: &str) {
@@ -234,8 +237,7 @@ fn check(r: &Report, targets: &[(&str, f64)], fails: &mut Vec<String>, part: &st
 }
 
 /// The issue 22 targets, on the v2 test part.
-const V2_TARGETS: &[(&str, f64)] =
-    &[("SIN", 0.99), ("PHONE", 0.99), ("EMAIL", 0.99), ("NAME", 0.95), ("ADDRESS", 0.95), ("PLATE", 0.95)];
+const V2_TARGETS: &[(&str, f64)] = &[("SIN", 0.99), ("PHONE", 0.99), ("EMAIL", 0.99), ("NAME", 0.95), ("ADDRESS", 0.95), ("PLATE", 0.95)];
 
 #[test]
 fn v2_test_part_meets_the_issue_22_targets() {
@@ -276,7 +278,9 @@ fn regression_set_keeps_its_targets() {
         }
     }
     println!("request bodies the detector re-scan would refuse: {}", refused.len());
-    refused.iter().for_each(|m| println!("  {m}"));
+    for m in &refused {
+        println!("  {m}");
+    }
     let mut fails = Vec::new();
     check(&r, REGRESSION_TARGETS, &mut fails, "regression");
     if !refused.is_empty() {

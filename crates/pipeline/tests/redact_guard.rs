@@ -53,7 +53,8 @@ fn assert_refused(body: &[u8], pii: &str, class: PatternClass) {
     // `pii` is either the text that went into the body or, with a `\u` escape, the raw bytes.
     let json = serde_json::to_string(pii).unwrap();
     let escaped = if pii.contains("\\u") { pii.as_bytes() } else { &json.as_bytes()[1..json.len() - 1] };
-    let pos = body.windows(escaped.len()).position(|w| w == escaped).unwrap_or_else(|| body.windows(2).position(|w| w == &escaped[..2]).unwrap());
+    let pos =
+        body.windows(escaped.len()).position(|w| w == escaped).unwrap_or_else(|| body.windows(2).position(|w| w == &escaped[..2]).unwrap());
     assert!(
         f.byte_offset >= pos && f.byte_offset + f.byte_len <= pos + escaped.len(),
         "{pii:?}: finding at {:?}",

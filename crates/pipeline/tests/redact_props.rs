@@ -61,7 +61,12 @@ fn check_view(text: &str) {
 fn check_idempotent(r: &Redactor, text: &str) {
     let once = r.redact(text, Lang::En).unwrap().redacted;
     let twice = r.redact(&once, Lang::En).unwrap();
-    assert_eq!(twice.redacted, once, "second pass found {:?}", twice.spans.iter().map(|s| &once[s.byte_start..s.byte_end]).collect::<Vec<_>>());
+    assert_eq!(
+        twice.redacted,
+        once,
+        "second pass found {:?}",
+        twice.spans.iter().map(|s| &once[s.byte_start..s.byte_end]).collect::<Vec<_>>()
+    );
 }
 
 /// Text dense in what the rules and the detector look at.
@@ -122,9 +127,24 @@ proptest! {
 #[test]
 fn hostile_repetitions_do_not_panic_and_oversize_is_refused() {
     let r = Redactor::offline();
-    for unit in
-        ["plate ", "@", "a@b.", "1 ", "130 692 544 ", "Mr. ", "né le ", "(514) ", "123 rue ", "é", "SIN 1-", "A1234-", "1 - ", "9\n", "X,Y ", "1 Main St, "]
-    {
+    for unit in [
+        "plate ",
+        "@",
+        "a@b.",
+        "1 ",
+        "130 692 544 ",
+        "Mr. ",
+        "né le ",
+        "(514) ",
+        "123 rue ",
+        "é",
+        "SIN 1-",
+        "A1234-",
+        "1 - ",
+        "9\n",
+        "X,Y ",
+        "1 Main St, ",
+    ] {
         let text = unit.repeat((1 << 20) / unit.len());
         check(&r, &text, Lang::Fr);
         let _ = guard::scan(text.as_bytes());

@@ -81,12 +81,82 @@ pub const MAX_FINDINGS: usize = 64;
 /// Label words that make the number right after them an operational identifier (matched
 /// case-insensitively on the word before the number, after `#`, `:`, `no`, `n°`, ...).
 pub const LABELS: &[&str] = &[
-    "stock", "stk", "stock#", "deal", "ro", "r.o", "wo", "po", "invoice", "inv", "facture", "claim", "réclamation", "reclamation",
-    "contract", "contrat", "dossier", "order", "commande", "account", "acct", "compte", "ref", "reference", "référence", "conf",
-    "confirmation", "auth", "approval", "approbation", "lender", "loan", "prêt", "pret", "lead", "appt", "rdv", "tag", "job", "bt",
-    "bon", "neq", "bn", "vin", "niv", "serial", "série", "serie", "part", "pièce", "piece", "campaign", "campagne", "recall",
-    "rappel", "tsb", "transaction", "trans", "file", "batch", "lot", "ticket", "quote", "soumission", "devis", "unit", "unité",
-    "case", "opcode", "op", "dtc", "auction", "encan", "reservation", "réservation", "booking",
+    "stock",
+    "stk",
+    "stock#",
+    "deal",
+    "ro",
+    "r.o",
+    "wo",
+    "po",
+    "invoice",
+    "inv",
+    "facture",
+    "claim",
+    "réclamation",
+    "reclamation",
+    "contract",
+    "contrat",
+    "dossier",
+    "order",
+    "commande",
+    "account",
+    "acct",
+    "compte",
+    "ref",
+    "reference",
+    "référence",
+    "conf",
+    "confirmation",
+    "auth",
+    "approval",
+    "approbation",
+    "lender",
+    "loan",
+    "prêt",
+    "pret",
+    "lead",
+    "appt",
+    "rdv",
+    "tag",
+    "job",
+    "bt",
+    "bon",
+    "neq",
+    "bn",
+    "vin",
+    "niv",
+    "serial",
+    "série",
+    "serie",
+    "part",
+    "pièce",
+    "piece",
+    "campaign",
+    "campagne",
+    "recall",
+    "rappel",
+    "tsb",
+    "transaction",
+    "trans",
+    "file",
+    "batch",
+    "lot",
+    "ticket",
+    "quote",
+    "soumission",
+    "devis",
+    "unit",
+    "unité",
+    "case",
+    "opcode",
+    "op",
+    "dtc",
+    "auction",
+    "encan",
+    "reservation",
+    "réservation",
+    "booking",
 ];
 
 const NUMBER_WORDS: &[&str] = &["no", "num", "number", "numéro", "numero", "n", "nº", "n°", "id"];
@@ -396,7 +466,11 @@ fn ascii_lower_word_before(t: &str, mut i: usize) -> (String, usize) {
     let mut s = e;
     while s > 0 {
         let Some(c) = t[..s].chars().next_back() else { break };
-        if !(c.is_alphanumeric() || c == '°' || c == 'º' || c == '.' && s >= 2 && t[..s - 1].chars().next_back().is_some_and(char::is_alphabetic)) {
+        if !(c.is_alphanumeric()
+            || c == '°'
+            || c == 'º'
+            || c == '.' && s >= 2 && t[..s - 1].chars().next_back().is_some_and(char::is_alphabetic))
+        {
             break;
         }
         s -= c.len_utf8();
@@ -451,9 +525,50 @@ fn num(t: &str, g: &Group) -> u32 {
 }
 
 const MONTH_WORDS: &[&str] = &[
-    "jan", "janv", "janvier", "january", "feb", "févr", "fevr", "février", "fevrier", "february", "mar", "mars", "march", "apr", "avr",
-    "avril", "april", "may", "mai", "jun", "juin", "june", "jul", "juil", "juillet", "july", "aug", "août", "aout", "august", "sep",
-    "sept", "septembre", "september", "oct", "octobre", "october", "nov", "novembre", "november", "dec", "déc", "décembre", "decembre",
+    "jan",
+    "janv",
+    "janvier",
+    "january",
+    "feb",
+    "févr",
+    "fevr",
+    "février",
+    "fevrier",
+    "february",
+    "mar",
+    "mars",
+    "march",
+    "apr",
+    "avr",
+    "avril",
+    "april",
+    "may",
+    "mai",
+    "jun",
+    "juin",
+    "june",
+    "jul",
+    "juil",
+    "juillet",
+    "july",
+    "aug",
+    "août",
+    "aout",
+    "august",
+    "sep",
+    "sept",
+    "septembre",
+    "september",
+    "oct",
+    "octobre",
+    "october",
+    "nov",
+    "novembre",
+    "november",
+    "dec",
+    "déc",
+    "décembre",
+    "decembre",
     "december",
 ];
 
@@ -482,10 +597,18 @@ fn keep_date_parts(t: &str, run: &mut [Group]) {
                 || {
                     // "5 pm", "10 AM"
                     let a = after.strip_prefix(' ').unwrap_or(after).as_bytes();
-                    a.len() >= 2 && matches!(a[0], b'a' | b'p' | b'A' | b'P') && matches!(a[1], b'm' | b'M') && a.get(2).is_none_or(|c| !c.is_ascii_alphanumeric())
+                    a.len() >= 2
+                        && matches!(a[0], b'a' | b'p' | b'A' | b'P')
+                        && matches!(a[1], b'm' | b'M')
+                        && a.get(2).is_none_or(|c| !c.is_ascii_alphanumeric())
                 };
-            let word: String =
-                after.trim_start_matches([' ', '\u{a0}']).chars().take(12).take_while(|c| c.is_alphabetic()).flat_map(char::to_lowercase).collect();
+            let word: String = after
+                .trim_start_matches([' ', '\u{a0}'])
+                .chars()
+                .take(12)
+                .take_while(|c| c.is_alphabetic())
+                .flat_map(char::to_lowercase)
+                .collect();
             let day = after.starts_with([' ', '\u{a0}']) && MONTH_WORDS.contains(&word.as_str());
             if time || day {
                 g.kept = true;
@@ -505,7 +628,13 @@ fn keep_dates(t: &str, run: &mut [Group]) {
         }
         let day_ok = |d: u32| (1..=31).contains(&d);
         let month_ok = |m: u32| (1..=12).contains(&m);
-        if k + 2 < run.len() && tight(&run[k + 1]) && tight(&run[k + 2]) && run[k + 1].gap_char == run[k + 2].gap_char && run[k + 1].ascii && run[k + 2].ascii {
+        if k + 2 < run.len()
+            && tight(&run[k + 1])
+            && tight(&run[k + 2])
+            && run[k + 1].gap_char == run[k + 2].gap_char
+            && run[k + 1].ascii
+            && run[k + 2].ascii
+        {
             let (a, m, c) = (&run[k], &run[k + 1], &run[k + 2]);
             let ymd = a.n == 4 && (1..=2).contains(&m.n) && (1..=2).contains(&c.n) && month_ok(num(t, m)) && day_ok(num(t, c));
             let dmy = (1..=2).contains(&a.n)
@@ -537,18 +666,20 @@ fn keep_dates(t: &str, run: &mut [Group]) {
     }
 }
 
+/// Marks the thousands groups before group `k` (three digits after a single space, no-break
+/// space or dot).
+fn back_over_thousands(run: &mut [Group], k: usize) {
+    let mut j = k;
+    while j > 0 && run[j].n == 3 && matches!(run[j].gap_char, Some(' ' | '\u{a0}' | '\u{202f}' | '.')) {
+        run[j - 1].kept = true;
+        j -= 1;
+    }
+}
+
 /// Marks amounts: a decimal part after a tight `.` inside the run, or a decimal part, `$`
 /// or `%` right after the run, or `$` right before it; with their thousands groups.
 fn keep_amounts(t: &str, run: &mut [Group]) {
     let b = t.as_bytes();
-    // Thousands groups before group `k` (single space, no-break space or dot gaps, three digits).
-    fn back_over_thousands(run: &mut [Group], k: usize) {
-        let mut j = k;
-        while j > 0 && run[j].n == 3 && matches!(run[j].gap_char, Some(' ' | '\u{a0}' | '\u{202f}' | '.')) {
-            run[j - 1].kept = true;
-            j -= 1;
-        }
-    }
     // "4227.07 ...": a two-digit group after a tight '.', followed by white space or the end.
     for k in 1..run.len() {
         let decimal = run[k].n == 2 && run[k].gap_char == Some('.') && run.get(k + 1).is_none_or(|n| n.spaced_before);
@@ -561,7 +692,10 @@ fn keep_amounts(t: &str, run: &mut [Group]) {
     let Some(last) = run.last().copied() else { return };
     let after = &b[last.e..];
     let after_sp = after.strip_prefix(b" ").or_else(|| after.strip_prefix("\u{a0}".as_bytes())).unwrap_or(after);
-    let decimal_after = after.len() >= 3 && matches!(after[0], b',' | b'.') && after[1].is_ascii_digit() && after[2].is_ascii_digit()
+    let decimal_after = after.len() >= 3
+        && matches!(after[0], b',' | b'.')
+        && after[1].is_ascii_digit()
+        && after[2].is_ascii_digit()
         && after.get(3).is_none_or(|c| !c.is_ascii_digit());
     if decimal_after || after_sp.first().is_some_and(|&c| c == b'$' || c == b'%') || after_sp.starts_with("€".as_bytes()) {
         let k = run.len() - 1;
@@ -726,7 +860,10 @@ fn postal_codes(t: &str, out: &mut Vec<(PatternClass, usize, usize)>) {
     let mut i = 0;
     while i + 6 <= n {
         let c = b[i];
-        if !c.is_ascii_alphabetic() || i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] >= 0x80 && t[..i].chars().next_back().is_some_and(char::is_alphanumeric)) {
+        if !c.is_ascii_alphabetic()
+            || i > 0
+                && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] >= 0x80 && t[..i].chars().next_back().is_some_and(char::is_alphanumeric))
+        {
             i += 1;
             continue;
         }
@@ -749,7 +886,8 @@ fn postal_codes(t: &str, out: &mut Vec<(PatternClass, usize, usize)>) {
         }
         if j + 3 <= n && b[j].is_ascii_digit() && b[j + 1].is_ascii_alphabetic() && b[j + 2].is_ascii_digit() {
             let e = j + 3;
-            let end_ok = e == n || !b[e].is_ascii_alphanumeric() && (b[e] < 0x80 || !t[e..].chars().next().is_some_and(char::is_alphanumeric));
+            let end_ok =
+                e == n || !b[e].is_ascii_alphanumeric() && (b[e] < 0x80 || !t[e..].chars().next().is_some_and(char::is_alphanumeric));
             if end_ok {
                 out.push((PatternClass::PostalCode, i, e));
                 i = e;

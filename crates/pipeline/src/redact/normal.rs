@@ -130,13 +130,12 @@ fn joiner(gap: &str) -> Option<u8> {
         return None;
     }
     match mark {
-        // A dot then a line break ("604.651.\n6349") joins like a bare line break.
-        Some(b'.') if lines > 0 => Some(b'\n'),
         // A full stop ending a sentence ("unit 12. 514 ...") is not a joiner.
-        Some(b'.') if space_after_mark && !space_before_mark => None,
-        Some(m) => Some(m),
-        None if lines > 0 => Some(b'\n'),
-        None => Some(b' '),
+        Some(b'.') if lines == 0 && space_after_mark && !space_before_mark => None,
+        // A dot then a line break ("604.651.\n6349") joins like a bare line break.
+        Some(m) if m != b'.' || lines == 0 => Some(m),
+        _ if lines > 0 => Some(b'\n'),
+        _ => Some(b' '),
     }
 }
 
@@ -147,41 +146,54 @@ impl<'a> NormalView<'a> {
         let n = b.len();
         let mut edits: Vec<Edit> = Vec::new();
         let mut out: Option<String> = None;
-        // Bytes of `text` already copied into `out`.
+        // Bytes of `text` already copied into `out`; no gap before it is looked at again.
         let mut copied = 0;
-        let mut i = 0;
-        while i < n {
-            let c = b[i];
-            if !c.is_ascii_alphanumeric() {
-                i += 1;
-                continue;
-            }
-            // Find the gap after this alphanumeric byte.
-            let g = i + 1;
-            if g >= n || b[g].is_ascii_alphanumeric() || b[g] >= 0x80 && !matches!(b[g], 0xc2 | 0xe2) {
-                i = g;
-                continue;
-            }
-            let mut e = g;
-            while e < n && e - g <= MAX_GAP_BYTES && !b[e].is_ascii_alphanumeric() {
-                e += 1;
-            }
-            if e >= n || e - g > MAX_GAP_BYTES || !b[e].is_ascii_alphanumeric() || !(c.is_ascii_digit() || b[e].is_ascii_digit()) {
-                i = e.max(g);
-                continue;
-            }
-            // `g` and `e` are char boundaries: both neighbours are ASCII.
+        let mut done = 0;
+        // Rewrites the gap `[g, e)` (between two ASCII alphanumerics) if it is a joiner.
+        let rewrite = |g: usize, e: usize, out: &mut Option<String>, copied: &mut usize, edits: &mut Vec<Edit>| {
             let gap = &text[g..e];
             if let Some(canon) = joiner(gap)
                 && !(gap.len() == 1 && gap.as_bytes()[0] == canon)
             {
                 let o = out.get_or_insert_with(|| String::with_capacity(n));
-                o.push_str(&text[copied..g]);
+                o.push_str(&text[*copied..g]);
                 edits.push(Edit { view_at: o.len(), orig_at: g, orig_len: gap.len(), canonical: canon });
                 o.push(char::from(canon));
-                copied = e;
+                *copied = e;
             }
-            i = e;
+        };
+        // Every rewritten gap touches a digit: go from digit run to digit run.
+        let mut i = 0;
+        while let Some(k) = b[i..].iter().position(u8::is_ascii_digit) {
+            let d = i + k;
+            // The gap before the run, when a letter precedes it ("FXT - 1234"); a digit before
+            // it was handled as the previous run's gap after.
+            if d >= 2 && d > done && !b[d - 1].is_ascii_alphanumeric() {
+                let mut gs = d - 1;
+                while gs > done && d - gs <= MAX_GAP_BYTES && !b[gs - 1].is_ascii_alphanumeric() {
+                    gs -= 1;
+                }
+                if gs > done && gs >= 1 && d - gs <= MAX_GAP_BYTES && b[gs - 1].is_ascii_alphabetic() {
+                    rewrite(gs, d, &mut out, &mut copied, &mut edits);
+                }
+            }
+            let de = d + b[d..].iter().take_while(|c| c.is_ascii_digit()).count();
+            // The gap after the run.
+            let g = de;
+            if g < n && !b[g].is_ascii_alphanumeric() && (b[g] < 0x80 || matches!(b[g], 0xc2 | 0xe2)) {
+                let mut e = g;
+                while e < n && e - g <= MAX_GAP_BYTES && !b[e].is_ascii_alphanumeric() {
+                    e += 1;
+                }
+                if e < n && e - g <= MAX_GAP_BYTES {
+                    rewrite(g, e, &mut out, &mut copied, &mut edits);
+                    done = e;
+                }
+            }
+            i = de;
+            if i >= n {
+                break;
+            }
         }
         let text = match out {
             Some(mut o) => {
@@ -222,17 +234,15 @@ impl<'a> NormalView<'a> {
 /// Lowers ASCII letters and the two-byte Latin-1 capitals (`É` → `é`, `À` → `à`), keeping
 /// every byte offset, so that context words match in all-caps French text.
 pub fn lower_keep_len(text: &str) -> String {
-    let mut b = text.as_bytes().to_vec();
+    let mut b = text.as_bytes().to_ascii_lowercase();
+    // Latin-1 capitals: 0xC3 then 0x80..=0x9E (not 0x97, the multiplication sign).
     let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        if c.is_ascii_uppercase() {
-            b[i] = c + 32;
-        } else if c == 0xC3 && i + 1 < b.len() && (0x80..=0x9E).contains(&b[i + 1]) && b[i + 1] != 0x97 {
-            b[i + 1] += 0x20;
-            i += 1;
+    while let Some(k) = b[i..].iter().position(|&c| c == 0xC3) {
+        let j = i + k + 1;
+        if j < b.len() && (0x80..=0x9E).contains(&b[j]) && b[j] != 0x97 {
+            b[j] += 0x20;
         }
-        i += 1;
+        i = j;
     }
     String::from_utf8(b).unwrap_or_else(|_| text.to_ascii_lowercase())
 }

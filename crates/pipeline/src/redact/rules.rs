@@ -213,13 +213,13 @@ fn luhn_ok(d: &[u8; 9]) -> bool {
     sum.is_multiple_of(10)
 }
 
-/// SIN, phone, Ontario/Quebec licence formats: all start at a digit, `+`, `(` or letter.
+/// SIN and phone: they start at a digit, `+` or `(`.
 fn scan_digits(b: &[u8], l: &[u8], out: &mut Vec<Span>) {
-    let n = b.len();
     let mut i = 0;
-    while i < n {
+    while let Some(k) = b[i..].iter().position(|&c| c.is_ascii_digit() || c == b'+' || c == b'(') {
+        i += k;
         let c = b[i];
-        if !(c.is_ascii_digit() || c == b'+' || c == b'(') || !boundary_before(b, i) {
+        if !boundary_before(b, i) {
             i += 1;
             continue;
         }
@@ -239,19 +239,15 @@ fn scan_digits(b: &[u8], l: &[u8], out: &mut Vec<Span>) {
         }
         i += 1;
     }
-    // Ontario / Quebec licence numbers (a capital letter then 4 digits), and Manitoba's.
-    let mut i = 0;
-    while i + 5 < n {
-        if b[i].is_ascii_uppercase()
-            && boundary_before(b, i)
-            && let Some(end) = if digits_at(b, i + 1, 4) { dashed_licence_at(b, i) } else { manitoba_licence_at(b, i) }
-        {
-            out.push(Span { byte_start: i, byte_end: end, kind: PiiType::DriversLicence });
-            i = end;
-            continue;
-        }
-        i += 1;
+}
+
+/// Ontario / Quebec licence numbers (a capital letter then 4 digits), and Manitoba's, at the
+/// word start `i` (from [`scan_context`]'s pass over words).
+fn licence_shape_at(b: &[u8], i: usize) -> Option<usize> {
+    if i + 5 >= b.len() || !b[i].is_ascii_uppercase() {
+        return None;
     }
+    if digits_at(b, i + 1, 4) { dashed_licence_at(b, i) } else { manitoba_licence_at(b, i) }
 }
 
 fn dashed_licence_at(b: &[u8], i: usize) -> Option<usize> {
@@ -280,8 +276,21 @@ fn manitoba_licence_at(b: &[u8], i: usize) -> Option<usize> {
     let u = |k: usize| b.get(k).is_some_and(u8::is_ascii_uppercase);
     let d = |k: usize| b.get(k).is_some_and(u8::is_ascii_digit);
     let dash = |k: usize| b.get(k) == Some(&b'-');
-    let ok = u(i) && u(i + 1) && dash(i + 2) && u(i + 3) && u(i + 4) && dash(i + 5) && u(i + 6) && u(i + 7) && dash(i + 8) && u(i + 9)
-        && d(i + 10) && d(i + 11) && d(i + 12) && u(i + 13) && u(i + 14);
+    let ok = u(i)
+        && u(i + 1)
+        && dash(i + 2)
+        && u(i + 3)
+        && u(i + 4)
+        && dash(i + 5)
+        && u(i + 6)
+        && u(i + 7)
+        && dash(i + 8)
+        && u(i + 9)
+        && d(i + 10)
+        && d(i + 11)
+        && d(i + 12)
+        && u(i + 13)
+        && u(i + 14);
     (ok && boundary_after(b, i + 15)).then_some(i + 15)
 }
 
@@ -411,7 +420,11 @@ fn phone_at(b: &[u8], l: &[u8], start: usize) -> Option<usize> {
         } else {
             return None;
         }
-    } else if b[i] == b'1' && i + 1 < n && (is_num_sep(b[i + 1]) || b[i + 1] == b'(') && !(i >= 2 && is_grouping_sep(b[i - 1]) && b[i - 2].is_ascii_digit()) {
+    } else if b[i] == b'1'
+        && i + 1 < n
+        && (is_num_sep(b[i + 1]) || b[i + 1] == b'(')
+        && !(i >= 2 && is_grouping_sep(b[i - 1]) && b[i - 2].is_ascii_digit())
+    {
         // "1-800-...", "1 (514) ..."
         let j = i + 1 + sep_at(b, i + 1);
         if j < n && (b[j] == b'(' || digits_at(b, j, 3)) {
@@ -469,7 +482,7 @@ fn phone_at(b: &[u8], l: &[u8], start: usize) -> Option<usize> {
     if separated && i + 1 < n && is_grouping_sep(b[i]) && b[i + 1].is_ascii_digit() && !ext_follows(l, i) {
         return None;
     }
-    let context = has_word(l, start.saturating_sub(30), start, PHONE_CONTEXT);
+    let context = || has_word(l, start.saturating_sub(30), start, PHONE_CONTEXT);
     let (prev, _) = prev_word(l, start);
     let immediate_context = in_list(PHONE_CONTEXT, prev);
     // A number right after an operational label is that identifier ("RO 388881-2019").
@@ -478,10 +491,10 @@ fn phone_at(b: &[u8], l: &[u8], start: usize) -> Option<usize> {
     }
     if !separated && !country {
         // A bare run right after '#' is a reference number.
-        if !immediate_context && hash_before(b, start) && !context {
+        if !immediate_context && hash_before(b, start) && !context() {
             return None;
         }
-        if !context && !nanp_area_assigned(&b[area_at..area_at + 3]) {
+        if !nanp_area_assigned(&b[area_at..area_at + 3]) && !context() {
             return None;
         }
     }
@@ -533,7 +546,8 @@ fn scan_emails(b: &[u8], out: &mut Vec<Span>) {
     while let Some(k) = b[from..].iter().position(|&c| c == b'@').map(|k| from + k) {
         from = k + 1;
         // The spaced form "name @ host.ca": one space on each side.
-        let spaced = k >= 2 && b[k - 1] == b' ' && is_local(b[k - 2]) && b.get(k + 1) == Some(&b' ') && b.get(k + 2).is_some_and(|&c| is_domain(c));
+        let spaced =
+            k >= 2 && b[k - 1] == b' ' && is_local(b[k - 2]) && b.get(k + 1) == Some(&b' ') && b.get(k + 2).is_some_and(|&c| is_domain(c));
         let (at_s, at_e) = if spaced { (k - 1, k + 2) } else { (k, k + 1) };
         let mut s = at_s;
         while s > 0 && is_local(b[s - 1]) {
@@ -691,38 +705,59 @@ const FILLERS: &[&str] = &[
 
 /// Rules that need a context word: plates, dates of birth, licence numbers.
 fn scan_context(b: &[u8], l: &[u8], out: &mut Vec<Span>) {
-    // One pass over word starts, checking the first letter before comparing keys.
+    // One pass over word starts: a word that does not start any key is skipped whole after
+    // one hash lookup.
     let n = b.len();
+    let first_words = key_first_words();
     let mut i = 0;
     while i < n {
-        let c = l[i];
-        if !matches!(c, b'p' | b'i' | b'd' | b'b' | b'n' | b'l' | b'v' | b'c' | b't' | b'a' | b'r' | 0xC3) || !boundary_before(l, i) {
+        if !is_word(l[i]) || !boundary_before(l, i) {
             i += 1;
             continue;
         }
+        if let Some(end) = licence_shape_at(b, i) {
+            out.push(Span { byte_start: i, byte_end: end, kind: PiiType::DriversLicence });
+            i = end;
+            continue;
+        }
+        let w_end = i + l[i..].iter().take_while(|&&c| is_word(c)).count();
+        let len = w_end - i;
+        if len >= 32 || first_words.1[usize::from(l[i])] & (1 << len) == 0 {
+            i = w_end;
+            continue;
+        }
+        let Some(&lists) = first_words.0.get(&l[i..w_end]) else {
+            i = w_end;
+            continue;
+        };
         let rest = &l[i..];
-        if let Some(k) = key_at(l, i, rest, PLATE_KEYS)
+        if lists & KEY_PLATE != 0
+            && let Some(k) = key_at(l, i, rest, PLATE_KEYS)
             && let Some((s, e)) = after_fillers(b, l, i + k, 4, plate_at)
         {
             out.push(Span { byte_start: s, byte_end: e, kind: PiiType::Plate });
             i = e;
             continue;
         }
-        if let Some(k) = key_at(l, i, rest, WEAK_PLATE_KEYS)
+        if lists & KEY_WEAK_PLATE != 0
+            && let Some(k) = key_at(l, i, rest, WEAK_PLATE_KEYS)
             && let Some((s, e)) = after_fillers(b, l, i + k, 3, plate_weak_at)
         {
             out.push(Span { byte_start: s, byte_end: e, kind: PiiType::Plate });
             i = e;
             continue;
         }
-        if let Some(k) = key_at(l, i, rest, DOB_KEYS)
+        if lists & KEY_DOB != 0
+            && let Some(k) = key_at(l, i, rest, DOB_KEYS)
             && let Some((s, e)) = after_fillers(b, l, i + k, 3, date_at)
         {
             out.push(Span { byte_start: s, byte_end: e, kind: PiiType::Dob });
             i = e;
             continue;
         }
-        if let Some(k) = key_at(l, i, rest, LICENCE_KEYS) {
+        if lists & KEY_LICENCE != 0
+            && let Some(k) = key_at(l, i, rest, LICENCE_KEYS)
+        {
             let (prev, _) = prev_word(l, i);
             let business = matches!(prev, b"dealer" | b"omvic" | b"business" | b"commerce" | b"marchand" | b"amvoq");
             if !business && let Some((s, e)) = after_fillers(b, l, i + k, 4, licence_at) {
@@ -733,6 +768,34 @@ fn scan_context(b: &[u8], l: &[u8], out: &mut Vec<Span>) {
         }
         i += 1;
     }
+}
+
+const KEY_PLATE: u8 = 1;
+const KEY_WEAK_PLATE: u8 = 2;
+const KEY_DOB: u8 = 4;
+const KEY_LICENCE: u8 = 8;
+
+/// The first word of every context key (`date` of `date of birth`), with the key lists it
+/// starts.
+type FirstWords = (super::gazetteer::FastMap<&'static [u8], u8>, [u32; 256]);
+
+/// The first word of every context key (`date` of `date of birth`) with the key lists it
+/// starts, and per first byte the lengths of those words (to skip most words unhashed).
+fn key_first_words() -> &'static FirstWords {
+    static T: OnceLock<FirstWords> = OnceLock::new();
+    T.get_or_init(|| {
+        let mut t = super::gazetteer::FastMap::default();
+        let mut m = [0u32; 256];
+        for (list, bit) in [(PLATE_KEYS, KEY_PLATE), (WEAK_PLATE_KEYS, KEY_WEAK_PLATE), (DOB_KEYS, KEY_DOB), (LICENCE_KEYS, KEY_LICENCE)] {
+            for k in list {
+                let b = k.as_bytes();
+                let first = &b[..b.iter().take_while(|&&c| is_word(c)).count()];
+                *t.entry(first).or_insert(0) |= bit;
+                m[usize::from(first[0])] |= 1 << first.len();
+            }
+        }
+        (t, m)
+    })
 }
 
 /// The length of the longest key matching at `i` with a word boundary after it.
@@ -805,17 +868,63 @@ fn plate_group(b: &[u8], i: usize) -> (usize, usize, usize) {
 
 /// Measurement units and times that read like the letter group of a plate ("120 km").
 const NOT_PLATE_WORDS: &[&str] = &[
-    "km", "kms", "mi", "mph", "kmh", "hr", "hrs", "h", "min", "mins", "sec", "lbs", "lb", "kg", "psi", "mm", "cm", "ft", "in", "pm",
-    "am", "hp", "cc", "awd", "fwd", "rwd", "4wd", "gal", "qt", "l", "ml", "jours", "days", "mois", "ans", "yrs", "pcs", "tires", "pneus",
+    "km", "kms", "mi", "mph", "kmh", "hr", "hrs", "h", "min", "mins", "sec", "lbs", "lb", "kg", "psi", "mm", "cm", "ft", "in", "pm", "am",
+    "hp", "cc", "awd", "fwd", "rwd", "4wd", "gal", "qt", "l", "ml", "jours", "days", "mois", "ans", "yrs", "pcs", "tires", "pneus",
 ];
 
 /// Words that follow a plate word but are not a vanity plate.
 const NOT_VANITY: &[&str] = &[
-    "TRANSFER", "TRANSFERRED", "TRANSFERT", "STICKER", "STICKERS", "EXPIRED", "EXPIRY", "RENEWAL", "RENEWED", "NUMBER", "NUMBERS",
-    "MISSING", "ATTACHED", "REMOVED", "RETURNED", "PENDING", "UNKNOWN", "TEMPORARY", "DEALER", "FRONT", "PLATE", "PLATES", "PLAQUE",
-    "PLAQUES", "LICENCE", "LICENSE", "TRADE", "ABSENTE", "MANQUANTE", "ENLEVÉE", "REMISE", "VALIDE", "EXPIRÉE", "STOCK", "STATUS",
-    "CHECK", "LIGHT", "BOLTS", "FRAME", "HOLDER", "COVER", "BRACKET", "ISSUED", "ORDERED", "PLEASE", "THANKS", "PERMIS", "CLIENT",
-    "CUSTOMER", "ADDED", "ATTACHÉE",
+    "TRANSFER",
+    "TRANSFERRED",
+    "TRANSFERT",
+    "STICKER",
+    "STICKERS",
+    "EXPIRED",
+    "EXPIRY",
+    "RENEWAL",
+    "RENEWED",
+    "NUMBER",
+    "NUMBERS",
+    "MISSING",
+    "ATTACHED",
+    "REMOVED",
+    "RETURNED",
+    "PENDING",
+    "UNKNOWN",
+    "TEMPORARY",
+    "DEALER",
+    "FRONT",
+    "PLATE",
+    "PLATES",
+    "PLAQUE",
+    "PLAQUES",
+    "LICENCE",
+    "LICENSE",
+    "TRADE",
+    "ABSENTE",
+    "MANQUANTE",
+    "ENLEVÉE",
+    "REMISE",
+    "VALIDE",
+    "EXPIRÉE",
+    "STOCK",
+    "STATUS",
+    "CHECK",
+    "LIGHT",
+    "BOLTS",
+    "FRAME",
+    "HOLDER",
+    "COVER",
+    "BRACKET",
+    "ISSUED",
+    "ORDERED",
+    "PLEASE",
+    "THANKS",
+    "PERMIS",
+    "CLIENT",
+    "CUSTOMER",
+    "ADDED",
+    "ATTACHÉE",
 ];
 
 /// A plate after a plate word: one group of 5-8 with a digit, an upper-case vanity plate of
