@@ -3,10 +3,13 @@
 //! text (makes, models, months, places, document words).
 //!
 //! The lists live in data files beside this module (`data/given.txt`, `data/surnames.txt`,
-//! `data/ambiguous.txt`, `data/stop.txt`: one word per line, `#` starts a comment line),
-//! compiled in with `include_str!` and parsed once, on first use. They were typed from
-//! general knowledge of common names, not taken from any data set. They are matched
-//! case-sensitively in their capitalised form (and in upper case for all-caps text).
+//! `data/ambiguous.txt`, `data/stop.txt`, `data/cities.txt`: one entry per line, `#` starts a
+//! comment line), compiled in with `include_str!` and parsed once, on first use (issue 21).
+//! They were typed from general knowledge of common Canadian names (English, French and the
+//! other origins common in Canada) and municipalities, not taken from any data set. Names are
+//! matched case-sensitively in their capitalised form, in upper case for all-caps text, and in
+//! lower case where a rule looks at lower-case words; cities case- and accent-insensitively.
+//! (`data/nanp_area_codes.txt`, used by the phone rule, is described in [`rules`](super::rules).)
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};

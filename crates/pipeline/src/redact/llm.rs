@@ -1,11 +1,11 @@
 //! The model-request path: redact, build the Bedrock Anthropic Messages body, check the
-//! exact bytes with the fail-closed [guard](super::guard) and re-scan them with the detector,
+//! exact bytes with the fail-closed [`guard`] and re-scan them with the detector,
 //! record, call, record.
 //!
 //! # Order of the checks
 //!
 //! 1. [`invoke_redacted`] redacts the text and builds the body.
-//! 2. The **guard** ([`guard::check_body`](super::guard::check_body)) checks the exact body
+//! 2. The **guard** ([`guard::check_body`]) checks the exact body
 //!    bytes, independently of the detector. A refusal is **recorded**: a `pii_redaction_event`
 //!    whose body says `"guard": "refused"` and lists each finding's pattern class and byte
 //!    offset in the body, with the body's SHA-256 (never its bytes); the model is not called,
