@@ -177,3 +177,18 @@ fn every_marked_entity_is_redacted_whole() {
     }
     assert!(misses.is_empty(), "{} of {} not redacted whole: {misses:#?}", misses.len(), CASES.len());
 }
+
+#[test]
+fn issue_24_a_label_word_after_a_cue_is_not_a_name() {
+    // "customer SIN: …" became "customer [NAME]: [SIN]".
+    let r = Redactor::offline();
+    for (text, want) in [
+        ("customer SIN: 130 692 544", "customer SIN: [SIN]"),
+        ("Client NAS : 130 692 544", "Client NAS : [SIN]"),
+        ("CUSTOMER VIN 1HGCM82633A004352", "CUSTOMER VIN 1HGCM82633A004352"),
+        ("Cust Tel: 514-872-3344", "Cust Tel: [PHONE]"),
+        ("buyer DOB: 1980-04-12", "buyer DOB: [DOB]"),
+    ] {
+        assert_eq!(r.redact(text, Lang::En).unwrap().redacted, want);
+    }
+}
