@@ -1,4 +1,4 @@
-//! Entry points for the CSV-ingest and redactor fuzz targets and for the corpus replay test
+//! Entry points for the CSV-ingest, redactor and guard fuzz targets and for the corpus replay test
 //! (`tests/fuzz_corpus.rs`): each feeds outside bytes to one entry point and must return
 //! without panicking, hanging or allocating without bound, whatever the input; each also
 //! asserts invariants of the result. Not part of the stable API.
@@ -6,13 +6,15 @@
 use std::sync::OnceLock;
 
 use crate::ingest::{self, DeclaredEncoding, Dms, Export, Limits, Options, Profile};
-use crate::redact::{Lang, Redactor};
+use crate::redact::normal::NormalView;
+use crate::redact::{Lang, Redactor, guard, llm};
 
 /// A fuzz entry point.
 pub type Target = fn(&[u8]);
 
 /// Every entry point, by the fuzz target's name.
-pub const TARGETS: &[(&str, Target)] = &[("csv_ingest", csv_ingest), ("redactor_input", redactor_input)];
+pub const TARGETS: &[(&str, Target)] =
+    &[("csv_ingest", csv_ingest), ("redactor_input", redactor_input), ("redactor_guard", redactor_guard)];
 
 /// [`ingest::check`] on arbitrary bytes: the first byte picks the profile, the declared
 /// encoding and hashing; the rest is the file. Small limits so the limit paths are reached.
@@ -35,9 +37,11 @@ pub fn csv_ingest(data: &[u8]) {
     }
 }
 
-/// The offline redactor (stage 1 detector and stage 2 rules) on arbitrary UTF-8 text (the
-/// first byte picks the language): spans are in bounds, on character boundaries, sorted and
-/// disjoint, and every byte outside them survives, in order, in the redacted text.
+/// The offline redactor (stage 1 detector and stage 2 rules, on the normalised view) on
+/// arbitrary UTF-8 text (the first byte picks the language): spans are in bounds, on
+/// character boundaries, sorted and disjoint, and every byte outside them survives, in order,
+/// in the redacted text; the normalised view maps back exactly; the guard checks the request
+/// body built from the redacted text without panicking.
 pub fn redactor_input(data: &[u8]) {
     static REDACTOR: OnceLock<Redactor> = OnceLock::new();
 
@@ -61,4 +65,38 @@ pub fn redactor_input(data: &[u8]) {
         from = s.byte_end;
     }
     assert!(rest.ends_with(&text[from..]));
+    // The normalised view: undoing its edits gives the text back.
+    let view = NormalView::new(text);
+    let mut undone = String::with_capacity(text.len());
+    let mut at = 0;
+    for e in view.edits() {
+        undone.push_str(&view.as_str()[at..e.view_at]);
+        undone.push_str(&text[e.orig_at..e.orig_at + e.orig_len]);
+        at = e.view_at + 1;
+    }
+    undone.push_str(&view.as_str()[at..]);
+    assert_eq!(undone, text, "the normalised view maps back");
+    // The guard on the exact body the model would get.
+    if let Ok(body) = llm::request_body(&r.redacted, 16) {
+        redactor_guard(&body);
+    }
+}
+
+/// The fail-closed guard on arbitrary request-body bytes: findings are in bounds, sorted,
+/// at least a byte long, and [`guard::check_body`] refuses exactly when there are findings.
+pub fn redactor_guard(data: &[u8]) {
+    let findings = guard::scan(data);
+    let mut last = 0;
+    for f in &findings {
+        assert!(f.byte_len >= 1 && f.byte_offset + f.byte_len <= data.len(), "{f:?} in {} bytes", data.len());
+        assert!(f.byte_offset >= last, "findings sorted");
+        last = f.byte_offset;
+    }
+    match guard::check_body(data) {
+        Ok(()) => assert!(findings.is_empty()),
+        Err(r) => {
+            assert!(!findings.is_empty() && r.total_findings == findings.len());
+            assert!(r.findings.len() <= guard::MAX_FINDINGS);
+        }
+    }
 }

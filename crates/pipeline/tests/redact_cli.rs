@@ -36,15 +36,21 @@ fn redacts_jsonl_with_input_byte_offsets() {
     let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[0]["id"], "a");
-    assert_eq!(lines[0]["redacted"], "Élodie: NAS [SIN], tél. [PHONE], RO 845221");
+    // "Élodie" is a listed given name since issue 22 (it was left in the text before).
+    assert_eq!(lines[0]["redacted"], "[NAME]: NAS [SIN], tél. [PHONE], RO 845221");
     let src = "Élodie: NAS 130 692 544, tél. (514) 555-0147, RO 845221";
     let spans = lines[0]["spans"].as_array().unwrap();
-    assert_eq!(spans.len(), 2);
-    let s0 = &spans[0];
-    let (a, b) = (usize::try_from(s0["byte_start"].as_u64().unwrap()).unwrap(), usize::try_from(s0["byte_end"].as_u64().unwrap()).unwrap());
+    assert_eq!(spans.len(), 3);
+    let at = |s: &serde_json::Value| {
+        (usize::try_from(s["byte_start"].as_u64().unwrap()).unwrap(), usize::try_from(s["byte_end"].as_u64().unwrap()).unwrap())
+    };
+    // UTF-8 byte offsets: "Élodie" is 7 bytes.
+    assert_eq!(at(&spans[0]), (0, 7));
+    assert_eq!(spans[0]["type"], "NAME");
+    let (a, b) = at(&spans[1]);
     assert_eq!(&src[a..b], "130 692 544");
-    assert_eq!(s0["type"], "SIN");
-    assert_eq!(spans[1]["type"], "PHONE");
+    assert_eq!(spans[1]["type"], "SIN");
+    assert_eq!(spans[2]["type"], "PHONE");
     assert_eq!(lines[1]["redacted"], "nothing here, stock U24117");
     assert_eq!(lines[1]["spans"], serde_json::json!([]));
     assert!(!d.join("out.jsonl.partial").exists());

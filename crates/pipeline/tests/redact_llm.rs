@@ -99,7 +99,9 @@ fn paired_events_are_ordered_linked_and_share_the_hash() {
     assert_eq!(b["outcome"], "ok");
     assert_eq!(a["counts"]["SIN"], 1);
     assert_eq!(a["counts"]["EMAIL"], 1);
-    assert_eq!(a["detectors"][0], "pipeline-offline-ner@1");
+    // The stage-1 detector's version as recorded; bumped to 2 when issue 22 changed its rules
+    // (the event must name the detector that produced the redaction).
+    assert_eq!(a["detectors"][0], "pipeline-offline-ner@2");
     // No PII in either claim.
     for s in &stored {
         let bytes = serde_json::to_vec(&s.request.claim.body).unwrap();

@@ -1,12 +1,40 @@
-//! The model-request path: redact, build the Bedrock Anthropic Messages body, re-scan the
-//! exact bytes, record, call, record.
+//! The model-request path: redact, build the Bedrock Anthropic Messages body, check the
+//! exact bytes with the fail-closed [`guard`] and re-scan them with the detector,
+//! record, call, record.
+//!
+//! # Order of the checks
+//!
+//! 1. [`invoke_redacted`] redacts the text and builds the body.
+//! 2. The **guard** ([`guard::check_body`]) checks the exact body
+//!    bytes, independently of the detector. A refusal is **recorded**: a `pii_redaction_event`
+//!    whose body says `"guard": "refused"` and lists each finding's pattern class and byte
+//!    offset in the body, with the body's SHA-256 (never its bytes); the model is not called,
+//!    and the caller gets [`InvokeError::GuardRefused`].
+//! 3. The detector's **re-scan** ([`rescan_body`]) of the body and of its decoded strings. A
+//!    body it still finds PII in is refused with [`InvokeError::PiiInBody`]; as before, nothing
+//!    is written (this re-scan is the detector checking itself, the guard is the independent
+//!    check).
+//! 4. The paired events below, around the call.
+//!
+//! [`send_body`] does steps 2 and 4 for a body the caller built: the guard still stands
+//! between it and the model.
+//!
+//! # Why a refusal is a `pii_redaction_event`
+//!
+//! The refusal is the outcome of the redaction check for this call, so it is recorded as the
+//! claim that records that check, with `"guard": "refused"` instead of `"clean"`, and no
+//! `ai_invocation_event` follows it (an auditor sees a redaction event no invocation links).
+//! `incident` would also fit, but it is a ledger-generated kind that the sink refuses from
+//! clients, and a new claim kind would change evidence-core, which is being restructured;
+//! the guard's version is recorded in the event (`"guard_version"`), so a later move to
+//! another kind can tell the two apart.
 //!
 //! # The two events and how they refer to each other
 //!
 //! 1. `pii_redaction_event` is appended **before** the call. Its body:
 //!    `{"counts": {"NAME": 2, ...}, "spans": N, "redacted_sha256": H, "request_body_sha256": B,
-//!    "detectors": ["pipeline-offline-ner@1", "pipeline-rules@1"], "lang": "en", "model": M,
-//!    "rescan": "clean"}`.
+//!    "detectors": ["pipeline-offline-ner@2", "pipeline-rules@2"], "lang": "en", "model": M,
+//!    "rescan": "clean", "guard": "clean", "guard_version": "pipeline-guard@1"}`.
 //! 2. `ai_invocation_event` is appended **after** the call. Its body:
 //!    `{"model": M, "input_sha256": H, "request_body_sha256": B, "response_sha256": R | null,
 //!    "outcome": "ok" | "error", "pii_redaction_event": C}` where `C` is the first event's
@@ -29,6 +57,7 @@ use evidence_core::sink::{AppendReceipt, AppendRequest, ClaimSink};
 use evidence_core::{Claim, ClaimKind};
 use sha2::{Digest, Sha256};
 
+use super::guard::{self, Finding};
 use super::{DetectError, Lang, PiiType, Redaction, Redactor, Span};
 
 /// The `anthropic_version` Bedrock expects for Anthropic Messages bodies.
@@ -144,6 +173,22 @@ pub enum InvokeError {
         /// What the re-scan found.
         types: Vec<PiiType>,
     },
+    /// The fail-closed guard refused the exact request body; the model was not called. The
+    /// refusal was recorded as a `pii_redaction_event` (`receipt`), unless the sink failed
+    /// (`record_error`). Holds classes, offsets and the body's hash, never its bytes.
+    #[error("{refusal}; not sent; {}", match (receipt, record_error) {
+        (Some(r), _) => format!("refusal recorded as claim {}", r.seq),
+        (None, Some(e)) => format!("recording the refusal failed: {e}"),
+        (None, None) => "refusal not recorded".to_owned(),
+    })]
+    GuardRefused {
+        /// What the guard found.
+        refusal: guard::Refusal,
+        /// The receipt of the `pii_redaction_event` recording the refusal.
+        receipt: Option<AppendReceipt>,
+        /// Why the refusal could not be recorded, when it could not.
+        record_error: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
     /// The request body could not be serialised; nothing was written or sent.
     #[error("request body: {0}")]
     Body(#[from] serde_json::Error),
@@ -182,48 +227,100 @@ fn sha256_hex(b: &[u8]) -> String {
     hex::encode(Sha256::digest(b))
 }
 
-/// Redacts `text`, builds and re-scans the request body, writes the `pii_redaction_event`,
-/// calls the model, writes the `ai_invocation_event`.
-///
-/// # Errors
-/// [`InvokeError`]: a detector failure or a non-clean re-scan stops before anything is
-/// written or sent; a sink failure before the call stops before sending; a client failure
-/// is recorded in the second event and then returned.
-pub async fn invoke_redacted<S: ClaimSink, C: LlmClient>(
-    redactor: &Redactor,
+/// What the `pii_redaction_event` of a call says about the redaction that produced the body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RedactionRecord {
+    /// Spans per type.
+    pub counts: Vec<(PiiType, usize)>,
+    /// How many spans.
+    pub spans: usize,
+    /// Hex SHA-256 of the redacted text (the model's input).
+    pub redacted_sha256: String,
+    /// `name@version` of the detectors.
+    pub detectors: Vec<String>,
+    /// The text's language.
+    pub lang: Lang,
+}
+
+impl RedactionRecord {
+    /// The record of `redaction`, made by `redactor`.
+    pub fn of(redactor: &Redactor, redaction: &Redaction, lang: Lang) -> Self {
+        Self {
+            counts: redaction.counts(),
+            spans: redaction.spans.len(),
+            redacted_sha256: sha256_hex(redaction.redacted.as_bytes()),
+            detectors: redactor.detector_versions(),
+            lang,
+        }
+    }
+
+    fn event(&self, model_id: &str, body_sha256: &str, guard_outcome: &str) -> serde_json::Value {
+        let counts: serde_json::Map<String, serde_json::Value> =
+            self.counts.iter().map(|(t, n)| (t.as_str().to_owned(), serde_json::Value::from(*n))).collect();
+        serde_json::json!({
+            "counts": counts,
+            "spans": self.spans,
+            "redacted_sha256": self.redacted_sha256,
+            "request_body_sha256": body_sha256,
+            "detectors": self.detectors,
+            "lang": self.lang,
+            "model": model_id,
+            "guard": guard_outcome,
+            "guard_version": format!("{}@{}", guard::GUARD_NAME, guard::GUARD_VERSION),
+        })
+    }
+}
+
+/// What [`send_body`] returns.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    /// The response bytes.
+    pub response: Vec<u8>,
+    /// Receipt of the `pii_redaction_event`.
+    pub redaction_receipt: AppendReceipt,
+    /// Receipt of the `ai_invocation_event`.
+    pub invocation_receipt: AppendReceipt,
+}
+
+/// Runs the guard on `body`; on a refusal, records it and returns the error.
+async fn guard_or_refuse<S: ClaimSink>(sink: &S, model_id: &str, body: &[u8], record: &RedactionRecord) -> Result<String, InvokeError> {
+    let body_sha256 = sha256_hex(body);
+    let Err(refusal) = guard::check_body(body) else { return Ok(body_sha256) };
+    let findings: Vec<serde_json::Value> = refusal
+        .findings
+        .iter()
+        .map(|f: &Finding| serde_json::json!({"class": f.class.as_str(), "byte_offset": f.byte_offset, "byte_len": f.byte_len}))
+        .collect();
+    let mut event = record.event(model_id, &body_sha256, "refused");
+    if let Some(o) = event.as_object_mut() {
+        o.insert("findings".into(), serde_json::Value::from(findings));
+        o.insert("total_findings".into(), serde_json::Value::from(refusal.total_findings));
+        o.insert("request_body_len".into(), serde_json::Value::from(body.len()));
+    }
+    let claim = Claim::new(ClaimKind::PiiRedactionEvent, event)?;
+    match sink.append(AppendRequest::new(claim)).await {
+        Ok(r) => Err(InvokeError::GuardRefused { refusal, receipt: Some(r), record_error: None }),
+        Err(e) => Err(InvokeError::GuardRefused { refusal, receipt: None, record_error: Some(Box::new(e)) }),
+    }
+}
+
+/// Writes the `pii_redaction_event`, calls the model, writes the `ai_invocation_event`.
+async fn record_and_call<S: ClaimSink, C: LlmClient>(
     sink: &S,
     client: &C,
     model_id: &str,
-    text: &str,
-    lang: Lang,
-    max_tokens: u32,
-) -> Result<Invocation, InvokeError> {
-    let redaction = redactor.redact(text, lang)?;
-    let body = request_body(&redaction.redacted, max_tokens)?;
-    let (_, found) = rescan_body(redactor, &body, lang)?;
-    if !found.is_empty() {
-        return Err(InvokeError::PiiInBody { types: found });
+    body: &[u8],
+    body_sha256: &str,
+    record: &RedactionRecord,
+) -> Result<Sent, InvokeError> {
+    let mut event = record.event(model_id, body_sha256, "clean");
+    if let Some(o) = event.as_object_mut() {
+        o.insert("rescan".into(), serde_json::Value::from("clean"));
     }
-    let redacted_sha256 = sha256_hex(redaction.redacted.as_bytes());
-    let body_sha256 = sha256_hex(&body);
-    let counts: serde_json::Map<String, serde_json::Value> =
-        redaction.counts().into_iter().map(|(t, n)| (t.as_str().to_owned(), serde_json::Value::from(n))).collect();
-    let first = Claim::new(
-        ClaimKind::PiiRedactionEvent,
-        serde_json::json!({
-            "counts": counts,
-            "spans": redaction.spans.len(),
-            "redacted_sha256": redacted_sha256,
-            "request_body_sha256": body_sha256,
-            "detectors": redactor.detector_versions(),
-            "lang": lang,
-            "model": model_id,
-            "rescan": "clean",
-        }),
-    )?;
+    let first = Claim::new(ClaimKind::PiiRedactionEvent, event)?;
     let redaction_receipt =
         sink.append(AppendRequest::new(first)).await.map_err(|e| InvokeError::Sink { sent: false, source: Box::new(e) })?;
-    let result = client.invoke(model_id, &body).await;
+    let result = client.invoke(model_id, body).await;
     let (response_sha256, outcome) = match &result {
         Ok(r) => (serde_json::Value::from(sha256_hex(r)), "ok"),
         Err(_) => (serde_json::Value::Null, "error"),
@@ -232,7 +329,7 @@ pub async fn invoke_redacted<S: ClaimSink, C: LlmClient>(
         ClaimKind::AiInvocationEvent,
         serde_json::json!({
             "model": model_id,
-            "input_sha256": redacted_sha256,
+            "input_sha256": record.redacted_sha256,
             "request_body_sha256": body_sha256,
             "response_sha256": response_sha256,
             "outcome": outcome,
@@ -244,5 +341,60 @@ pub async fn invoke_redacted<S: ClaimSink, C: LlmClient>(
         .await
         .map_err(|e| InvokeError::Sink { sent: true, source: Box::new(e) })?;
     let response = result.map_err(|e| InvokeError::Client(Box::new(e)))?;
-    Ok(Invocation { redaction, body, response, redaction_receipt, invocation_receipt })
+    Ok(Sent { response, redaction_receipt, invocation_receipt })
+}
+
+/// Sends a request body the caller built: the guard checks the exact bytes (a refusal is
+/// recorded and returned), then the paired events are written around the call. `record`
+/// describes the redaction that produced the body (what the `pii_redaction_event` says).
+/// The detector's re-scan is not run here: [`invoke_redacted`] runs it.
+///
+/// # Errors
+/// [`InvokeError::GuardRefused`] when the guard refuses (the model is not called); otherwise
+/// as [`invoke_redacted`].
+pub async fn send_body<S: ClaimSink, C: LlmClient>(
+    sink: &S,
+    client: &C,
+    model_id: &str,
+    body: &[u8],
+    record: &RedactionRecord,
+) -> Result<Sent, InvokeError> {
+    let body_sha256 = guard_or_refuse(sink, model_id, body, record).await?;
+    record_and_call(sink, client, model_id, body, &body_sha256, record).await
+}
+
+/// Redacts `text`, builds the request body, checks it with the guard (a refusal is recorded
+/// and returned) and with the detector's re-scan, writes the `pii_redaction_event`, calls the
+/// model, writes the `ai_invocation_event`.
+///
+/// # Errors
+/// [`InvokeError`]: a detector failure or a non-clean re-scan stops before anything is
+/// written or sent; a guard refusal is recorded and nothing is sent; a sink failure before
+/// the call stops before sending; a client failure is recorded in the second event and then
+/// returned.
+pub async fn invoke_redacted<S: ClaimSink, C: LlmClient>(
+    redactor: &Redactor,
+    sink: &S,
+    client: &C,
+    model_id: &str,
+    text: &str,
+    lang: Lang,
+    max_tokens: u32,
+) -> Result<Invocation, InvokeError> {
+    let redaction = redactor.redact(text, lang)?;
+    let body = request_body(&redaction.redacted, max_tokens)?;
+    let record = RedactionRecord::of(redactor, &redaction, lang);
+    let body_sha256 = guard_or_refuse(sink, model_id, &body, &record).await?;
+    let (_, found) = rescan_body(redactor, &body, lang)?;
+    if !found.is_empty() {
+        return Err(InvokeError::PiiInBody { types: found });
+    }
+    let sent = record_and_call(sink, client, model_id, &body, &body_sha256, &record).await?;
+    Ok(Invocation {
+        redaction,
+        body,
+        response: sent.response,
+        redaction_receipt: sent.redaction_receipt,
+        invocation_receipt: sent.invocation_receipt,
+    })
 }
