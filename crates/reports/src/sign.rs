@@ -18,7 +18,7 @@
 //! The original bytes are the unchanged prefix of the signed file. No signing-time
 //! attribute is written: the signature's time is the time-stamp's genTime.
 
-use evidence_core::rfc3161::{self, HashAlg, Imprint, ValidationTime, TimestampOptions};
+use evidence_core::rfc3161::{self, HashAlg, Imprint, TimestampOptions, ValidationTime};
 use evidence_core::types::UnixMillis;
 use sha2::Digest as _;
 

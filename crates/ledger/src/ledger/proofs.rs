@@ -1,0 +1,167 @@
+//! Proofs and evidence bundles of a tenant's claims.
+
+use std::collections::HashMap;
+
+use evidence_core::bundle::{
+    Anchors, BUNDLE_FORMAT, Base64, Bundle, BundleClaim, FabricAnchor, IncidentFlag, LaterCheckpoint, RecordStatus, TimestampAnchor,
+};
+use evidence_core::internal::merkle_store::{
+    MapSource, NodeId, consistency_node_ids, consistency_proof, inclusion_node_ids, inclusion_proof,
+};
+use evidence_core::merkle::{ConsistencyProof, InclusionProof, root_of};
+use evidence_core::{NodeHash, Seq};
+
+use super::{LedgerError, TenantLedger};
+use crate::store::{AnchorState, CheckpointRow, Rail, STORED_MIN_LEVEL, TenantStore};
+
+impl<T: TenantStore> TenantLedger<T> {
+    /// Fetches the complete nodes `ids` of a tree of at least `size` leaves: stored ones
+    /// from the node table, low ones recomputed from leaf hashes.
+    async fn source(&self, ids: Vec<NodeId>) -> Result<MapSource, LedgerError> {
+        let (high, low): (Vec<NodeId>, Vec<NodeId>) = ids.into_iter().partition(|id| id.level >= STORED_MIN_LEVEL);
+        let mut map: HashMap<NodeId, NodeHash> = self.inner.store.nodes(&high).await?.into_iter().collect();
+        for id in low {
+            let start = id.index << id.level;
+            let end = start + (1u64 << id.level);
+            let leaves = self.inner.store.leaf_hashes(start, end).await?;
+            if leaves.len() as u64 != end - start {
+                return Err(LedgerError::Internal(format!("node {id:?}: {} leaves stored", leaves.len())));
+            }
+            map.insert(id, root_of(&leaves));
+        }
+        Ok(MapSource(map))
+    }
+
+    /// The inclusion proof of leaf `seq` in the tree sealed by `checkpoint`, checked
+    /// against its root before it is returned.
+    ///
+    /// # Errors
+    /// [`LedgerError`].
+    pub async fn inclusion_proof(&self, seq: Seq, checkpoint: &CheckpointRow) -> Result<InclusionProof, LedgerError> {
+        let size = checkpoint.root.tree_size.0;
+        if seq.0 >= size {
+            return Err(LedgerError::NotSealed(seq));
+        }
+        let src = self.source(inclusion_node_ids(seq.0, size)).await?;
+        let proof = inclusion_proof(seq.0, size, &src).map_err(|e| LedgerError::Internal(e.to_string()))?;
+        let leaf = self.leaf(seq).await?;
+        proof
+            .verify(&leaf.leaf_hash, &checkpoint.root)
+            .map_err(|e| LedgerError::Internal(format!("inclusion proof does not verify: {e}")))?;
+        Ok(proof)
+    }
+
+    /// The consistency proof between two checkpoints, checked before it is returned.
+    ///
+    /// # Errors
+    /// [`LedgerError`].
+    pub async fn consistency_proof(&self, old: &CheckpointRow, new: &CheckpointRow) -> Result<ConsistencyProof, LedgerError> {
+        let (m, n) = (old.root.tree_size.0, new.root.tree_size.0);
+        if m > n {
+            return Err(LedgerError::Invalid(format!("checkpoint {} is larger than {}", old.seq, new.seq)));
+        }
+        let src = self.source(consistency_node_ids(m, n)).await?;
+        let proof = consistency_proof(m, n, &src).map_err(|e| LedgerError::Internal(e.to_string()))?;
+        proof.verify(&old.root, &new.root).map_err(|e| LedgerError::Internal(format!("consistency proof does not verify: {e}")))?;
+        Ok(proof)
+    }
+
+    /// An `evidence-bundle/v1` for `seqs`: proven against the latest checkpoint that
+    /// covers them all and has at least one anchor (else the latest covering one), with
+    /// its anchors, a consistency proof to the latest checkpoint and incident flags.
+    ///
+    /// # Errors
+    /// [`LedgerError::NotSealed`] when a claim is not sealed yet.
+    pub async fn bundle(&self, seqs: &[Seq]) -> Result<Bundle, LedgerError> {
+        let Some(max) = seqs.iter().map(|s| s.0).max() else {
+            return Err(LedgerError::Invalid("no claims asked for".into()));
+        };
+        let all = self.inner.store.checkpoints(0, u32::MAX).await?;
+        let covering: Vec<&CheckpointRow> = all.iter().filter(|c| c.root.tree_size.0 > max).collect();
+        let Some(latest) = covering.last() else {
+            return Err(LedgerError::NotSealed(Seq(max)));
+        };
+        let mut chosen = *latest;
+        let mut chosen_anchors = self.inner.store.anchors(chosen.seq).await?;
+        for c in covering.iter().rev() {
+            let a = self.inner.store.anchors(c.seq).await?;
+            if a.iter().any(|r| r.state == AnchorState::Anchored) {
+                chosen = c;
+                chosen_anchors = a;
+                break;
+            }
+        }
+        let mut claims = Vec::with_capacity(seqs.len());
+        for &seq in seqs {
+            let parts = self.claim_parts(seq).await?;
+            let proof = self.inclusion_proof(seq, chosen).await?;
+            let incidents = self
+                .inner
+                .store
+                .incidents_covering(parts.appended_at)
+                .await?
+                .into_iter()
+                .map(|i| IncidentFlag { incident: i.content_hash, from: i.from, to: i.to, reason: i.reason })
+                .collect();
+            let (status, salt, record, content_hash) = match parts.record {
+                Some((salt, claim)) => (RecordStatus::Disclosed, Some(Base64(salt.0.to_vec())), Some(claim), Some(parts.content_hash)),
+                None => (RecordStatus::Erased, None, None, None),
+            };
+            claims.push(BundleClaim {
+                seq: seq.0,
+                leaf_entry: Base64(parts.leaf_entry),
+                content_hash,
+                salt,
+                record_status: status,
+                record,
+                inclusion_proof: proof,
+                incidents,
+            });
+        }
+        let mut anchors = Anchors::default();
+        for a in chosen_anchors.iter().filter(|a| a.state == AnchorState::Anchored) {
+            let Some(ev) = &a.evidence else { continue };
+            match a.rail {
+                Rail::Tsa => anchors.timestamps.push(TimestampAnchor {
+                    tsa: a.authority.clone().unwrap_or_default(),
+                    jurisdiction: a.jurisdiction.clone(),
+                    token: Base64(ev.clone()),
+                    certificates: Vec::new(),
+                    outside_residency: a.in_residency == Some(false),
+                }),
+                Rail::Fabric => match serde_json::from_slice::<FabricAnchor>(ev) {
+                    Ok(f) => anchors.fabric.push(f),
+                    Err(e) => {
+                        tracing::warn!(anchor = a.id, error = %e, "fabric evidence is not a FabricAnchor receipt; left out of the bundle");
+                    }
+                },
+            }
+        }
+        let mut later_checkpoints = Vec::new();
+        if latest.seq != chosen.seq {
+            later_checkpoints
+                .push(LaterCheckpoint { checkpoint: latest.note.clone(), proof: self.consistency_proof(chosen, latest).await? });
+        }
+        Ok(Bundle {
+            format: BUNDLE_FORMAT.to_owned(),
+            ledger: self.inner.ledger_name.clone(),
+            tenant: self.inner.store.tenant().clone(),
+            checkpoint: chosen.note.clone(),
+            claims,
+            anchors,
+            later_checkpoints,
+        })
+    }
+
+    /// A `c2sp.org/tlog-proof@v1` for leaf `seq` against the latest checkpoint (the entry
+    /// is the binary leaf entry, returned alongside), for transparency-log tooling.
+    ///
+    /// # Errors
+    /// [`LedgerError::NotSealed`] when no checkpoint covers the leaf yet.
+    pub async fn tlog_proof(&self, seq: Seq) -> Result<(Vec<u8>, evidence_core::TlogProof), LedgerError> {
+        let cp = self.inner.store.latest_checkpoint().await?.filter(|c| c.root.tree_size.0 > seq.0).ok_or(LedgerError::NotSealed(seq))?;
+        let proof = self.inclusion_proof(seq, &cp).await?;
+        let leaf = self.leaf(seq).await?;
+        Ok((leaf.entry, evidence_core::TlogProof::new(&proof, &cp.note, None)))
+    }
+}
