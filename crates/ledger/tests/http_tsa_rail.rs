@@ -14,7 +14,7 @@ use ledger::rails::HttpTsaRail;
 use ledger::store::{AnchorState, Rail, TenantConfig};
 use test_support::FabricTestDouble;
 use test_support::fixtures::{finding, ledger, tid};
-use tsa_client::testing::{Fault, OpensslTsa};
+use test_support::tsa::{Fault, OpensslTsa};
 use tsa_client::{ClientConfig, Jurisdiction, RetryPolicy, TsaClient, TsaEndpoint};
 
 fn rail(tsa: &OpensslTsa) -> HttpTsaRail {
@@ -27,7 +27,7 @@ fn rail(tsa: &OpensslTsa) -> HttpTsaRail {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn checkpoints_are_stamped_verified_and_bundled() {
-    if tsa_client::testing::openssl_version().is_none() {
+    if test_support::tsa::openssl_version().is_none() {
         assert!(std::env::var_os("TSA_CLIENT_REQUIRE_OPENSSL").is_none(), "openssl is required");
         eprintln!("SKIPPED: no OpenSSL 3 CLI");
         return;

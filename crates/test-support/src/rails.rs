@@ -3,113 +3,44 @@
 //! verify nowhere).
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use evidence_core::bundle::{Base64, FabricAnchor};
 use ledger::anchor::{AnchorEvidence, AnchorRequest, FabricRail, RailError, TsaRail};
 
-use crate::{COUNTER, TempDir, run};
+use crate::tsa::TestPki;
 
-/// An independent RFC 3161 TSA: a test PKI made with `openssl req` at test time and
-/// `openssl ts -query` / `openssl ts -reply` for each token.
+/// An independent RFC 3161 TSA as a ledger rail: the workspace's one test PKI
+/// ([`crate::tsa::TestPki`]) and `openssl ts -reply` for each token, called directly (no HTTP;
+/// the HTTP harness with faults is [`crate::tsa::OpensslTsa`]).
 #[derive(Debug)]
 pub struct OpensslTsa {
-    dir: PathBuf,
+    pki: Arc<TestPki>,
     /// Its name.
     pub name: String,
     /// Its jurisdiction.
     pub jurisdiction: String,
-    _tmp: Arc<TempDir>,
 }
 
 impl OpensslTsa {
-    /// Generates a root CA and a TSA certificate (`extendedKeyUsage = critical, timeStamping`).
+    /// A TSA named `name` in `jurisdiction`, with a root and TSA certificate of its own.
     ///
     /// # Errors
-    /// When `openssl` fails.
+    /// When `openssl` fails or is missing.
     pub fn generate(name: &str, jurisdiction: &str) -> std::io::Result<Self> {
-        let tmp = Arc::new(TempDir::new("ledger-tsa"));
-        let dir = tmp.path().to_path_buf();
-        let p = |f: &str| dir.join(f).display().to_string();
-        std::fs::write(
-            dir.join("ext.cnf"),
-            "basicConstraints = CA:FALSE\nkeyUsage = critical, digitalSignature\nextendedKeyUsage = critical, timeStamping\n",
-        )?;
-        std::fs::write(dir.join("serial"), "01\n")?;
-        std::fs::write(
-            dir.join("tsa.cnf"),
-            format!(
-                "[ tsa ]\ndefault_tsa = tsa1\n[ tsa1 ]\nserial = {}\ncrypto_device = builtin\nsigner_digest = sha256\n\
-                 default_policy = 1.3.6.1.4.1.99999.1\ndigests = sha256, sha384, sha512\naccuracy = secs:1\n\
-                 ordering = yes\ntsa_name = yes\ness_cert_id_chain = no\ness_cert_id_alg = sha256\n",
-                p("serial")
-            ),
-        )?;
-        run(Command::new("openssl").args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            &p("ca.key"),
-            "-out",
-            &p("ca.pem"),
-            "-days",
-            "3650",
-            "-subj",
-            &format!("/CN={name} Test Root/C={jurisdiction}"),
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-        ]))?;
-        run(Command::new("openssl").args([
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            &p("tsa.key"),
-            "-out",
-            &p("tsa.csr"),
-            "-subj",
-            &format!("/CN={name}/C={jurisdiction}"),
-        ]))?;
-        run(Command::new("openssl").args([
-            "x509",
-            "-req",
-            "-in",
-            &p("tsa.csr"),
-            "-CA",
-            &p("ca.pem"),
-            "-CAkey",
-            &p("ca.key"),
-            "-CAcreateserial",
-            "-out",
-            &p("tsa.pem"),
-            "-days",
-            "3650",
-            "-extfile",
-            &p("ext.cnf"),
-        ]))?;
-        Ok(Self { dir, name: name.to_owned(), jurisdiction: jurisdiction.to_owned(), _tmp: tmp })
+        let pki = TestPki::generate_named(&format!("{name} ({jurisdiction})")).map_err(std::io::Error::other)?;
+        Ok(Self { pki, name: name.to_owned(), jurisdiction: jurisdiction.to_owned() })
     }
 
     /// The root certificate (PEM path).
     pub fn ca_pem(&self) -> PathBuf {
-        self.dir.join("ca.pem")
+        self.pki.root_pem()
     }
 
     /// The TSA certificate (PEM path).
     pub fn tsa_pem(&self) -> PathBuf {
-        self.dir.join("tsa.pem")
+        self.pki.tsa_cert_pem()
     }
 
     /// Time-stamps a SHA-256 digest; returns the DER `TimeStampResp`.
@@ -117,58 +48,12 @@ impl OpensslTsa {
     /// # Errors
     /// When `openssl` fails.
     pub async fn stamp(&self, digest: &[u8; 32]) -> std::io::Result<Vec<u8>> {
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let q = self.dir.join(format!("q{n}.tsq"));
-        let r = self.dir.join(format!("r{n}.tsr"));
-        let hexd = hex::encode(digest);
-        let dir = self.dir.clone();
-        let (qs, rs) = (q.display().to_string(), r.display().to_string());
-        tokio::task::spawn_blocking(move || {
-            let p = |f: &str| dir.join(f).display().to_string();
-            run(Command::new("openssl").args(["ts", "-query", "-digest", &hexd, "-sha256", "-cert", "-out", &qs]))?;
-            run(Command::new("openssl").args([
-                "ts",
-                "-reply",
-                "-config",
-                &p("tsa.cnf"),
-                "-queryfile",
-                &qs,
-                "-signer",
-                &p("tsa.pem"),
-                "-inkey",
-                &p("tsa.key"),
-                "-chain",
-                &p("ca.pem"),
-                "-out",
-                &rs,
-            ]))
-        })
-        .await
-        .map_err(std::io::Error::other)??;
-        let out = tokio::fs::read(&r).await?;
-        let _ = tokio::fs::remove_file(&q).await;
-        let _ = tokio::fs::remove_file(&r).await;
-        Ok(out)
+        self.pki.stamp_digest(digest).await.map_err(std::io::Error::other)
     }
 
     /// Checks a response with `openssl ts -verify` against this TSA's root.
     pub fn verify(&self, digest: &[u8; 32], response: &[u8]) -> bool {
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let r = self.dir.join(format!("v{n}.tsr"));
-        if std::fs::write(&r, response).is_err() {
-            return false;
-        }
-        let ok = Command::new("openssl")
-            .args(["ts", "-verify", "-digest", &hex::encode(digest), "-in"])
-            .arg(&r)
-            .arg("-CAfile")
-            .arg(self.ca_pem())
-            .arg("-untrusted")
-            .arg(self.tsa_pem())
-            .output()
-            .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains("Verification: OK"));
-        let _ = std::fs::remove_file(&r);
-        ok
+        self.pki.verify_digest_reply(digest, response)
     }
 }
 

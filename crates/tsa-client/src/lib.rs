@@ -4,8 +4,6 @@
 mod client;
 mod endpoint;
 mod error;
-#[cfg(feature = "openssl-tsa")]
-pub mod testing;
 mod tls;
 
 pub use client::{

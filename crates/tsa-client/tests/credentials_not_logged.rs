@@ -10,7 +10,7 @@ use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 
 use common::{config, endpoint, openssl_validator, start};
-use tsa_client::testing::{Fault, OpensslTsa};
+use test_support::tsa::{Fault, OpensslTsa};
 use tsa_client::{Credentials, ResidencyPolicy, TsaClient};
 
 #[derive(Clone, Default)]

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 mod common;
 
 use common::{config, endpoint, jur, openssl_validator, reasons, start};
-use tsa_client::testing::{Fault, OpensslTsa, OpensslVerifyError, TestPki};
+use test_support::tsa::{Fault, OpensslTsa, OpensslVerifyError, TestPki};
 use tsa_client::{Credentials, FailureReason, ResidencyPolicy, TimestampError, TsaClient, TsaEndpoint};
 
 #[tokio::test]
@@ -29,7 +29,7 @@ async fn success_returns_a_token_openssl_verifies() {
     assert!(!stamp.outside_residency);
     assert!(stamp.failures.is_empty());
     assert!(stamp.validated.contains("Status: Granted"), "{}", stamp.validated);
-    assert!(stamp.validated.contains(tsa_client::testing::TEST_POLICY_OID));
+    assert!(stamp.validated.contains(test_support::tsa::TEST_POLICY_OID));
     // The stored bytes are the reply itself: they verify again on their own.
     pki.verify_reply(&query, &stamp.response).unwrap();
     let seen = tsa.requests();

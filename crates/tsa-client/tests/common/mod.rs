@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tsa_client::testing::{OpensslTsa, OpensslVerifyError, TestPki};
+use test_support::tsa::{OpensslTsa, OpensslVerifyError, TestPki};
 use tsa_client::{ClientConfig, Jurisdiction, RetryPolicy, TimestampError, TsaEndpoint};
 
 /// Returns early (skipping the test, loudly) when the `openssl` CLI is absent. The message goes
@@ -12,7 +12,7 @@ use tsa_client::{ClientConfig, Jurisdiction, RetryPolicy, TimestampError, TsaEnd
 /// With `TSA_CLIENT_REQUIRE_OPENSSL=1` (for CI) a missing CLI fails the test instead.
 macro_rules! require_openssl {
     () => {
-        if tsa_client::testing::openssl_version().is_none() {
+        if test_support::tsa::openssl_version().is_none() {
             assert!(
                 std::env::var_os("TSA_CLIENT_REQUIRE_OPENSSL").is_none(),
                 "TSA_CLIENT_REQUIRE_OPENSSL is set but the openssl CLI (OpenSSL 3) is not on the PATH"

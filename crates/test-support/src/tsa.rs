@@ -1,7 +1,9 @@
-//! A real, independent test TSA: the `openssl ts -reply` CLI behind a local HTTP server, with a
-//! test PKI generated at run time and switchable fault modes. Feature `openssl-tsa`; for tests.
+//! The one test PKI and test TSA of the workspace: certificates made with the `openssl` CLI at
+//! run time ([`TestPki`]), tokens from `openssl ts -reply` (an implementation we did not write),
+//! served over HTTP with switchable fault modes ([`OpensslTsa`]) or stamped directly
+//! ([`TestPki::stamp_digest`], for the ledger's rail-level tests).
 //!
-//! See the crate README ("Test TSA harness") for what each fault does. Needs the `openssl`
+//! tsa-client's README ("Test TSA harness") says what each fault does. Needs the `openssl`
 //! command-line tool (OpenSSL 3) on the `PATH`; [`openssl_version`] tells whether it is there.
 
 use std::collections::VecDeque;
@@ -121,6 +123,15 @@ impl TestPki {
     /// # Errors
     /// [`HarnessError::OpensslMissing`] without the CLI; another [`HarnessError`] when a step fails.
     pub fn generate() -> Result<Arc<Self>, HarnessError> {
+        Self::generate_named("tsa-client tests")
+    }
+
+    /// As [`TestPki::generate`], with the trusted root and TSA under organisation `org` (so that
+    /// several independent TSAs in one test have distinct names and roots).
+    ///
+    /// # Errors
+    /// As [`TestPki::generate`].
+    pub fn generate_named(org: &str) -> Result<Arc<Self>, HarnessError> {
         if openssl_version().is_none() {
             return Err(HarnessError::OpensslMissing);
         }
@@ -132,8 +143,8 @@ impl TestPki {
         for serial in ["serial-trusted", "serial-untrusted", "serial-reject"] {
             pki.write(serial, b"01\n")?;
         }
-        pki.make_ca("root", "/O=tsa-client tests/CN=Test Root CA")?;
-        pki.make_tsa("tsa", "root", "rsa", "/O=tsa-client tests/CN=Test TSA", "2")?;
+        pki.make_ca("root", &format!("/O={org}/CN=Test Root CA"))?;
+        pki.make_tsa("tsa", "root", "rsa", &format!("/O={org}/CN=Test TSA"), "2")?;
         pki.make_ca("untrusted-root", "/O=Somebody else/CN=Untrusted Root CA")?;
         pki.make_tsa("untrusted-tsa", "untrusted-root", "ec", "/O=Somebody else/CN=Untrusted TSA", "3")?;
         std::fs::copy(pki.path("root.pem"), pki.path("chain.pem")).map_err(io_err("copy chain.pem"))?;
@@ -282,6 +293,56 @@ impl TestPki {
         result
     }
 
+    /// Issues another TSA certificate under the trusted root (`alg`: `"rsa"` for RSA-2048,
+    /// anything else for EC P-256; `extendedKeyUsage = critical, timeStamping`), named `name`
+    /// in the PKI directory; answers its certificate, key (PEM) and key (PKCS#8 DER) paths.
+    ///
+    /// # Errors
+    /// [`HarnessError`] when openssl fails.
+    pub fn issue_tsa(&self, name: &str, alg: &str, subject: &str) -> Result<IssuedTsa, HarnessError> {
+        let serial = (1000 + self.next()).to_string();
+        self.make_tsa(name, "root", alg, subject, &serial)?;
+        let p8 = format!("{name}.p8");
+        self.openssl("pkcs8", &["pkcs8", "-topk8", "-nocrypt", "-in", &format!("{name}.key"), "-outform", "DER", "-out", &p8])?;
+        Ok(IssuedTsa {
+            cert_pem: self.path(&format!("{name}.pem")),
+            key_pem: self.path(&format!("{name}.key")),
+            key_pkcs8_der: self.path(&p8),
+        })
+    }
+
+    /// A `TimeStampResp` (DER) from the trusted TSA over a SHA-256 `digest` (SHA-256 imprint,
+    /// random nonce, certReq), made by `openssl ts -query` and `openssl ts -reply`.
+    ///
+    /// # Errors
+    /// [`HarnessError`] when openssl fails.
+    pub async fn stamp_digest(&self, digest: &[u8; 32]) -> Result<Vec<u8>, HarnessError> {
+        let n = self.next();
+        let tsq = format!("digest-{n}.tsq");
+        let hex = hex::encode(digest);
+        self.openssl("ts -query -digest", &["ts", "-query", "-digest", &hex, "-sha256", "-cert", "-out", &tsq])?;
+        let query = self.read(&tsq);
+        self.remove(&[&tsq]);
+        self.reply(&query?, Signer::Trusted).await
+    }
+
+    /// Checks a reply with `openssl ts -verify -digest` against the trusted root.
+    pub fn verify_digest_reply(&self, digest: &[u8; 32], reply: &[u8]) -> bool {
+        let n = self.next();
+        let tsr = format!("vdigest-{n}.tsr");
+        if self.write(&tsr, reply).is_err() {
+            return false;
+        }
+        let hex = hex::encode(digest);
+        let ok = Command::new("openssl")
+            .current_dir(self.dir())
+            .args(["ts", "-verify", "-digest", &hex, "-in", &tsr, "-CAfile", "root.pem", "-untrusted", "tsa.pem"])
+            .output()
+            .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains("Verification: OK"));
+        self.remove(&[&tsr]);
+        ok
+    }
+
     fn make_ca(&self, name: &str, subject: &str) -> Result<(), HarnessError> {
         let (key, pem) = (format!("{name}.key"), format!("{name}.pem"));
         self.openssl(
@@ -384,6 +445,17 @@ impl TestPki {
             let _ = std::fs::remove_file(self.path(name));
         }
     }
+}
+
+/// A TSA certificate issued by [`TestPki::issue_tsa`].
+#[derive(Clone, Debug)]
+pub struct IssuedTsa {
+    /// The certificate (PEM).
+    pub cert_pem: PathBuf,
+    /// Its private key (PEM).
+    pub key_pem: PathBuf,
+    /// Its private key (PKCS#8 DER).
+    pub key_pkcs8_der: PathBuf,
 }
 
 #[derive(Clone, Copy, Debug)]
