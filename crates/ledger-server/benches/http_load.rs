@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use evidence_core::TenantId;
 use evidence_core::note::NoteSigner;
 use ledger::Ledger;
-use ledger::crypto::{EnvKeyProvider, SecretKey};
+use ledger::crypto::{FileKeyring, MasterKey, SecretKey};
 use ledger::store::sqlite::{Durability, SqliteStore};
 use ledger::store::{Rail, Store, TenantConfig};
 use ledger_server::auth::{self, Role};
@@ -246,7 +246,7 @@ fn main() {
         let ledger = Ledger::with_rails(
             store.clone(),
             NoteSigner::from_seed("bench.example", &[1; 32]).unwrap(),
-            EnvKeyProvider::from_master(SecretKey::from_bytes([2; 32])),
+            FileKeyring::open(MasterKey::from_secret(SecretKey::from_bytes([2; 32])), dir.path().join("keyring")).unwrap(),
             vec![Rail::Tsa],
         );
         let tenant = TenantId::new("load").unwrap();

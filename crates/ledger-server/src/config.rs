@@ -14,6 +14,10 @@
 //! ledger_key = "/etc/ledger/ledger.skey"     # C2SP signed-note private key (0600)
 //! master_key_file = "/etc/ledger/master.key" # 64 hex digits (0600); or master_key_env
 //! # master_key_env = "LEDGER_MASTER_KEY"
+//! keyring_dir = "/var/lib/ledger/keyring"    # the tenants' key-encryption keys (0700), sealed under
+//!                                            # the master key; default <sqlite_dir>/keyring;
+//!                                            # required with database_url (shared by replicas)
+//! erasure_window_seconds = 0                 # 0: an erasure is applied before its request returns
 //! trust_out = "/var/lib/ledger/trust.json"   # written at start: what verifiers need
 //!
 //! [store]
@@ -103,6 +107,12 @@ pub struct Config {
     pub master_key_file: Option<PathBuf>,
     /// Or: the environment variable holding the master key.
     pub master_key_env: Option<String>,
+    /// Directory of the tenants' key-encryption keys (see `ledger::crypto::FileKeyring`).
+    /// Default `<sqlite_dir>/keyring`; required with `database_url`.
+    pub keyring_dir: Option<PathBuf>,
+    /// Erasures are applied (old key epochs destroyed) within this many seconds; 0: at once.
+    #[serde(default)]
+    pub erasure_window_seconds: u64,
     /// Where to write the verifier trust file at start.
     pub trust_out: Option<PathBuf>,
     /// Storage.
@@ -327,6 +337,11 @@ impl HttpConfig {
 }
 
 impl Config {
+    /// Where the key-encryption keys live: `keyring_dir`, else `<sqlite_dir>/keyring`.
+    pub fn keyring_path(&self) -> Option<PathBuf> {
+        self.keyring_dir.clone().or_else(|| self.store.sqlite_dir.as_ref().map(|d| d.join("keyring")))
+    }
+
     /// Reads `path` and applies `LEDGER_*` overrides from `env`.
     ///
     /// # Errors
@@ -370,6 +385,11 @@ impl Config {
         }
         if cfg.master_key_file.is_some() == cfg.master_key_env.is_some() {
             return Err(ConfigError::Invalid("set exactly one of master_key_file and master_key_env".into()));
+        }
+        if cfg.keyring_dir.is_none() && cfg.store.sqlite_dir.is_none() {
+            return Err(ConfigError::Invalid(
+                "keyring_dir: required with [store] database_url (a directory every replica shares, outside the database)".into(),
+            ));
         }
         if cfg.http.tls_cert.is_some() != cfg.http.tls_key.is_some() {
             return Err(ConfigError::Invalid("[http]: set both tls_cert and tls_key, or neither".into()));

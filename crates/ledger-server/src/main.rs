@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use evidence_core::TenantId;
 use ledger::Ledger;
-use ledger::crypto::{EnvKeyProvider, FileKeyProvider};
+use ledger::crypto::{FileKeyring, MasterKey};
 use ledger::rails::HttpTsaRail;
 use ledger::store::postgres::PgStore;
 use ledger::store::sqlite::{Durability, SqliteStore};
@@ -421,24 +421,17 @@ async fn serve(path: &Path) -> Result<(), Error> {
     };
     tracing::info!(listen = %cfg.listen, tls = cfg.http.tls_cert.is_some(), ledger = %cfg.ledger_name, tsas = endpoints.len(), "serving");
     let rails = if cfg.fabric.is_some() { Rail::ALL.to_vec() } else { vec![Rail::Tsa] };
-    let keys: Box<dyn FnOnce() -> Result<Keys, Error>> = match (&cfg.master_key_file, &cfg.master_key_env) {
-        (Some(p), _) => {
-            let p = p.clone();
-            Box::new(move || Ok(Keys::File(FileKeyProvider::open(&p)?)))
-        }
-        (None, Some(var)) => {
-            let var = var.clone();
-            Box::new(move || Ok(Keys::Env(EnvKeyProvider::from_env(&var)?)))
-        }
+    let master = match (&cfg.master_key_file, &cfg.master_key_env) {
+        (Some(p), _) => MasterKey::from_file(p)?,
+        (None, Some(var)) => MasterKey::from_env(var)?,
         (None, None) => return Err("set master_key_file or master_key_env".into()),
     };
-    let keys = keys()?;
+    let keyring = cfg.keyring_path().ok_or("keyring_dir is required with [store] database_url")?;
+    let keys = FileKeyring::open(master, keyring)?;
+    let erasure_window = Duration::from_secs(cfg.erasure_window_seconds);
     macro_rules! go {
         ($store:expr) => {{
-            let ledger = match keys {
-                Keys::File(k) => Ledger::with_rails($store, signer, k, rails),
-                Keys::Env(k) => Ledger::with_rails($store, signer, k, rails),
-            };
+            let ledger = Ledger::with_rails($store, signer, keys, rails).with_erasure_window(erasure_window);
             let tsa = if endpoints.is_empty() {
                 tracing::warn!("no [[tsa]] configured: checkpoints stay pending on the TSA rail");
                 None
@@ -456,16 +449,11 @@ async fn serve(path: &Path) -> Result<(), Error> {
     Ok(())
 }
 
-enum Keys {
-    File(FileKeyProvider),
-    Env(EnvKeyProvider),
-}
-
 async fn dev_server(args: DevArgs) -> Result<(), Error> {
     let data = args.data;
     std::fs::create_dir_all(&data).map_err(|e| format!("{}: {e}", data.display()))?;
     let signer = dev::load_or_create_signer(&data.join("ledger.skey"), "dev-ledger.localhost")?;
-    let keys = FileKeyProvider::open_or_create(&data.join("master.key"))?;
+    let keys = FileKeyring::open(MasterKey::open_or_create(&data.join("master.key"))?, data.join("keyring"))?;
     let pki = dev::load_or_create_pki(&data)?;
     // The Fabric emulator, in process: a fresh PKI at every start. Its roots are added to
     // the trust file's (earlier runs' roots are kept, so earlier bundles still verify).

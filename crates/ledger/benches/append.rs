@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use evidence_core::note::NoteSigner;
 use evidence_core::{AppendRequest, Claim, ClaimKind, TenantId};
-use ledger::crypto::{EnvKeyProvider, SecretKey};
+use ledger::crypto::MemoryKeyring;
 use ledger::store::postgres::PgStore;
 use ledger::store::sqlite::{Durability, SqliteStore};
 use ledger::store::{Rail, Store, TenantConfig, TenantStore};
@@ -31,7 +31,9 @@ fn ledger<S: Store>(s: S) -> Ledger<S> {
     Ledger::with_rails(
         s,
         NoteSigner::from_seed("bench.example", &[1; 32]).expect("signer"),
-        EnvKeyProvider::from_master(SecretKey::from_bytes([2; 32])),
+        // Keys in memory: the bench measures appends, not key storage (a FileKeyring adds one
+        // stat() per append; see the erasure bench).
+        MemoryKeyring::new(),
         Rail::ALL.to_vec(),
     )
 }

@@ -26,4 +26,4 @@ pub mod scheduler;
 pub mod store;
 pub mod tokens;
 
-pub use ledger::{ClaimParts, Ledger, LedgerError, TenantLedger, now};
+pub use ledger::{ClaimParts, ErasureApplied, Ledger, LedgerError, TenantLedger, now};

@@ -146,6 +146,12 @@ pub struct LedgerMetrics {
     pub seal_seconds: Histogram,
     /// Anchoring attempts (labels `rail`, `outcome`: `anchored`, `reanchor`, `failed`).
     pub anchors: Counter,
+    /// Time to apply an erasure (re-wrap and destroy the old key epochs).
+    pub erasure_seconds: Histogram,
+    /// Records re-wrapped under a new key epoch.
+    pub rewrapped: Counter,
+    /// Attempts to apply an erasure that failed (retried by the scheduler).
+    pub erasure_failures: Counter,
 }
 
 static GLOBAL: std::sync::LazyLock<LedgerMetrics> = std::sync::LazyLock::new(LedgerMetrics::default);
@@ -162,7 +168,10 @@ impl LedgerMetrics {
             .histogram("ledger_append_seconds", "Append call latency (a batch is one call).", &self.append_seconds)
             .counter("ledger_seals_total", "Checkpoint seals, by outcome.", &self.seals)
             .histogram("ledger_seal_seconds", "Seal latency.", &self.seal_seconds)
-            .counter("ledger_anchor_attempts_total", "Anchoring attempts, by rail and outcome.", &self.anchors);
+            .counter("ledger_anchor_attempts_total", "Anchoring attempts, by rail and outcome.", &self.anchors)
+            .histogram("ledger_erasure_apply_seconds", "Time to apply an erasure (re-wrap, destroy old key epochs).", &self.erasure_seconds)
+            .counter("ledger_records_rewrapped_total", "Records re-wrapped under a new key epoch.", &self.rewrapped)
+            .counter("ledger_erasure_apply_failures_total", "Failed attempts to apply an erasure (retried).", &self.erasure_failures);
     }
 
     /// The Prometheus text of the ledger's families.

@@ -17,10 +17,20 @@ use evidence_core::{ClaimSink, LeafHash, Seq};
 use ledger::store::postgres::PgStore;
 use ledger::store::sqlite::{Durability, SqliteStore};
 use ledger::store::{Store, TenantConfig, TenantStore};
-use test_support::fixtures::{finding, ledger, tid};
+use ledger::Ledger;
+use ledger::crypto::{FileKeyring, MasterKey, SecretKey};
+use test_support::fixtures::{finding, signer, tid};
 use test_support::{FabricTestDouble, OpensslTsa, PgHarness, Switchable, TempDir};
 
 const CHILD_ENV: &str = "LEDGER_CRASH_CHILD";
+const KEYRING_ENV: &str = "LEDGER_CRASH_KEYRING";
+
+/// The parent and every child share one key provider outside the database, as a server
+/// and its restarts do: a file keyring in a directory the parent chooses.
+fn ledger<S: Store>(s: S, keyring: &std::path::Path) -> Ledger<S> {
+    let master = MasterKey::from_secret(SecretKey::from_bytes([7; 32]));
+    Ledger::new(s, signer(), FileKeyring::open(master, keyring).unwrap())
+}
 
 struct Rng(u64);
 impl Rng {
@@ -35,8 +45,8 @@ impl Rng {
     }
 }
 
-async fn child_loop<S: Store>(s: S) {
-    let l = ledger(s);
+async fn child_loop<S: Store>(s: S, keyring: &std::path::Path) {
+    let l = ledger(s, keyring);
     let t = l.create_tenant(&tid("crash"), &TenantConfig::default()).await.unwrap();
     let tsa = OpensslTsa::generate("Crash TSA", "CA").unwrap();
     let fabric = FabricTestDouble::default();
@@ -66,21 +76,23 @@ async fn child_loop<S: Store>(s: S) {
 #[test]
 fn crash_child() {
     let Ok(target) = std::env::var(CHILD_ENV) else { return };
+    let keyring = std::path::PathBuf::from(std::env::var(KEYRING_ENV).unwrap());
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async move {
         if let Some(dir) = target.strip_prefix("sqlite:") {
-            child_loop(SqliteStore::open(dir, Durability::PowerLoss).await.unwrap()).await;
+            child_loop(SqliteStore::open(dir, Durability::PowerLoss).await.unwrap(), &keyring).await;
         } else if let Some(url) = target.strip_prefix("pg:") {
-            child_loop(PgStore::connect(url, 4).await.unwrap()).await;
+            child_loop(PgStore::connect(url, 4).await.unwrap(), &keyring).await;
         }
     });
 }
 
 /// Runs one child until killed; returns the acknowledged (seq, leaf hash) pairs.
-fn run_and_kill(target: &str, rng: &mut Rng) -> Vec<(u64, String)> {
+fn run_and_kill(target: &str, keyring: &std::path::Path, rng: &mut Rng) -> Vec<(u64, String)> {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, target)
+        .env(KEYRING_ENV, keyring)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -132,8 +144,8 @@ fn run_and_kill(target: &str, rng: &mut Rng) -> Vec<(u64, String)> {
     acks
 }
 
-async fn check_after_crash<S: Store>(s: S, acked: &std::collections::HashMap<u64, String>) -> (u64, usize) {
-    let l = ledger(s);
+async fn check_after_crash<S: Store>(s: S, keyring: &std::path::Path, acked: &std::collections::HashMap<u64, String>) -> (u64, usize) {
+    let l = ledger(s, keyring);
     let t = l.tenant(&tid("crash")).await.unwrap();
     let size = t.store().size().await.unwrap();
     let leaves = t.store().leaves(0, u64::MAX >> 1).await.unwrap();
@@ -162,8 +174,8 @@ async fn check_after_crash<S: Store>(s: S, acked: &std::collections::HashMap<u64
     (size, cps.len())
 }
 
-async fn resume_outbox<S: Store>(s: S) -> usize {
-    let l = ledger(s);
+async fn resume_outbox<S: Store>(s: S, keyring: &std::path::Path) -> usize {
+    let l = ledger(s, keyring);
     let t = l.tenant(&tid("crash")).await.unwrap();
     t.seal_now().await.unwrap();
     let tsa = Switchable::new(OpensslTsa::generate("Resume TSA", "CA").unwrap());
@@ -193,18 +205,19 @@ fn kills() -> u64 {
 fn sqlite_survives_sigkill() {
     let dir = TempDir::new("ledger-crash");
     let target = format!("sqlite:{}", dir.path().display());
+    let keyring = dir.path().join("keyring");
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ u64::try_from(ledger::now().0).unwrap());
     let rt = tokio::runtime::Runtime::new().unwrap();
     let mut acked = std::collections::HashMap::new();
     for _ in 0..kills() {
-        acked.extend(run_and_kill(&target, &mut rng));
+        acked.extend(run_and_kill(&target, &keyring, &mut rng));
         let s = rt.block_on(SqliteStore::open(dir.path(), Durability::PowerLoss)).unwrap();
-        let (size, cps) = rt.block_on(check_after_crash(s, &acked));
+        let (size, cps) = rt.block_on(check_after_crash(s, &keyring, &acked));
         assert!(size >= acked.len() as u64);
         eprintln!("sqlite: {} acknowledged, {size} leaves, {cps} checkpoints", acked.len());
     }
     let s = rt.block_on(SqliteStore::open(dir.path(), Durability::PowerLoss)).unwrap();
-    let pending = rt.block_on(resume_outbox(s));
+    let pending = rt.block_on(resume_outbox(s, &keyring));
     eprintln!("sqlite: outbox resumed {pending} rows");
 }
 
@@ -213,17 +226,18 @@ fn postgres_survives_sigkill() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let h = rt.block_on(PgHarness::start());
     let target = format!("pg:{}", h.url);
+    let keys = TempDir::new("ledger-crash-keyring");
     let mut rng = Rng(0x2545_f491_4f6c_dd1d ^ u64::try_from(ledger::now().0).unwrap());
     let mut acked = std::collections::HashMap::new();
     for _ in 0..kills() {
-        acked.extend(run_and_kill(&target, &mut rng));
+        acked.extend(run_and_kill(&target, keys.path(), &mut rng));
         let s = rt.block_on(PgStore::connect_with(h.options.clone(), 2)).unwrap();
-        let (size, cps) = rt.block_on(check_after_crash(s.clone(), &acked));
+        let (size, cps) = rt.block_on(check_after_crash(s.clone(), keys.path(), &acked));
         rt.block_on(s.pool().close());
         assert!(size >= acked.len() as u64);
         eprintln!("postgres: {} acknowledged, {size} leaves, {cps} checkpoints", acked.len());
     }
     let s = rt.block_on(PgStore::connect_with(h.options.clone(), 2)).unwrap();
-    let pending = rt.block_on(resume_outbox(s));
+    let pending = rt.block_on(resume_outbox(s, keys.path()));
     eprintln!("postgres: outbox resumed {pending} rows");
 }

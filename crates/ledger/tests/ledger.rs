@@ -229,8 +229,10 @@ async fn tenants_are_isolated<S: Store>(s: S) {
     // A's stored record cannot be decrypted under B's key.
     let rec = a.store().record(Seq(0)).await.unwrap().unwrap();
     let entry = evidence_core::LeafEntry::decode(&a.store().leaves(0, 1).await.unwrap()[0].entry).unwrap();
-    let kb = ledger::crypto::KeyProvider::tenant_key(&test_support::fixtures::keys(), &tid("tenant-b")).unwrap();
+    let kb = ledger::crypto::KeyProvider::kek(&test_support::fixtures::keys(), &tid("tenant-b"), rec.kek_epoch).unwrap();
     assert!(ledger::crypto::open_record(&kb, &tid("tenant-a"), &entry.commitment, &rec).is_err());
+    let ka = ledger::crypto::KeyProvider::kek(&test_support::fixtures::keys(), &tid("tenant-a"), rec.kek_epoch).unwrap();
+    assert!(ledger::crypto::open_record(&ka, &tid("tenant-a"), &entry.commitment, &rec).is_ok());
     let mut ids = l.tenants().await.unwrap();
     ids.sort();
     assert_eq!(ids, vec![tid("tenant-a"), tid("tenant-b")]);

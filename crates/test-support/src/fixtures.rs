@@ -6,7 +6,7 @@ use crate::{PgHarness, TempDir};
 use evidence_core::note::NoteSigner;
 use evidence_core::{AppendRequest, Claim, ClaimKind, TenantId};
 use ledger::Ledger;
-use ledger::crypto::{EnvKeyProvider, SecretKey};
+use ledger::crypto::{MasterKey, MemoryKeyring, SecretKey};
 use ledger::store::postgres::PgStore;
 use ledger::store::sqlite::{Durability, SqliteStore};
 
@@ -18,9 +18,13 @@ pub fn signer() -> NoteSigner {
     NoteSigner::from_seed(LEDGER, &[42; 32]).unwrap()
 }
 
-/// The test ledger's record keys (fixed master key).
-pub fn keys() -> EnvKeyProvider {
-    EnvKeyProvider::from_master(SecretKey::from_bytes([7; 32]))
+/// The test ledger's key-encryption keys: one in-memory keyring per test process, shared by
+/// every ledger the process opens (so a store reopened by another `Ledger` still decrypts),
+/// with a fixed master key for the legacy epoch.
+pub fn keys() -> MemoryKeyring {
+    static KEYS: std::sync::LazyLock<MemoryKeyring> =
+        std::sync::LazyLock::new(|| MemoryKeyring::with_legacy(MasterKey::from_secret(SecretKey::from_bytes([7; 32]))));
+    KEYS.clone()
 }
 
 /// A tenant id (panics on an invalid one).

@@ -39,37 +39,64 @@ impl<T: TenantStore> TenantLedger<T> {
         validate_request(&replacement)?;
         let t = self.leaf(target).await?;
         let at = now();
-        let new = self.prepare(&replacement, LeafEffect::None, at)?;
-        let sup_req = AppendRequest::new(
-            Claim::new(
-                ClaimKind::Supersession,
-                json!({ "supersedes": t.content_hash.to_hex(), "seq": target.0, "replacement": new.content_hash.to_hex(), "reason": reason }),
-            )
-            .map_err(SinkError::from)?,
-        )
-        .with_links(vec![t.content_hash, new.content_hash]);
-        let sup = self.prepare(&sup_req, LeafEffect::None, at)?;
-        let mut out = self.inner.store.append(vec![new, sup]).await?;
+        let mut out = self
+            .with_current_epoch(|| {
+                let leaves = (|| {
+                    let new = self.prepare(&replacement, LeafEffect::None, at)?;
+                    let sup_req = AppendRequest::new(
+                        Claim::new(
+                            ClaimKind::Supersession,
+                            json!({ "supersedes": t.content_hash.to_hex(), "seq": target.0, "replacement": new.content_hash.to_hex(), "reason": reason }),
+                        )
+                        .map_err(SinkError::from)?,
+                    )
+                    .with_links(vec![t.content_hash, new.content_hash]);
+                    let sup = self.prepare(&sup_req, LeafEffect::None, at)?;
+                    Ok::<_, LedgerError>(vec![new, sup])
+                })();
+                async move { Ok(self.inner.store.append(leaves?).await?) }
+            })
+            .await?;
         let s = out.pop();
         let r = out.pop();
         r.zip(s).ok_or_else(|| LedgerError::Internal("supersede returned too few receipts".into()))
     }
 
-    /// Crypto-shreds the target's record (ciphertext, wrapped data key, salt) and appends
-    /// an `erasure` claim linking its content hash, in one transaction. The leaf stays and
-    /// its proofs still verify; the commitment can no longer be opened.
+    /// Erases the target's record and appends an `erasure` claim linking its content hash,
+    /// in one transaction; then, with the default erasure window of zero, applies the erasure
+    /// before returning ([`TenantLedger::apply_erasures`]: live records re-wrapped under a new
+    /// key epoch, every older epoch's key destroyed in the key provider). The leaf stays and
+    /// its proofs still verify; the commitment can no longer be opened, from the database or
+    /// from any copy of it.
+    ///
+    /// If applying fails (the key provider is unreachable), the erasure claim stands, the
+    /// record is already gone from the database, and the sealing scheduler applies it on its
+    /// next tick (`ledger_erasure_apply_failures_total` counts failed attempts).
     ///
     /// # Errors
-    /// [`LedgerError`].
+    /// [`LedgerError::AlreadyErased`] (nothing written) when the record is already erased;
+    /// [`LedgerError::NoSuchLeaf`]; storage errors.
     pub async fn erase(&self, target: Seq, reason: &str) -> Result<AppendReceipt, LedgerError> {
         let t = self.leaf(target).await?;
-        self.append_generated(
-            ClaimKind::Erasure,
-            json!({ "erases": t.content_hash.to_hex(), "seq": target.0, "reason": reason }),
-            vec![t.content_hash],
-            LeafEffect::Erase { target },
-        )
-        .await
+        let receipt = self
+            .append_generated(
+                ClaimKind::Erasure,
+                json!({ "erases": t.content_hash.to_hex(), "seq": target.0, "reason": reason }),
+                vec![t.content_hash],
+                LeafEffect::Erase { target },
+            )
+            .await
+            .map_err(|e| match e {
+                LedgerError::Store(crate::store::StoreError::AlreadyErased { seq, by }) => LedgerError::AlreadyErased { seq, by },
+                e => e,
+            })?;
+        if self.inner.erasure_window.is_zero()
+            && let Err(e) = self.apply_erasures().await
+        {
+            crate::metrics::global().erasure_failures.inc(&[]);
+            tracing::error!(tenant = %self.store().tenant(), error = %e, "applying an erasure failed; the scheduler retries");
+        }
+        Ok(receipt)
     }
 
     /// Appends an `incident` claim flagging `[from, to]`; every bundle of a claim appended

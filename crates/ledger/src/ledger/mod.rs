@@ -1,13 +1,18 @@
 //! The [`Ledger`] and its per-tenant handle [`TenantLedger`]: tenants, appends, seals,
 //! checkpoints and records here; group commit in `group`, retraction, supersession,
-//! erasure, incidents and re-anchoring in `corrections`, proofs and bundles in `proofs`.
+//! erasure, incidents and re-anchoring in `corrections`, applying erasures (key epochs) in
+//! `erasure`, proofs and bundles in `proofs`.
 
 mod corrections;
+mod erasure;
+pub use erasure::ErasureApplied;
 mod group;
 mod proofs;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use evidence_core::checkpoint::{Checkpoint, origin_for};
 use evidence_core::claim::{Claim, ClaimKind, Salt, commitment};
@@ -16,7 +21,7 @@ use evidence_core::sink::validate_request;
 use evidence_core::{AppendReceipt, AppendRequest, CheckpointSeq, ClaimSink, ContentHash, Seq, SinkError, TenantId, UnixMillis};
 use group::GroupCommit;
 
-use crate::crypto::{KeyError, KeyProvider, SecretKey, open_record, random_salt, seal_record};
+use crate::crypto::{KeyError, KeyProvider, open_record, random_salt, seal_record};
 use crate::store::{AnchorRow, CheckpointRow, LeafEffect, NewLeaf, Rail, SealSigned, Store, StoreError, TenantConfig, TenantStore};
 
 /// Errors of ledger operations.
@@ -41,6 +46,14 @@ pub enum LedgerError {
     /// The claim is not sealed by any checkpoint yet.
     #[error("leaf {0} is not sealed by a checkpoint yet")]
     NotSealed(Seq),
+    /// The claim's record is already erased; no second erasure claim was written.
+    #[error("claim {seq} is already erased{}", by.map(|b| format!(" by claim {b}")).unwrap_or_default())]
+    AlreadyErased {
+        /// The claim.
+        seq: Seq,
+        /// The erasure claim, when known (erasures made before 0.2 did not record it).
+        by: Option<Seq>,
+    },
     /// An internal consistency check failed (a bug or a corrupted store).
     #[error("internal: {0}")]
     Internal(String),
@@ -78,6 +91,7 @@ struct LedgerInner<S: Store> {
     signer: NoteSigner,
     keys: Arc<dyn KeyProvider>,
     rails: Vec<Rail>,
+    erasure_window: Duration,
     /// One handle state per tenant, built on first use (origin signer, tenant key, group-commit
     /// queue) and shared by every handle of that tenant afterwards: tenants are never deleted
     /// and their configuration is fixed at creation, so nothing in it goes stale.
@@ -100,9 +114,28 @@ impl<S: Store> Ledger<S> {
                 signer,
                 keys: Arc::new(keys),
                 rails,
+                erasure_window: Duration::ZERO,
                 handles: std::sync::Mutex::default(),
             }),
         }
+    }
+
+    /// Applies erasures within `window` instead of at once (zero, the default): each erasure
+    /// deletes the record at once, and the key rotation that makes every copy of it
+    /// unreadable runs for all erasures of the window together (see
+    /// [`TenantLedger::apply_erasures`]; the sealing scheduler runs it when due).
+    ///
+    /// # Panics
+    /// When called after the ledger was cloned (set it right after construction).
+    #[must_use]
+    pub fn with_erasure_window(mut self, window: Duration) -> Self {
+        Arc::get_mut(&mut self.inner).expect("with_erasure_window before the ledger is shared").erasure_window = window;
+        self
+    }
+
+    /// The erasure window (see [`Ledger::with_erasure_window`]).
+    pub fn erasure_window(&self) -> Duration {
+        self.inner.erasure_window
     }
 
     /// The ledger name.
@@ -130,7 +163,7 @@ impl<S: Store> Ledger<S> {
     /// [`LedgerError`].
     pub async fn create_tenant(&self, tenant: &TenantId, config: &TenantConfig) -> Result<TenantLedger<S::Tenant>, LedgerError> {
         let store = self.inner.store.create_tenant(tenant, config).await?;
-        self.handle(store)
+        self.handle(store).await
     }
 
     /// Opens an existing tenant.
@@ -139,7 +172,7 @@ impl<S: Store> Ledger<S> {
     /// [`LedgerError::Store`] with [`StoreError::UnknownTenant`].
     pub async fn tenant(&self, tenant: &TenantId) -> Result<TenantLedger<S::Tenant>, LedgerError> {
         let store = self.inner.store.open_tenant(tenant).await?;
-        self.handle(store)
+        self.handle(store).await
     }
 
     /// Every tenant.
@@ -150,7 +183,7 @@ impl<S: Store> Ledger<S> {
         Ok(self.inner.store.tenants().await?)
     }
 
-    fn handle(&self, store: S::Tenant) -> Result<TenantLedger<S::Tenant>, LedgerError> {
+    async fn handle(&self, store: S::Tenant) -> Result<TenantLedger<S::Tenant>, LedgerError> {
         let poisoned = || LedgerError::Internal("tenant handle table poisoned".into());
         if let Some(inner) = self.inner.handles.lock().map_err(|_| poisoned())?.get(store.tenant()) {
             return Ok(TenantLedger { inner: Arc::clone(inner) });
@@ -160,11 +193,13 @@ impl<S: Store> Ledger<S> {
         let tenant = store.tenant().clone();
         let origin = origin_for(&self.inner.name, &tenant);
         let signer = self.inner.signer.renamed(&origin).map_err(|e| LedgerError::Invalid(format!("origin {origin:?}: {e}")))?;
-        let key = self.inner.keys.tenant_key(&tenant)?;
+        let epoch = erasure::first_epoch(&store, self.inner.keys.as_ref()).await?;
         let built = Arc::new(TenantInner {
             store,
             signer,
-            key,
+            keys: Arc::clone(&self.inner.keys),
+            epoch: AtomicU64::new(epoch),
+            erasure_window: self.inner.erasure_window,
             ledger_name: self.inner.name.clone(),
             rails: self.inner.rails.clone(),
             group: Arc::default(),
@@ -195,7 +230,11 @@ impl<T: TenantStore> std::fmt::Debug for TenantLedger<T> {
 struct TenantInner<T> {
     store: T,
     signer: NoteSigner,
-    key: SecretKey,
+    keys: Arc<dyn KeyProvider>,
+    /// The key epoch new records are sealed under, as last seen (an append under a stale
+    /// one is refused by the store and prepared again).
+    epoch: AtomicU64,
+    erasure_window: Duration,
     ledger_name: String,
     rails: Vec<Rail>,
     group: Arc<GroupCommit>,
@@ -232,7 +271,9 @@ impl<T: TenantStore> TenantLedger<T> {
         let content_hash = evidence_core::claim::content_hash_of(&canonical);
         let salt = random_salt()?;
         let c = commitment(&Salt(salt), &content_hash);
-        let record = seal_record(&self.inner.key, self.inner.store.tenant(), &c, salt, &canonical)?;
+        let epoch = self.inner.epoch.load(Ordering::Acquire);
+        let kek = self.inner.keys.kek(self.inner.store.tenant(), epoch)?;
+        let record = seal_record(&kek, epoch, self.inner.store.tenant(), &c, salt, &canonical)?;
         Ok(NewLeaf {
             kind: req.claim.kind,
             appended_at: at,
@@ -253,13 +294,16 @@ impl<T: TenantStore> TenantLedger<T> {
     pub async fn append_many(&self, reqs: Vec<AppendRequest>) -> Result<Vec<AppendReceipt>, LedgerError> {
         let started = std::time::Instant::now();
         let at = now();
-        let mut leaves = Vec::with_capacity(reqs.len());
         for r in &reqs {
             validate_request(r)?;
-            leaves.push(self.prepare(r, LeafEffect::None, at)?);
         }
-        let n = leaves.len() as u64;
-        let out = self.inner.group.append(&self.inner.store, leaves).await;
+        let n = reqs.len() as u64;
+        let out = self
+            .with_current_epoch(|| {
+                let leaves = reqs.iter().map(|r| self.prepare(r, LeafEffect::None, at)).collect::<Result<Vec<_>, _>>();
+                async move { self.inner.group.append(&self.inner.store, leaves?).await }
+            })
+            .await;
         let m = crate::metrics::global();
         m.append_seconds.observe(started.elapsed().as_secs_f64());
         m.appends.add(&[("outcome", if out.is_ok() { "ok" } else { "error" })], n);
@@ -275,8 +319,13 @@ impl<T: TenantStore> TenantLedger<T> {
     ) -> Result<AppendReceipt, LedgerError> {
         let claim = Claim::new(kind, body).map_err(SinkError::from)?;
         let req = AppendRequest::new(claim).with_links(links);
-        let leaf = self.prepare(&req, effect, now())?;
-        let mut out = self.inner.store.append(vec![leaf]).await?;
+        let at = now();
+        let mut out = self
+            .with_current_epoch(|| {
+                let leaf = self.prepare(&req, effect.clone(), at);
+                async move { Ok(self.inner.store.append(vec![leaf?]).await?) }
+            })
+            .await?;
         out.pop().ok_or_else(|| LedgerError::Internal("append returned no receipt".into()))
     }
 
@@ -361,9 +410,10 @@ impl<T: TenantStore> TenantLedger<T> {
         let record = match self.inner.store.record(seq).await? {
             None => None,
             Some(rec) => {
-                let plain = open_record(&self.inner.key, self.inner.store.tenant(), &entry.commitment, &rec)?;
-                let claim = claim_from_canonical(&plain)?;
-                Some((Salt(rec.salt), claim))
+                let kek = self.inner.keys.kek(self.inner.store.tenant(), rec.kek_epoch)?;
+                let opened = open_record(&kek, self.inner.store.tenant(), &entry.commitment, &rec)?;
+                let claim = claim_from_canonical(&opened.plaintext)?;
+                Some((Salt(opened.salt), claim))
             }
         };
         Ok(ClaimParts { seq, leaf_entry: leaf.entry, content_hash: leaf.content_hash, appended_at: leaf.appended_at, record })
@@ -394,8 +444,13 @@ impl<T: TenantStore> ClaimSink for TenantLedger<T> {
     async fn append(&self, req: AppendRequest) -> Result<AppendReceipt, LedgerError> {
         let started = std::time::Instant::now();
         validate_request(&req)?;
-        let leaf = self.prepare(&req, LeafEffect::None, now())?;
-        let out = self.inner.group.append(&self.inner.store, vec![leaf]).await;
+        let at = now();
+        let out = self
+            .with_current_epoch(|| {
+                let leaf = self.prepare(&req, LeafEffect::None, at);
+                async move { self.inner.group.append(&self.inner.store, vec![leaf?]).await }
+            })
+            .await;
         let m = crate::metrics::global();
         m.append_seconds.observe(started.elapsed().as_secs_f64());
         m.appends.add(&[("outcome", if out.is_ok() { "ok" } else { "error" })], 1);

@@ -56,6 +56,52 @@ pub enum StoreError {
     /// A filesystem operation failed (SQLite directories).
     #[error("filesystem: {0}")]
     Io(#[from] std::io::Error),
+    /// The records were sealed under another key epoch than the tenant's current one (a
+    /// rotation started meanwhile): nothing was stored; seal them again under `current`.
+    #[error("the tenant's key epoch is now {current}")]
+    KeyEpochChanged {
+        /// The tenant's current epoch.
+        current: u64,
+    },
+    /// The claim's record is already erased: nothing was stored.
+    #[error("claim {seq} is already erased{}", by.map(|b| format!(" (by claim {b})")).unwrap_or_default())]
+    AlreadyErased {
+        /// The claim.
+        seq: Seq,
+        /// The erasure claim that erased it (unknown for erasures made before this was recorded).
+        by: Option<Seq>,
+    },
+}
+
+/// Where a tenant's key epochs stand (see [`crate::crypto`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyState {
+    /// The epoch whose KEK wraps new records.
+    pub current: u64,
+    /// Every epoch below this must be destroyed (raised by each erasure to current + 1).
+    pub shred_below: u64,
+    /// How far that is done: every epoch below this is destroyed in the key provider.
+    pub shredded_below: u64,
+    /// When the oldest erasure not yet applied was made.
+    pub erasure_pending_since: Option<UnixMillis>,
+}
+
+impl KeyState {
+    /// True when an erasure waits to be applied.
+    pub fn pending(&self) -> bool {
+        self.shredded_below < self.shred_below
+    }
+}
+
+/// A stored record with its leaf entry (whose commitment the record's encryption is bound to).
+#[derive(Clone, Debug)]
+pub struct StoredRecord {
+    /// The leaf.
+    pub seq: Seq,
+    /// The leaf's v1 entry bytes.
+    pub entry: Vec<u8>,
+    /// The record.
+    pub record: EncryptedRecord,
 }
 
 /// A tenant's policy, kept in the catalogue.
@@ -94,10 +140,13 @@ pub struct EncryptedRecord {
     pub ciphertext: Vec<u8>,
     /// Its nonce.
     pub nonce: Vec<u8>,
-    /// The per-record data key, wrapped by the tenant key (nonce ‖ ciphertext).
+    /// The per-record data key, wrapped by the KEK of `kek_epoch` (nonce ‖ ciphertext).
     pub wrapped_key: Vec<u8>,
-    /// The commitment salt.
-    pub salt: [u8; 32],
+    /// The tenant key epoch whose KEK wraps the data key.
+    pub kek_epoch: u64,
+    /// Format-1 records only (written before key epochs): the salt, stored in clear beside
+    /// the ciphertext. Current records carry it inside the ciphertext.
+    pub legacy_salt: Option<[u8; 32]>,
 }
 
 impl std::fmt::Debug for EncryptedRecord {
@@ -477,6 +526,27 @@ pub trait TenantStore: Send + Sync + Clone + 'static {
 
     /// Outbox rows not yet anchored, across checkpoints.
     fn unanchored(&self) -> impl Future<Output = Result<Vec<AnchorRow>, StoreError>> + Send;
+
+    /// The tenant's key epochs.
+    fn key_state(&self) -> impl Future<Output = Result<KeyState, StoreError>> + Send;
+
+    /// Makes `to` the current epoch if `from` still is (ordered with appends: an append
+    /// committed after this carries records of `to`). Answers whether it changed it.
+    fn advance_epoch(&self, from: u64, to: u64) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Up to `limit` records with an epoch below `epoch` and `seq > after`, ascending.
+    fn records_below(&self, epoch: u64, after: Option<Seq>, limit: u32) -> impl Future<Output = Result<Vec<StoredRecord>, StoreError>> + Send;
+
+    /// Replaces records re-wrapped from epoch `old` (each row only if it still has that
+    /// epoch; an erased one stays erased), in one transaction. Answers how many changed.
+    fn replace_records(&self, rows: Vec<(Seq, u64, EncryptedRecord)>) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Number of records with an epoch below `epoch`.
+    fn count_below(&self, epoch: u64) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Records that every epoch below `below` is destroyed in the key provider, then lets the
+    /// engine drop what it still holds of erased rows (SQLite: truncates the WAL).
+    fn shredded(&self, below: u64) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// A leaf the append plan gives a sequence number to.

@@ -29,8 +29,8 @@ use evidence_core::{AppendReceipt, CheckpointHash, CheckpointSeq, LeafHash, Node
 use sqlx::{AssertSqlSafe, ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, QueryBuilder, Row, Transaction, Type};
 
 use super::{
-    AnchorRow, AnchorSuccess, CheckpointRow, EncryptedRecord, Extension, IncidentRow, LeafEffect, LeafRow, NewLeaf, Rail, SEAL_READ_CHUNK,
-    SealDraft, SealSigned, Store, StoreError, TenantConfig, TenantStore, checkpoint_row, digest, frontier_map, i64_of, leaf_row,
+    AnchorRow, AnchorSuccess, CheckpointRow, EncryptedRecord, Extension, IncidentRow, KeyState, LeafEffect, LeafRow, NewLeaf, Rail,
+    SEAL_READ_CHUNK, SealDraft, SealSigned, Store, StoreError, StoredRecord, TenantConfig, TenantStore, checkpoint_row, digest, frontier_map, i64_of, leaf_row,
     plan_append, seal_chunks, size_u64, token_row,
 };
 use crate::tokens::TokenRecord;
@@ -77,6 +77,13 @@ pub trait Dialect: Send + Sync + Debug + 'static + Sealed {
     /// Called after each committed write (SQLite wakes its background WAL checkpointer).
     fn wrote(&self, writer: &Pool<Self::DB>) {
         let _ = writer;
+    }
+    /// Called once an erasure is applied: lets the engine drop what it still holds of deleted
+    /// rows where it can (SQLite: `wal_checkpoint(TRUNCATE)`; the file itself runs with
+    /// `secure_delete`). Defence in depth only: the erasure's guarantee is the destroyed key.
+    fn after_erasure(&self, writer: &Pool<Self::DB>) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let _ = writer;
+        async { Ok(()) }
     }
 }
 
@@ -333,6 +340,17 @@ with_sql_bounds! { (D::DB) impl<D: Dialect> SqlTenant<D> {
         )
     }
 
+    fn record_from(r: &<D::DB as Database>::Row) -> Result<EncryptedRecord, StoreError> {
+        let salt: &[u8] = r.try_get("salt")?;
+        Ok(EncryptedRecord {
+            ciphertext: r.try_get("ciphertext")?,
+            nonce: r.try_get("nonce")?,
+            wrapped_key: r.try_get("wrapped_key")?,
+            kek_epoch: size_u64(r.try_get("kek_epoch")?, "record key epoch")?,
+            legacy_salt: if salt.is_empty() { None } else { Some(digest(salt, "salt")?) },
+        })
+    }
+
     fn anchor_from(r: &<D::DB as Database>::Row) -> Result<AnchorRow, StoreError> {
         Ok(AnchorRow {
             id: r.try_get("id")?,
@@ -402,7 +420,26 @@ with_sql_bounds! { (D::DB) impl<D: Dialect> SqlTenant<D> {
                     .await?;
             }
             LeafEffect::Erase { target } => {
-                sqlx::query(self.sql("DELETE FROM @.records WHERE seq = ?")).bind(i64_of(target.0)?).execute(&mut **tx).await?;
+                let t = i64_of(target.0)?;
+                let by: Option<i64> =
+                    sqlx::query(self.sql("SELECT erasure_seq FROM @.erasures WHERE seq = ?")).bind(t).fetch_optional(&mut **tx).await?.map(|r| r.try_get(0)).transpose()?;
+                if let Some(by) = by {
+                    return Err(StoreError::AlreadyErased { seq: *target, by: Some(Seq(size_u64(by, "erasure seq")?)) });
+                }
+                let deleted = sqlx::query(self.sql("DELETE FROM @.records WHERE seq = ? RETURNING seq")).bind(t).fetch_optional(&mut **tx).await?;
+                if deleted.is_none() {
+                    // Erased before erasures were recorded (or never stored): erased all the same.
+                    return Err(StoreError::AlreadyErased { seq: *target, by: None });
+                }
+                sqlx::query(self.sql("INSERT INTO @.erasures (seq, erasure_seq) VALUES (?, ?)")).bind(t).bind(i64_of(seq)?).execute(&mut **tx).await?;
+                // Every epoch up to the current one held this record's key: all must go.
+                sqlx::query(self.sql(
+                    "UPDATE @.head SET shred_below = CASE WHEN shred_below > kek_epoch + 1 THEN shred_below ELSE kek_epoch + 1 END, \
+                     erasure_pending_since = COALESCE(erasure_pending_since, ?) WHERE id = 0",
+                ))
+                .bind(l.appended_at.0)
+                .execute(&mut **tx)
+                .await?;
             }
             LeafEffect::Reanchor { original, success } => {
                 sqlx::query(self.sql(
@@ -467,11 +504,17 @@ with_sql_bounds! { (D::DB) impl<D: Dialect> TenantStore for SqlTenant<D> {
 
     async fn append(&self, leaves: Vec<NewLeaf>) -> Result<Vec<AppendReceipt>, StoreError> {
         let mut tx = self.inner.pool.begin().await?;
-        let head = sqlx::query(self.sql(&format!("SELECT size FROM @.head WHERE id = 0{}", D::LOCK_HEAD))).fetch_one(&mut *tx).await?;
+        let head = sqlx::query(self.sql(&format!("SELECT size, kek_epoch FROM @.head WHERE id = 0{}", D::LOCK_HEAD))).fetch_one(&mut *tx).await?;
+        let epoch = size_u64(head.try_get(1)?, "key epoch")?;
         let head = size_u64(head.try_get(0)?, "head size")?;
         let keys: Vec<&str> = leaves.iter().filter_map(|l| l.idempotency_key.as_deref()).collect();
         let stored = self.stored_keys(&mut tx, &keys).await?;
         let plan = plan_append(&self.inner.tenant, head, stored, &leaves)?;
+        // Under the head lock: a record sealed under an epoch a rotation has left would be
+        // missed by its re-wrap and lost with the old key.
+        if plan.fresh.iter().any(|p| p.leaf.record.kek_epoch != epoch) {
+            return Err(StoreError::KeyEpochChanged { current: epoch });
+        }
         for chunk in plan.fresh.chunks(CHUNK) {
             let mut qb = self.builder(&format!("INSERT INTO @.leaves ({LEAF_COLS}) "));
             qb.push_values(chunk, |mut b, p| {
@@ -484,14 +527,15 @@ with_sql_bounds! { (D::DB) impl<D: Dialect> TenantStore for SqlTenant<D> {
                     .push_bind(p.leaf.idempotency_key.clone());
             });
             qb.build().execute(&mut *tx).await?;
-            let mut qb = self.builder("INSERT INTO @.records (seq, ciphertext, nonce, wrapped_key, salt) ");
+            let mut qb = self.builder("INSERT INTO @.records (seq, ciphertext, nonce, wrapped_key, salt, kek_epoch) ");
             qb.push_values(chunk, |mut b, p| {
                 let r = &p.leaf.record;
                 b.push_bind(i64::try_from(p.seq).unwrap_or(i64::MAX))
                     .push_bind(r.ciphertext.clone())
                     .push_bind(r.nonce.clone())
                     .push_bind(r.wrapped_key.clone())
-                    .push_bind(r.salt.to_vec());
+                    .push_bind(r.legacy_salt.map(|s| s.to_vec()).unwrap_or_default())
+                    .push_bind(i64::try_from(r.kek_epoch).unwrap_or(i64::MAX));
             });
             qb.build().execute(&mut *tx).await?;
         }
@@ -534,19 +578,11 @@ with_sql_bounds! { (D::DB) impl<D: Dialect> TenantStore for SqlTenant<D> {
     }
 
     async fn record(&self, seq: Seq) -> Result<Option<EncryptedRecord>, StoreError> {
-        let row = sqlx::query(self.sql("SELECT ciphertext, nonce, wrapped_key, salt FROM @.records WHERE seq = ?"))
+        let row = sqlx::query(self.sql("SELECT ciphertext, nonce, wrapped_key, salt, kek_epoch FROM @.records WHERE seq = ?"))
             .bind(i64_of(seq.0)?)
             .fetch_optional(&self.inner.pool)
             .await?;
-        row.map(|r| {
-            Ok(EncryptedRecord {
-                ciphertext: r.try_get("ciphertext")?,
-                nonce: r.try_get("nonce")?,
-                wrapped_key: r.try_get("wrapped_key")?,
-                salt: digest(r.try_get::<&[u8], _>("salt")?, "salt")?,
-            })
-        })
-        .transpose()
+        row.map(|r| Self::record_from(&r)).transpose()
     }
 
     async fn nodes(&self, ids: &[NodeId]) -> Result<Vec<(NodeId, NodeHash)>, StoreError> {
@@ -733,5 +769,86 @@ with_sql_bounds! { (D::DB) impl<D: Dialect> TenantStore for SqlTenant<D> {
             .iter()
             .map(Self::anchor_from)
             .collect()
+    }
+
+    async fn key_state(&self) -> Result<KeyState, StoreError> {
+        let r = sqlx::query(self.sql("SELECT kek_epoch, shred_below, shredded_below, erasure_pending_since FROM @.head WHERE id = 0"))
+            .fetch_one(&self.inner.pool)
+            .await?;
+        Ok(KeyState {
+            current: size_u64(r.try_get("kek_epoch")?, "key epoch")?,
+            shred_below: size_u64(r.try_get("shred_below")?, "key epoch")?,
+            shredded_below: size_u64(r.try_get("shredded_below")?, "key epoch")?,
+            erasure_pending_since: r.try_get::<Option<i64>, _>("erasure_pending_since")?.map(UnixMillis),
+        })
+    }
+
+    async fn advance_epoch(&self, from: u64, to: u64) -> Result<bool, StoreError> {
+        let done = sqlx::query(self.sql("UPDATE @.head SET kek_epoch = ? WHERE id = 0 AND kek_epoch = ? RETURNING id"))
+            .bind(i64_of(to)?)
+            .bind(i64_of(from)?)
+            .fetch_optional(&self.inner.pool)
+            .await?;
+        self.inner.dialect.wrote(&self.inner.pool);
+        Ok(done.is_some())
+    }
+
+    async fn records_below(&self, epoch: u64, after: Option<Seq>, limit: u32) -> Result<Vec<StoredRecord>, StoreError> {
+        let after = after.map_or(Ok(-1), |s| i64_of(s.0))?;
+        sqlx::query(self.sql(
+            "SELECT r.seq AS seq, l.entry AS entry, r.ciphertext AS ciphertext, r.nonce AS nonce, r.wrapped_key AS wrapped_key, \
+             r.salt AS salt, r.kek_epoch AS kek_epoch FROM @.records r JOIN @.leaves l ON l.seq = r.seq \
+             WHERE r.kek_epoch < ? AND r.seq > ? ORDER BY r.seq LIMIT ?",
+        ))
+        .bind(i64_of(epoch)?)
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.inner.pool)
+        .await?
+        .iter()
+        .map(|r| Ok(StoredRecord { seq: Seq(size_u64(r.try_get("seq")?, "seq")?), entry: r.try_get("entry")?, record: Self::record_from(r)? }))
+        .collect()
+    }
+
+    async fn replace_records(&self, rows: Vec<(Seq, u64, EncryptedRecord)>) -> Result<u64, StoreError> {
+        let mut tx = self.inner.pool.begin().await?;
+        let mut changed = 0;
+        for (seq, old, r) in rows {
+            let done = sqlx::query(self.sql(
+                "UPDATE @.records SET ciphertext = ?, nonce = ?, wrapped_key = ?, salt = ?, kek_epoch = ? WHERE seq = ? AND kek_epoch = ? \
+                 RETURNING seq",
+            ))
+            .bind(r.ciphertext)
+            .bind(r.nonce)
+            .bind(r.wrapped_key)
+            .bind(r.legacy_salt.map(|s| s.to_vec()).unwrap_or_default())
+            .bind(i64_of(r.kek_epoch)?)
+            .bind(i64_of(seq.0)?)
+            .bind(i64_of(old)?)
+            .fetch_optional(&mut *tx)
+            .await?;
+            changed += u64::from(done.is_some());
+        }
+        tx.commit().await?;
+        self.inner.dialect.wrote(&self.inner.pool);
+        Ok(changed)
+    }
+
+    async fn count_below(&self, epoch: u64) -> Result<u64, StoreError> {
+        let r = sqlx::query(self.sql("SELECT COUNT(*) FROM @.records WHERE kek_epoch < ?")).bind(i64_of(epoch)?).fetch_one(&self.inner.pool).await?;
+        size_u64(r.try_get(0)?, "record count")
+    }
+
+    async fn shredded(&self, below: u64) -> Result<(), StoreError> {
+        sqlx::query(self.sql(
+            "UPDATE @.head SET shredded_below = CASE WHEN shredded_below > ? THEN shredded_below ELSE ? END, \
+             erasure_pending_since = CASE WHEN shred_below <= ? THEN NULL ELSE erasure_pending_since END WHERE id = 0",
+        ))
+        .bind(i64_of(below)?)
+        .bind(i64_of(below)?)
+        .bind(i64_of(below)?)
+        .execute(&self.inner.pool)
+        .await?;
+        self.inner.dialect.after_erasure(&self.inner.pool).await
     }
 }}

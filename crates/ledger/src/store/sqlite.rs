@@ -86,6 +86,8 @@ async fn open_connection(path: &Path, durability: Durability, autocheckpoint: u3
             Durability::ProcessCrash => SqliteSynchronous::Normal,
         })
         .foreign_keys(true)
+        // Deleted content is overwritten in the file (erased records; defence in depth).
+        .pragma("secure_delete", "ON")
         .pragma("wal_autocheckpoint", autocheckpoint.to_string())
         .pragma("journal_size_limit", WAL_SIZE_LIMIT.to_string())
         .busy_timeout(Duration::from_secs(30));
@@ -187,6 +189,17 @@ impl Dialect for SqliteDialect {
     /// latest) is the exclusion, and the tenant's writes go through one connection.
     async fn exclude_sealers(&self, _writer: &SqlitePool) -> Result<Option<Transaction<'static, Sqlite>>, StoreError> {
         Ok(None)
+    }
+
+    /// Copies the whole log into the file and truncates it to zero bytes, so that frames
+    /// holding erased rows leave the WAL (the file's deleted content is zeroed by
+    /// `secure_delete`). Waits for readers (busy timeout); a busy answer is logged.
+    async fn after_erasure(&self, writer: &SqlitePool) -> Result<(), StoreError> {
+        let (busy, _, _): CheckpointResult = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(writer).await?;
+        if busy != 0 {
+            tracing::warn!(tenant = %self.tenant, "WAL truncation after an erasure was blocked by a reader; the next one retries");
+        }
+        Ok(())
     }
 
     /// After a write: wakes the background checkpointer (never waits), and when the log is
