@@ -64,6 +64,8 @@ codes! {
     NoSuchCheckpoint = "no_such_checkpoint",
     /// 409: the claim is not sealed by a checkpoint yet.
     NotSealed = "not_sealed",
+    /// 409: the claim's record is already erased (no second erasure claim is written).
+    AlreadyErased = "already_erased",
     /// 422: the claim is refused (kind, body, links, idempotency key).
     InvalidClaim = "invalid_claim",
     /// 400: a path, query or body argument is refused.
@@ -88,6 +90,10 @@ codes! {
     Busy = "busy",
     /// 503: the store is unavailable; retry later.
     StorageUnavailable = "storage_unavailable",
+    /// 503: the request's audit entry could not be written, so the request fails (before the
+    /// operation when the audit log cannot be opened; after it, when the entry cannot be
+    /// appended: the operation may have taken effect, retry with the same idempotency key).
+    AuditUnavailable = "audit_unavailable",
     /// 500: a failure whose detail is only in the server's log.
     Internal = "internal",
     /// 503: the server is shutting down.

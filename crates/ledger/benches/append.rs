@@ -32,7 +32,7 @@ fn ledger<S: Store>(s: S) -> Ledger<S> {
         s,
         NoteSigner::from_seed("bench.example", &[1; 32]).expect("signer"),
         // Keys in memory: the bench measures appends, not key storage (a FileKeyring adds one
-        // stat() per append; see the erasure bench).
+        // stat() per append; `--bench erasure` measures it).
         MemoryKeyring::new(),
         Rail::ALL.to_vec(),
     )

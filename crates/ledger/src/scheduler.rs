@@ -82,7 +82,8 @@ pub async fn seal_if_due<T: TenantStore>(t: &TenantLedger<T>) -> Result<bool, Le
 }
 
 /// Starts the sealing scheduler: every `tick`, each tenant is sealed when its cadence
-/// (hourly by default) has passed or `seal_after_claims` claims are unsealed.
+/// (hourly by default) has passed or `seal_after_claims` claims are unsealed, and its
+/// pending erasures are applied once the erasure window has passed.
 pub fn spawn_sealer<S: Store>(ledger: Ledger<S>, tick: Duration) -> Background {
     Background::spawn(tick, move || {
         let ledger = ledger.clone();
@@ -95,12 +96,21 @@ pub fn spawn_sealer<S: Store>(ledger: Ledger<S>, tick: Duration) -> Background {
                 }
             };
             for id in tenants {
-                let r = match ledger.tenant(&id).await {
-                    Ok(t) => seal_if_due(&t).await,
-                    Err(e) => Err(e),
+                let t = match ledger.tenant(&id).await {
+                    Ok(t) => t,
+                    Err(e) => {
+                        tracing::warn!(tenant = %id, error = %e, "sealer: opening the tenant failed; retrying next tick");
+                        continue;
+                    }
                 };
-                if let Err(e) = r {
+                if let Err(e) = seal_if_due(&t).await {
                     tracing::warn!(tenant = %id, error = %e, "sealer: sealing failed; retrying next tick");
+                }
+                // Erasures whose window has passed: re-wrap live keys, destroy the old epoch.
+                match t.apply_erasures_if_due().await {
+                    Ok(Some(a)) => tracing::info!(tenant = %id, epoch = a.epoch, rewrapped = a.rewrapped, "erasure applied"),
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(tenant = %id, error = %e, "sealer: applying erasures failed; retrying next tick"),
                 }
             }
         }

@@ -51,6 +51,12 @@ impl PgHarness {
         let url = with_database(&base_url, &db);
         Self { options: base.database(&db), url, cluster }
     }
+
+    /// The data directory of the throwaway cluster (None on `DATABASE_URL`), for tests
+    /// that inspect what PostgreSQL wrote to disk.
+    pub fn data_dir(&self) -> Option<PathBuf> {
+        self.cluster.as_ref().map(|(dir, _)| dir.join("data"))
+    }
 }
 
 fn with_database(url: &str, db: &str) -> String {

@@ -45,6 +45,13 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "no such endpoint")
     }
 
+    /// 503 `audit_unavailable` (see the `audit` module): retry after a few seconds.
+    pub fn audit_unavailable(message: impl Into<String>) -> Self {
+        let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::AuditUnavailable, message);
+        e.retry_after = Some(5);
+        e
+    }
+
     fn internal() -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, "internal error; the server log has the detail")
     }
@@ -108,6 +115,7 @@ impl From<LedgerError> for ApiError {
                 ErrorCode::NotSealed,
                 format!("claim {} is not sealed by a checkpoint yet; retry after the next seal", s.0),
             ),
+            e @ LedgerError::AlreadyErased { .. } => Self::new(S::CONFLICT, ErrorCode::AlreadyErased, e.to_string()),
             LedgerError::Invalid(m) => Self::invalid(m),
             LedgerError::Store(StoreError::UnknownTenant(t)) => {
                 Self::new(S::NOT_FOUND, ErrorCode::UnknownTenant, format!("unknown tenant {t}"))

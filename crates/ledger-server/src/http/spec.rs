@@ -190,7 +190,7 @@ pub const ROUTES: &[RouteSpec] = &[
         routes::CLAIM_ERASE,
         Some(Action::Erase),
         "eraseClaim",
-        "Crypto-shred the claim's record and append an erasure claim.",
+        "Erase the claim's record (its data key is destroyed when the erasure is applied; see the erasure window) and append an erasure claim. An already erased claim answers 409 already_erased and writes nothing.",
         Some(schema::<ledger_api::Reason>()),
         Json(schema::<evidence_core::AppendReceipt>()),
         201,
