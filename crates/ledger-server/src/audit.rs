@@ -3,18 +3,24 @@
 //! Each tenant `T` has a companion log `T.audit` in the same store (created on first use,
 //! with `T`'s residency policy); admin requests go to `admin.audit`. The companion logs are
 //! ordinary tenant logs: sealed into signed checkpoints and anchored like any other, so the
-//! audit trail is tamper-evident and exportable as evidence bundles. Ids ending in
-//! [`AUDIT_SUFFIX`] are reserved, and tenant ids are limited to [`MAX_TENANT_LEN`] bytes so
-//! that the companion id fits.
+//! audit trail is tamper-evident and exportable as evidence bundles. No tenant id can reach
+//! these logs: ids ending in [`AUDIT_SUFFIX`], the names in [`RESERVED`] (`admin`, whose
+//! companion would be the admin log, among them) and ids starting with one of
+//! [`RESERVED_PREFIXES`] cannot be created nor given tokens, and tenant ids are limited to
+//! [`MAX_TENANT_LEN`] bytes so that the companion id fits.
 //!
 //! An entry records who (token id and role, and the `sub` of the MFA-asserting ID token when
 //! one was required and checked), for which tenant, the action, the method,
 //! route template and path, the outcome (HTTP status and error code) and the time. It never
 //! records bodies, claim content or token secrets.
 //!
-//! The entry is appended after the response is computed and before it is sent. If the
-//! append fails the response still goes out (the operation already happened) and the
-//! failure is logged and counted in `ledger_audit_failures_total`: monitor it.
+//! The audit log is evidence too, so an entry is never silently lost. The log is opened
+//! (created on first use) before the request runs: if that fails the request is refused
+//! with `503 audit_unavailable` and nothing happens. The entry is appended after the
+//! response is computed and before it is sent; if that append fails (after one retry) the
+//! response is replaced by `503 audit_unavailable` saying the operation may have taken
+//! effect (a retry with the same idempotency key is safe), and the failure is logged and
+//! counted in `ledger_audit_failures_total`.
 
 use evidence_core::claim::{Claim, ClaimKind};
 use evidence_core::{AppendRequest, ClaimSink as _, Seq, TenantId};
@@ -31,9 +37,34 @@ pub const MAX_TENANT_LEN: usize = TenantId::MAX_LEN - AUDIT_SUFFIX.len();
 /// The admin audit log.
 pub const ADMIN_LOG: &str = "admin.audit";
 
-/// True when `id` may be created as a tenant (not reserved, short enough).
+/// Tenant ids kept for the ledger's own namespaces. `admin` in particular: its companion log
+/// would be [`ADMIN_LOG`].
+pub const RESERVED: &[&str] = &["admin", "audit", "internal", "ledger", "root", "system"];
+/// Prefixes kept for the same reason (e.g. `ledger.uploads`).
+pub const RESERVED_PREFIXES: &[&str] = &["admin.", "audit.", "internal.", "ledger.", "system."];
+
+/// Why `id` may not be created as a tenant (or have tokens issued for it), if it may not:
+/// a reserved name or prefix, a companion-log id, or too long for its companion log.
+pub fn reserved(id: &TenantId) -> Option<String> {
+    let s = id.as_str();
+    if RESERVED.contains(&s) || RESERVED_PREFIXES.iter().any(|p| s.starts_with(p)) {
+        Some(format!(
+            "tenant id {s:?} is reserved for the ledger's own logs (reserved: {}; and ids starting with {})",
+            RESERVED.join(", "),
+            RESERVED_PREFIXES.join(", ")
+        ))
+    } else if s.ends_with(AUDIT_SUFFIX) {
+        Some(format!("tenant ids ending in {AUDIT_SUFFIX} are reserved for audit logs"))
+    } else if s.len() > MAX_TENANT_LEN {
+        Some(format!("tenant ids are at most {MAX_TENANT_LEN} bytes (room for the {AUDIT_SUFFIX} companion log)"))
+    } else {
+        None
+    }
+}
+
+/// True when `id` may be created as a tenant (see [`reserved`]).
 pub fn creatable(id: &TenantId) -> bool {
-    !id.as_str().ends_with(AUDIT_SUFFIX) && id.as_str().len() <= MAX_TENANT_LEN
+    reserved(id).is_none()
 }
 
 /// The audit log id of a principal's tenant (or the admin log).
@@ -64,7 +95,10 @@ pub async fn open<S: Store>(ledger: &Ledger<S>, tenant: Option<&TenantId>) -> Re
     }
 }
 
-/// Appends one audit entry; failures are logged and counted, never returned.
+/// Appends one audit entry (retried once); a failure is logged, counted and returned.
+///
+/// # Errors
+/// [`LedgerError`] when the entry could not be written.
 #[allow(clippy::too_many_arguments)]
 pub async fn record<S: Store>(
     ledger: &Ledger<S>,
@@ -75,7 +109,7 @@ pub async fn record<S: Store>(
     target: &str,
     status: u16,
     code: Option<&str>,
-) {
+) -> Result<(), LedgerError> {
     let body = json!({
         "token": who.token_id,
         "role": who.role,
@@ -89,16 +123,23 @@ pub async fn record<S: Store>(
         "code": code,
         "at": ledger::now().0,
     });
-    let result = async {
+    let claim = Claim::new(ClaimKind::AuditEvent, body).map_err(|e| LedgerError::Invalid(e.to_string()))?;
+    let attempt = || async {
         let log = open(ledger, who.tenant.as_ref()).await?;
-        let claim = Claim::new(ClaimKind::AuditEvent, body).map_err(|e| LedgerError::Invalid(e.to_string()))?;
-        log.append(AppendRequest::new(claim)).await
-    }
-    .await;
-    if let Err(e) = result {
-        tracing::error!(error = %e, token = %who.token_id, route, status, "audit log append failed");
+        log.append(AppendRequest::new(claim.clone())).await
+    };
+    let result = match attempt().await {
+        Ok(r) => Ok(r),
+        Err(first) => {
+            tracing::warn!(error = %first, token = %who.token_id, route, status, "audit log append failed; retrying once");
+            attempt().await
+        }
+    };
+    result.map(|_| ()).map_err(|e| {
+        tracing::error!(error = %e, token = %who.token_id, route, status, "audit log append failed: the request fails");
         crate::metrics::global().audit_failures.inc(&[("reason", "append")]);
-    }
+        e
+    })
 }
 
 pub use ledger_api::AuditEntry;

@@ -22,6 +22,7 @@ pub mod crypto;
 mod ledger;
 pub mod metrics;
 pub mod rails;
+pub mod residency;
 pub mod scheduler;
 pub mod store;
 pub mod tokens;

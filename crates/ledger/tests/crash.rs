@@ -14,11 +14,11 @@ use std::time::{Duration, Instant};
 use evidence_core::checkpoint::{ChainLink, verify_chain};
 use evidence_core::merkle::root_of;
 use evidence_core::{ClaimSink, LeafHash, Seq};
+use ledger::Ledger;
+use ledger::crypto::{FileKeyring, MasterKey, SecretKey};
 use ledger::store::postgres::PgStore;
 use ledger::store::sqlite::{Durability, SqliteStore};
 use ledger::store::{Store, TenantConfig, TenantStore};
-use ledger::Ledger;
-use ledger::crypto::{FileKeyring, MasterKey, SecretKey};
 use test_support::fixtures::{finding, signer, tid};
 use test_support::{FabricTestDouble, OpensslTsa, PgHarness, Switchable, TempDir};
 

@@ -66,12 +66,8 @@ fn policy(c: &TenantConfig) -> TenantPolicy {
 
 pub(super) async fn create_tenant<S: Store>(State(st): State<AppState<S>>, JsonBody(req): JsonBody<CreateTenant>) -> ApiResult<Response> {
     let id = tenant_id(&req.id)?;
-    if !audit::creatable(&id) {
-        return Err(ApiError::invalid(format!(
-            "tenant ids ending in {} are reserved and ids are at most {} bytes",
-            audit::AUDIT_SUFFIX,
-            audit::MAX_TENANT_LEN
-        )));
+    if let Some(why) = audit::reserved(&id) {
+        return Err(ApiError::invalid(why));
     }
     let mut config = TenantConfig { residency: req.residency, ..TenantConfig::default() };
     if let Some(c) = req.fabric_channel {
@@ -89,9 +85,8 @@ pub(super) async fn create_tenant<S: Store>(State(st): State<AppState<S>>, JsonB
     if let Some(n) = req.seal_after_claims {
         config.seal_after_claims = n;
     }
-    let existed = st.ledger.tenant(&id).await.is_ok();
-    let t = st.ledger.create_tenant(&id, &config).await?;
-    let status = if existed { StatusCode::OK } else { StatusCode::CREATED };
+    let (t, created) = st.ledger.create_tenant_if_absent(&id, &config).await?;
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(Tenant { id, config: policy(t.config()) })).into_response())
 }
 

@@ -225,6 +225,11 @@ async fn guard<S: Store>(State(st): State<AppState<S>>, req: Request, next: Next
     };
     let resp = if let Err(e) = mfa.and_then(|()| authorize(&st, &principal, action, tenant_param.as_deref())) {
         e.into_response()
+    } else if let Err(e) = crate::audit::open(&st.ledger, principal.tenant.as_ref()).await {
+        // No audit log, no operation: nothing has happened yet.
+        tracing::error!(error = %e, token = %principal.token_id, route = %route, "the audit log cannot be opened: request refused");
+        crate::metrics::global().audit_failures.inc(&[("reason", "open")]);
+        ApiError::audit_unavailable("the audit log cannot be written; nothing was done; retry later").into_response()
     } else {
         parts.extensions.insert(principal.clone());
         let req = Request::from_parts(parts, body);
@@ -241,7 +246,14 @@ async fn guard<S: Store>(State(st): State<AppState<S>>, req: Request, next: Next
         }
     };
     let code = resp.extensions().get::<ErrorCode>().map(|c| c.as_str());
-    crate::audit::record(&st.ledger, &principal, action, &method, &route, &target, resp.status().as_u16(), code).await;
+    let resp = match crate::audit::record(&st.ledger, &principal, action, &method, &route, &target, resp.status().as_u16(), code).await {
+        Ok(()) => resp,
+        Err(_) => ApiError::audit_unavailable(
+            "the request's audit entry could not be written, so it is reported as failed; the operation may have taken \
+             effect: retry (appends with the same idempotency key are safe to retry)",
+        )
+        .into_response(),
+    };
     record_metrics(&route, started, &resp);
     resp
 }

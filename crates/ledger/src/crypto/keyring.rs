@@ -339,7 +339,9 @@ impl FileKeyring {
             let (nonce, sealed) = raw.split_at(24);
             let nonce = <[u8; 24]>::try_from(nonce).map_err(|_| KeyError::Format("keyring nonce".into()))?;
             let plain = Zeroizing::new(
-                cipher.decrypt(&XNonce::from(nonce), Payload { msg: sealed, aad: &entry_aad(tenant, epoch) }).map_err(|_| KeyError::Aead("keyring entry"))?,
+                cipher
+                    .decrypt(&XNonce::from(nonce), Payload { msg: sealed, aad: &entry_aad(tenant, epoch) })
+                    .map_err(|_| KeyError::Aead("keyring entry"))?,
             );
             let key = <[u8; 32]>::try_from(plain.as_slice()).map_err(|_| KeyError::Format("keyring entry length".into()))?;
             keys.insert(epoch, SecretKey::from_bytes(key));
@@ -351,7 +353,8 @@ impl FileKeyring {
     /// when that changed anything replaces the file (and scrubs the old one).
     fn modify(&self, tenant: &TenantId, change: impl FnOnce(&mut Ring) -> Result<bool, KeyError>) -> Result<Ring, KeyError> {
         let lock_path = self.dir.join(format!("{}.lock", tenant.as_str()));
-        let lock = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(Self::io_err(&lock_path))?;
+        let lock =
+            std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(Self::io_err(&lock_path))?;
         lock.lock().map_err(Self::io_err(&lock_path))?;
         let path = self.path(tenant);
         let mut ring = if path.exists() { self.read(tenant, &path)? } else { Ring::default() };

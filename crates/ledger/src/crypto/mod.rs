@@ -287,7 +287,9 @@ mod tests {
         let key_nonce = random_nonce().unwrap();
         let mut wrapped_key = key_nonce.to_vec();
         wrapped_key.extend(
-            kek.cipher().encrypt(&XNonce::from(key_nonce), Payload { msg: data_key.bytes(), aad: &aad(DATA_KEY_V1, tenant, c, None) }).unwrap(),
+            kek.cipher()
+                .encrypt(&XNonce::from(key_nonce), Payload { msg: data_key.bytes(), aad: &aad(DATA_KEY_V1, tenant, c, None) })
+                .unwrap(),
         );
         EncryptedRecord { ciphertext, nonce: nonce.to_vec(), wrapped_key, kek_epoch: LEGACY_EPOCH, legacy_salt: Some(salt) }
     }

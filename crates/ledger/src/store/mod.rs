@@ -408,7 +408,17 @@ pub trait Store: Send + Sync + 'static {
     type Tenant: TenantStore;
 
     /// Creates a tenant (or returns the existing one, keeping its stored policy).
-    fn create_tenant(&self, tenant: &TenantId, config: &TenantConfig) -> impl Future<Output = Result<Self::Tenant, StoreError>> + Send;
+    fn create_tenant(&self, tenant: &TenantId, config: &TenantConfig) -> impl Future<Output = Result<Self::Tenant, StoreError>> + Send {
+        async move { self.create_tenant_if_absent(tenant, config).await.map(|(t, _)| t) }
+    }
+
+    /// As [`Store::create_tenant`], also saying whether this call created the tenant (true
+    /// for exactly one of any number of concurrent callers, across processes too).
+    fn create_tenant_if_absent(
+        &self,
+        tenant: &TenantId,
+        config: &TenantConfig,
+    ) -> impl Future<Output = Result<(Self::Tenant, bool), StoreError>> + Send;
 
     /// Opens an existing tenant.
     fn open_tenant(&self, tenant: &TenantId) -> impl Future<Output = Result<Self::Tenant, StoreError>> + Send;
@@ -535,7 +545,12 @@ pub trait TenantStore: Send + Sync + Clone + 'static {
     fn advance_epoch(&self, from: u64, to: u64) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Up to `limit` records with an epoch below `epoch` and `seq > after`, ascending.
-    fn records_below(&self, epoch: u64, after: Option<Seq>, limit: u32) -> impl Future<Output = Result<Vec<StoredRecord>, StoreError>> + Send;
+    fn records_below(
+        &self,
+        epoch: u64,
+        after: Option<Seq>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<StoredRecord>, StoreError>> + Send;
 
     /// Replaces records re-wrapped from epoch `old` (each row only if it still has that
     /// epoch; an erased one stays erased), in one transaction. Answers how many changed.

@@ -108,8 +108,8 @@ impl Backend for PgBackend {
         numbered(&text.replace("@.", "ledger_catalogue."))
     }
 
-    async fn create(&self, tenant: &TenantId, config_json: &str, now: UnixMillis) -> Result<(), StoreError> {
-        sqlx::query(
+    async fn create(&self, tenant: &TenantId, config_json: &str, now: UnixMillis) -> Result<bool, StoreError> {
+        let r = sqlx::query(
             "INSERT INTO ledger_catalogue.tenants (id, schema_name, config, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (id) DO NOTHING",
         )
@@ -119,7 +119,7 @@ impl Backend for PgBackend {
         .bind(now.0)
         .execute(&self.pool)
         .await?;
-        Ok(())
+        Ok(r.rows_affected() == 1)
     }
 
     async fn open(&self, tenant: &TenantId, schema: Option<String>) -> Result<(PgPool, PgDialect), StoreError> {

@@ -30,8 +30,8 @@ use sqlx::{AssertSqlSafe, ColumnIndex, Database, Decode, Encode, Executor, IntoA
 
 use super::{
     AnchorRow, AnchorSuccess, CheckpointRow, EncryptedRecord, Extension, IncidentRow, KeyState, LeafEffect, LeafRow, NewLeaf, Rail,
-    SEAL_READ_CHUNK, SealDraft, SealSigned, Store, StoreError, StoredRecord, TenantConfig, TenantStore, checkpoint_row, digest, frontier_map, i64_of, leaf_row,
-    plan_append, seal_chunks, size_u64, token_row,
+    SEAL_READ_CHUNK, SealDraft, SealSigned, Store, StoreError, StoredRecord, TenantConfig, TenantStore, checkpoint_row, digest,
+    frontier_map, i64_of, leaf_row, plan_append, seal_chunks, size_u64, token_row,
 };
 use crate::tokens::TokenRecord;
 
@@ -99,7 +99,7 @@ pub trait Backend: Send + Sync + Debug + 'static + Sealed {
     fn catalogue_sql(&self, text: &str) -> String;
     /// Creates the tenant's storage if missing (file or schema) and brings it to the latest
     /// migration, then records the tenant in the catalogue unless it is there. Idempotent.
-    fn create(&self, tenant: &TenantId, config_json: &str, now: UnixMillis) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn create(&self, tenant: &TenantId, config_json: &str, now: UnixMillis) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Opens the tenant's storage: its writer pool and dialect. Only called for a tenant the
     /// catalogue holds, with its stored `schema` column (PostgreSQL) if any.
     fn open(
@@ -218,17 +218,17 @@ with_sql_bounds! { (B::DB) impl<B: Backend> SqlStore<B> {
 with_sql_bounds! { (B::DB) impl<B: Backend> Store for SqlStore<B> {
     type Tenant = SqlTenant<B::Dialect>;
 
-    async fn create_tenant(&self, tenant: &TenantId, config: &TenantConfig) -> Result<Self::Tenant, StoreError> {
+    async fn create_tenant_if_absent(&self, tenant: &TenantId, config: &TenantConfig) -> Result<(Self::Tenant, bool), StoreError> {
         if let Some(t) = self.cached(tenant) {
-            return Ok(t);
+            return Ok((t, false));
         }
         let json = serde_json::to_string(config).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let _one_at_a_time = self.inner.opening.lock().await;
         if let Some(t) = self.cached(tenant) {
-            return Ok(t);
+            return Ok((t, false));
         }
-        self.inner.backend.create(tenant, &json, crate::now()).await?;
-        self.open_stored(tenant).await
+        let created = self.inner.backend.create(tenant, &json, crate::now()).await?;
+        Ok((self.open_stored(tenant).await?, created))
     }
 
     async fn open_tenant(&self, tenant: &TenantId) -> Result<Self::Tenant, StoreError> {

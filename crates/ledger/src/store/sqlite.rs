@@ -136,14 +136,14 @@ impl Backend for SqliteBackend {
         text.replace("@.", "")
     }
 
-    async fn create(&self, tenant: &TenantId, config_json: &str, now: UnixMillis) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO tenants (id, config, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING")
+    async fn create(&self, tenant: &TenantId, config_json: &str, now: UnixMillis) -> Result<bool, StoreError> {
+        let r = sqlx::query("INSERT INTO tenants (id, config, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING")
             .bind(tenant.as_str())
             .bind(config_json)
             .bind(now.0)
             .execute(&self.catalogue)
             .await?;
-        Ok(())
+        Ok(r.rows_affected() == 1)
     }
 
     async fn open(&self, tenant: &TenantId, _schema: Option<String>) -> Result<(SqlitePool, SqliteDialect), StoreError> {
