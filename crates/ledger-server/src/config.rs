@@ -18,6 +18,7 @@
 //!                                            # the master key; default <sqlite_dir>/keyring;
 //!                                            # required with database_url (shared by replicas)
 //! erasure_window_seconds = 0                 # 0: an erasure is applied before its request returns
+//! retired_ledger_keys = []                   # .vkey files of earlier checkpoint keys (rotate-key)
 //! trust_out = "/var/lib/ledger/trust.json"   # written at start: what verifiers need
 //!
 //! [store]
@@ -103,6 +104,11 @@ pub struct Config {
     pub ledger_name: String,
     /// Path of the ledger's signed-note private key.
     pub ledger_key: PathBuf,
+    /// Verifier keys (`.vkey` files) of earlier checkpoint keys, written into the trust file
+    /// beside the current one so that bundles from before a key rotation still verify
+    /// (`ledger-server rotate-key` writes the file of the key it retires).
+    #[serde(default)]
+    pub retired_ledger_keys: Vec<PathBuf>,
     /// Master key file (64 hex digits).
     pub master_key_file: Option<PathBuf>,
     /// Or: the environment variable holding the master key.
@@ -399,6 +405,15 @@ impl Config {
         }
         if let Some(o) = &cfg.oidc {
             o.gate()?;
+        }
+        // Jurisdictions are compared with residency policies: an unknown code would put the
+        // authority outside every policy.
+        for t in &cfg.tsa {
+            ledger::residency::country_code(&t.jurisdiction)
+                .map_err(|e| ConfigError::Invalid(format!("[[tsa]] {}: jurisdiction: {e}", t.name)))?;
+        }
+        if let Some(j) = cfg.fabric.as_ref().and_then(|f| f.jurisdiction.as_deref()) {
+            ledger::residency::country_code(j).map_err(|e| ConfigError::Invalid(format!("[fabric] jurisdiction: {e}")))?;
         }
         Ok(cfg)
     }

@@ -57,6 +57,22 @@ enum Command {
     /// Manages tenants.
     #[command(subcommand)]
     Tenant(TenantCommand),
+    /// Rotates the ledger's checkpoint key: seals a hand-over checkpoint in every tenant,
+    /// signed by the current key and co-signed by the new one, and writes the current key's
+    /// verifier key (.vkey) beside the new key. Then set `ledger_key` to the new key, add the
+    /// .vkey file to `retired_ledger_keys` and restart `serve`: the trust file then holds
+    /// both keys and every bundle, from before or after, verifies with it.
+    RotateKey {
+        /// The `serve` configuration (its `ledger_key` is the key being retired).
+        #[arg(long, env = "LEDGER_CONFIG")]
+        config: PathBuf,
+        /// The new signed-note private key (named after `ledger_name`).
+        #[arg(long)]
+        new_key: PathBuf,
+        /// Create --new-key (random, mode 0600) when it does not exist.
+        #[arg(long)]
+        generate: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -73,6 +89,23 @@ struct DevArgs {
     /// Seconds between seals of the demo tenant.
     #[arg(long, default_value_t = 60)]
     seal_every: u64,
+    /// How the in-process Fabric emulator runs the evidence-anchor chaincode: `rust` (its
+    /// semantics in process) or `node` (the real Node.js chaincode of chaincode/evidence-anchor,
+    /// started as a chaincode server and driven over the Fabric chaincode shim protocol, as a
+    /// peer would; needs Node.js and `npm ci` in that directory).
+    #[arg(long, value_enum, default_value_t = DevChaincode::Rust)]
+    chaincode: DevChaincode,
+    /// The chaincode's directory for `--chaincode node` (default: the source tree's).
+    #[arg(long)]
+    chaincode_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum DevChaincode {
+    /// The contract's semantics in Rust, in process.
+    Rust,
+    /// The real Node chaincode over the chaincode shim protocol.
+    Node,
 }
 
 /// Where the administration commands find the store: a serve configuration, or a SQLite
@@ -139,7 +172,8 @@ enum TenantCommand {
         /// Fabric channel for its anchors.
         #[arg(long, default_value = "evidence")]
         channel: String,
-        /// Allowed anchoring jurisdictions (e.g. CA); repeat for several. Empty: any.
+        /// Allowed anchoring jurisdictions, ISO 3166-1 alpha-2 codes (e.g. CA); repeat for
+        /// several. Empty: any. An unknown code is refused.
         #[arg(long)]
         residency: Vec<String>,
         /// Seal at least every this many seconds.
@@ -189,6 +223,7 @@ async fn run(cmd: Command) -> Result<(), Error> {
         Command::Dev(args) => dev_server(args).await,
         Command::Token(t) => token(t).await,
         Command::Tenant(t) => tenant(t).await,
+        Command::RotateKey { config, new_key, generate } => rotate_key(&config, &new_key, generate).await,
     }
 }
 
@@ -302,6 +337,9 @@ async fn create_token<S: Store>(store: &S, t: NewToken<'_>) -> Result<(), Error>
 
 async fn issue_token<S: Store>(store: &S, t: NewToken<'_>) -> Result<String, Error> {
     if let Some(tenant) = &t.tenant {
+        if let Some(why) = audit::reserved(tenant) {
+            return Err(format!("no token for {tenant}: {why}").into());
+        }
         store.open_tenant(tenant).await.map_err(|e| format!("{e}: create the tenant first"))?;
     }
     if let Some(p) = t.principal
@@ -332,25 +370,29 @@ async fn tenant(cmd: TenantCommand) -> Result<(), Error> {
     match cmd {
         TenantCommand::Create { store, id, channel, residency, seal_every } => {
             let id = TenantId::new(id)?;
-            if !audit::creatable(&id) {
-                return Err(format!(
-                    "tenant ids ending in {} are reserved and ids are at most {} bytes",
-                    audit::AUDIT_SUFFIX,
-                    audit::MAX_TENANT_LEN
-                )
-                .into());
+            if let Some(why) = audit::reserved(&id) {
+                return Err(why.into());
             }
+            let residency = residency
+                .iter()
+                .map(|c| ledger::residency::country_code(c))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| format!("--residency: {e}"))?;
             let config = TenantConfig {
                 residency,
                 fabric_channel: channel,
                 seal_every_ms: seal_every.saturating_mul(1000),
                 ..TenantConfig::default()
             };
-            match open_store(&store).await? {
-                AnyStore::Sqlite(s) => s.create_tenant(&id, &config).await.map(|_| ())?,
-                AnyStore::Pg(s) => s.create_tenant(&id, &config).await.map(|_| ())?,
+            let created = match open_store(&store).await? {
+                AnyStore::Sqlite(s) => s.create_tenant_if_absent(&id, &config).await?.1,
+                AnyStore::Pg(s) => s.create_tenant_if_absent(&id, &config).await?.1,
+            };
+            if created {
+                eprintln!("tenant {id} created");
+            } else {
+                eprintln!("tenant {id} already exists (its stored policy is unchanged)");
             }
-            eprintln!("tenant {id} ready");
             Ok(())
         }
         TenantCommand::List { store } => {
@@ -374,15 +416,90 @@ fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), Error> {
     Ok(())
 }
 
+fn load_signer(path: &Path, ledger_name: &str) -> Result<evidence_core::note::NoteSigner, Error> {
+    let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?);
+    let signer = evidence_core::note::NoteSigner::parse(text.trim()).map_err(|e| format!("{}: {e}", path.display()))?;
+    if signer.name() != ledger_name {
+        return Err(format!("{} is named {:?} but ledger_name is {:?}", path.display(), signer.name(), ledger_name).into());
+    }
+    Ok(signer)
+}
+
+fn open_keys(cfg: &Config) -> Result<FileKeyring, Error> {
+    let master = match (&cfg.master_key_file, &cfg.master_key_env) {
+        (Some(p), _) => MasterKey::from_file(p)?,
+        (None, Some(var)) => MasterKey::from_env(var)?,
+        (None, None) => return Err("set master_key_file or master_key_env".into()),
+    };
+    let keyring = cfg.keyring_path().ok_or("keyring_dir is required with [store] database_url")?;
+    Ok(FileKeyring::open(master, keyring)?)
+}
+
+/// The trust file's ledger keys: the current one and the retired ones from the configuration.
+fn retired_keys(cfg: &Config) -> Result<Vec<evidence_core::trust::LedgerKey>, Error> {
+    let mut out = Vec::new();
+    for path in &cfg.retired_ledger_keys {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let v = evidence_core::NoteVerifier::parse(text.trim()).map_err(|e| format!("{}: not a verifier key: {e}", path.display()))?;
+        if v.name() != cfg.ledger_name {
+            return Err(format!("{} is named {:?} but ledger_name is {:?}", path.display(), v.name(), cfg.ledger_name).into());
+        }
+        out.push(evidence_core::trust::LedgerKey {
+            name: v.name().to_owned(),
+            ed25519_public_key: evidence_core::bundle::Base64(v.key().as_bytes().to_vec()),
+        });
+    }
+    Ok(out)
+}
+
+async fn rotate_key(path: &Path, new_key: &Path, generate: bool) -> Result<(), Error> {
+    let cfg = Config::load(path, std::env::vars())?;
+    let old = load_signer(&cfg.ledger_key, &cfg.ledger_name)?;
+    if !new_key.exists() && !generate {
+        return Err(format!("{} does not exist (pass --generate to create it)", new_key.display()).into());
+    }
+    let new = dev::load_or_create_signer(new_key, &cfg.ledger_name)?;
+    if new.name() != cfg.ledger_name {
+        return Err(format!("{} is named {:?} but ledger_name is {:?}", new_key.display(), new.name(), cfg.ledger_name).into());
+    }
+    if new.verifier().id() == old.verifier().id() {
+        return Err("the new key is the current key".into());
+    }
+    let vkey_path = new_key.with_file_name(format!("{}-{:08x}.vkey", cfg.ledger_name, old.verifier().id()));
+    std::fs::write(&vkey_path, format!("{}\n", old.verifier().to_vkey())).map_err(|e| format!("{}: {e}", vkey_path.display()))?;
+    let keys = open_keys(&cfg)?;
+    let rails = if cfg.fabric.is_some() { Rail::ALL.to_vec() } else { vec![Rail::Tsa] };
+    macro_rules! go {
+        ($store:expr) => {{
+            let ledger = Ledger::with_rails($store, old, keys, rails);
+            let tenants = ledger.tenants().await?;
+            for id in &tenants {
+                let t = ledger.tenant(id).await?;
+                let cp = t.seal_handover(&new).await?;
+                println!("{id}: hand-over checkpoint {} at tree size {}", cp.seq.0, cp.root.tree_size.0);
+            }
+            tenants.len()
+        }};
+    }
+    let n = match store_from_config(&cfg).await? {
+        AnyStore::Sqlite(s) => go!(s),
+        AnyStore::Pg(s) => go!(s),
+    };
+    eprintln!(
+        "{n} tenant{} handed over to key {:08x}. Next: set ledger_key = {:?}, add {:?} to retired_ledger_keys, restart serve \
+         (checkpoints sealed before the restart are signed by the old key alone, which the trust file keeps).",
+        if n == 1 { "" } else { "s" },
+        new.verifier().id(),
+        new_key.display().to_string(),
+        vkey_path.display().to_string()
+    );
+    Ok(())
+}
+
 async fn serve(path: &Path) -> Result<(), Error> {
     let cfg = Config::load(path, std::env::vars())?;
-    let signer = evidence_core::note::NoteSigner::parse(
-        std::fs::read_to_string(&cfg.ledger_key).map_err(|e| format!("{}: {e}", cfg.ledger_key.display()))?.trim(),
-    )
-    .map_err(|e| format!("{}: {e}", cfg.ledger_key.display()))?;
-    if signer.name() != cfg.ledger_name {
-        return Err(format!("ledger_key is named {:?} but ledger_name is {:?}", signer.name(), cfg.ledger_name).into());
-    }
+    let signer = load_signer(&cfg.ledger_key, &cfg.ledger_name)?;
+    let retired = retired_keys(&cfg)?;
     let mut roots = Vec::new();
     let mut roots_pem = Vec::new();
     let mut endpoints = Vec::new();
@@ -403,7 +520,9 @@ async fn serve(path: &Path) -> Result<(), Error> {
         }
     };
     if let Some(out) = &cfg.trust_out {
-        write_json(out, &dev::trust_file(&signer, roots_pem, fabric_msps, false))?;
+        let mut trust = dev::trust_file(&signer, roots_pem, fabric_msps, false);
+        trust.ledgers.extend(retired);
+        write_json(out, &trust)?;
     }
     let opts = ServiceOptions {
         limits: cfg.http.limits(),
@@ -421,13 +540,7 @@ async fn serve(path: &Path) -> Result<(), Error> {
     };
     tracing::info!(listen = %cfg.listen, tls = cfg.http.tls_cert.is_some(), ledger = %cfg.ledger_name, tsas = endpoints.len(), "serving");
     let rails = if cfg.fabric.is_some() { Rail::ALL.to_vec() } else { vec![Rail::Tsa] };
-    let master = match (&cfg.master_key_file, &cfg.master_key_env) {
-        (Some(p), _) => MasterKey::from_file(p)?,
-        (None, Some(var)) => MasterKey::from_env(var)?,
-        (None, None) => return Err("set master_key_file or master_key_env".into()),
-    };
-    let keyring = cfg.keyring_path().ok_or("keyring_dir is required with [store] database_url")?;
-    let keys = FileKeyring::open(master, keyring)?;
+    let keys = open_keys(&cfg)?;
     let erasure_window = Duration::from_secs(cfg.erasure_window_seconds);
     macro_rules! go {
         ($store:expr) => {{
@@ -457,11 +570,29 @@ async fn dev_server(args: DevArgs) -> Result<(), Error> {
     let pki = dev::load_or_create_pki(&data)?;
     // The Fabric emulator, in process: a fresh PKI at every start. Its roots are added to
     // the trust file's (earlier runs' roots are kept, so earlier bundles still verify).
+    // With --chaincode node the chaincode server lives as long as the dev server (dropped last).
+    let (chaincode, chaincode_mode) = match args.chaincode {
+        DevChaincode::Rust => (None, fabric_anchor::emulator::ChaincodeMode::Rust),
+        DevChaincode::Node => {
+            let mut opts = fabric_anchor::emulator::NodeChaincodeOptions::new(DEV_CHAINCODE_ID);
+            if let Some(dir) = &args.chaincode_dir {
+                opts.dir.clone_from(dir);
+            }
+            let cc = fabric_anchor::emulator::NodeChaincodeServer::spawn(opts).await?;
+            let mode = fabric_anchor::emulator::ChaincodeMode::Shim(cc.shim_config());
+            (Some(cc), mode)
+        }
+    };
     let emulator = fabric_anchor::emulator::spawn(fabric_anchor::EmulatorConfig {
         channels: vec![TenantConfig::default().fabric_channel],
+        chaincode: chaincode_mode,
         ..fabric_anchor::EmulatorConfig::default()
     })
     .await?;
+    let chaincode_line = match &chaincode {
+        None => "the contract's semantics in Rust (--chaincode node runs the real Node chaincode)".to_owned(),
+        Some(cc) => format!("the Node chaincode at {} over the chaincode shim protocol", cc.address()),
+    };
     let trust_path = data.join("trust.json");
     let previous: Vec<evidence_core::trust::MspCertificates> = std::fs::read(&trust_path)
         .ok()
@@ -480,8 +611,8 @@ async fn dev_server(args: DevArgs) -> Result<(), Error> {
     );
     let store = SqliteStore::open(&data, Durability::PowerLoss).await?;
     let tenant = TenantId::new(args.tenant)?;
-    if !audit::creatable(&tenant) {
-        return Err(format!("tenant ids ending in {} are reserved", audit::AUDIT_SUFFIX).into());
+    if let Some(why) = audit::reserved(&tenant) {
+        return Err(why.into());
     }
     let config = TenantConfig { seal_every_ms: args.seal_every.max(1).saturating_mul(1000), ..TenantConfig::default() };
     let ledger = Ledger::with_rails(store.clone(), signer, keys, Rail::ALL.to_vec());
@@ -499,7 +630,8 @@ async fn dev_server(args: DevArgs) -> Result<(), Error> {
          tenant        {tenant} (sealed every {}s)\n\
          token         {} (dealer_principal, 7 days; also in {})\n\
          trust file    {}\n\
-         Fabric        emulator at {} (channel evidence), in process\n",
+         Fabric        emulator at {} (channel evidence), in process\n\
+         chaincode     {chaincode_line}\n",
         args.seal_every,
         bearer,
         token_path.display(),
@@ -514,8 +646,12 @@ async fn dev_server(args: DevArgs) -> Result<(), Error> {
     };
     server::run(ledger, dev::DevTsaRail::new(pki), fabric, listener, opts, server::shutdown_signal()).await?;
     emulator.shutdown().await;
+    drop(chaincode);
     Ok(())
 }
+
+/// The id the dev server's Node chaincode registers with (a package ID's shape, label:hash).
+const DEV_CHAINCODE_ID: &str = "evidence-anchor_dev:0000000000000000000000000000000000000000000000000000000000000000";
 
 /// The Fabric rail from `[fabric]`: the submitting identity, the Gateway connection (TLS
 /// when `tls_ca` is set) and the MSP roots receipts are checked against.

@@ -157,13 +157,32 @@ impl<S: Store> Ledger<S> {
             .map_err(|e| LedgerError::Invalid(e.to_string()))
     }
 
-    /// Creates a tenant (idempotent: an existing tenant keeps its stored policy).
+    /// Creates a tenant (idempotent: an existing tenant keeps its stored policy). Residency
+    /// codes are stored in ISO's upper case.
     ///
     /// # Errors
-    /// [`LedgerError`].
+    /// [`LedgerError::Invalid`] for a residency code that is not an assigned ISO 3166-1
+    /// alpha-2 code; [`LedgerError::Store`].
     pub async fn create_tenant(&self, tenant: &TenantId, config: &TenantConfig) -> Result<TenantLedger<S::Tenant>, LedgerError> {
-        let store = self.inner.store.create_tenant(tenant, config).await?;
-        self.handle(store).await
+        Ok(self.create_tenant_if_absent(tenant, config).await?.0)
+    }
+
+    /// As [`Ledger::create_tenant`], also saying whether this call created the tenant: true
+    /// for exactly one of any number of concurrent callers (an HTTP `201` once, `200` after).
+    ///
+    /// # Errors
+    /// As [`Ledger::create_tenant`].
+    pub async fn create_tenant_if_absent(
+        &self,
+        tenant: &TenantId,
+        config: &TenantConfig,
+    ) -> Result<(TenantLedger<S::Tenant>, bool), LedgerError> {
+        // An unknown residency code would put every authority outside the policy: refuse it.
+        let mut config = config.clone();
+        config.residency =
+            config.residency.iter().map(|c| crate::residency::country_code(c)).collect::<Result<_, _>>().map_err(LedgerError::Invalid)?;
+        let (store, created) = self.inner.store.create_tenant_if_absent(tenant, &config).await?;
+        Ok((self.handle(store).await?, created))
     }
 
     /// Opens an existing tenant.
@@ -347,6 +366,30 @@ impl<T: TenantStore> TenantLedger<T> {
     /// # Errors
     /// [`LedgerError`]; [`StoreError::SealBusy`] when another seal of the tenant is under way.
     pub async fn seal_now(&self) -> Result<CheckpointRow, LedgerError> {
+        self.seal_signed(None).await
+    }
+
+    /// Seals a **hand-over checkpoint** for a key rotation: signed by the ledger's current key
+    /// and co-signed by `next` (the key that will sign from now on), so the chain itself shows
+    /// the rotation. A verifier trusting both keys (matched by key id) accepts every
+    /// checkpoint before, at and after the hand-over.
+    ///
+    /// # Errors
+    /// As [`TenantLedger::seal_now`]; [`LedgerError::Invalid`] when `next` is not named after
+    /// this ledger or is the current key.
+    pub async fn seal_handover(&self, next: &NoteSigner) -> Result<CheckpointRow, LedgerError> {
+        if next.name() != self.inner.ledger_name {
+            return Err(LedgerError::Invalid(format!("the new key is named {:?}, the ledger {:?}", next.name(), self.inner.ledger_name)));
+        }
+        let origin = origin_for(&self.inner.ledger_name, self.inner.store.tenant());
+        let next = next.renamed(&origin).map_err(|e| LedgerError::Invalid(format!("origin {origin:?}: {e}")))?;
+        if next.verifier().id() == self.inner.signer.verifier().id() {
+            return Err(LedgerError::Invalid("the new key is the current key".into()));
+        }
+        self.seal_signed(Some(&next)).await
+    }
+
+    async fn seal_signed(&self, cosigner: Option<&NoteSigner>) -> Result<CheckpointRow, LedgerError> {
         let tenant = self.inner.store.tenant().clone();
         let origin = origin_for(&self.inner.ledger_name, &tenant);
         let signer = &self.inner.signer;
@@ -356,7 +399,10 @@ impl<T: TenantStore> TenantLedger<T> {
             // the chain (another process may have sealed in between, or the clock stepped).
             let at = now().max(at).max(d.prev_sealed_at.unwrap_or(UnixMillis(i64::MIN)));
             let cp = Checkpoint { origin, tenant, seq: d.seq, root: d.root, prev: d.prev, sealed_at: at };
-            let note = cp.sign(signer).map_err(|e| StoreError::Seal(e.to_string()))?;
+            let mut note = cp.sign(signer).map_err(|e| StoreError::Seal(e.to_string()))?;
+            if let Some(next) = cosigner {
+                note.note = evidence_core::note::cosign(&note.note, next).map_err(|e| StoreError::Seal(e.to_string()))?;
+            }
             Ok(SealSigned { note, hash: cp.hash(), sealed_at: at })
         };
         let started = std::time::Instant::now();
