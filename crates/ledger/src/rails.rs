@@ -91,8 +91,8 @@ impl TsaRail for HttpTsaRail {
 }
 
 /// The Fabric rail over the Gateway API: `fabric-anchor`'s client endorses, submits and
-/// waits for the `Anchor(ckpt/<tenant>/<seq>, hash)` transaction on the tenant's channel,
-/// fetches the block holding it, and evidence-core verifies the receipt against the
+/// waits for the `Anchor(tenant, seq, hash)` transaction (key `ckpt/<tenant>/<seq>`) on the
+/// tenant's channel, fetches the block holding it, and evidence-core verifies the receipt against the
 /// configured MSP roots before anything is stored (an unverifiable receipt is a failure:
 /// the outbox retries).
 ///
