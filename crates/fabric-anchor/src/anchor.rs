@@ -3,7 +3,7 @@
 
 use evidence_core::CheckpointHash;
 use evidence_core::fabric::{ANCHOR_NAMESPACE, FabricReceipt, ReceiptMspRoot, anchor_value};
-use evidence_core::internal::fabric_proto::{common, msp};
+use evidence_core::internal::fabric_proto::{common, kvrwset, msp, protos, rwset};
 use prost::Message as _;
 
 use crate::client::{Committed, GatewayClient};
@@ -17,16 +17,39 @@ pub fn anchor_key(tenant: &str, seq: u64) -> String {
     format!("ckpt/{tenant}/{seq}")
 }
 
+/// How many blocks back from the channel's head [`AnchorClient::anchor`] searches for the
+/// transaction that wrote a key whose receipt was lost, by default.
+pub const DEFAULT_RECOVERY_BLOCKS: u64 = 2_000;
+
+/// What [`AnchorClient::anchor_or_recover`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnchorOutcome {
+    /// The receipt (verify it with `evidence_core::fabric::verify_receipt` before trusting it).
+    pub receipt: FabricReceipt,
+    /// True when the key was already written with this hash (a commit whose receipt was not
+    /// stored) and the receipt is that earlier transaction's, found on the channel.
+    pub recovered: bool,
+}
+
 /// Anchors checkpoint hashes on Fabric through a [`GatewayClient`].
 #[derive(Debug, Clone)]
 pub struct AnchorClient {
     gw: GatewayClient,
+    recovery_blocks: u64,
 }
 
 impl AnchorClient {
     /// Wraps a Gateway client.
     pub fn new(gw: GatewayClient) -> Self {
-        Self { gw }
+        Self { gw, recovery_blocks: DEFAULT_RECOVERY_BLOCKS }
+    }
+
+    /// Searches at most `blocks` blocks back from the head for a lost receipt's transaction
+    /// (default [`DEFAULT_RECOVERY_BLOCKS`]).
+    #[must_use]
+    pub fn with_recovery_blocks(mut self, blocks: u64) -> Self {
+        self.recovery_blocks = blocks;
+        self
     }
 
     /// The underlying Gateway client.
@@ -34,23 +57,89 @@ impl AnchorClient {
         &self.gw
     }
 
+    /// Anchors `hash` as checkpoint `seq` of `tenant` on `channel` (see
+    /// [`Self::anchor_or_recover`]) and returns the receipt.
+    ///
+    /// # Errors
+    /// As [`Self::anchor_or_recover`].
+    pub async fn anchor(&self, channel: &str, tenant: &str, seq: u64, hash: &CheckpointHash) -> Result<FabricReceipt, Error> {
+        Ok(self.anchor_or_recover(channel, tenant, seq, hash).await?.receipt)
+    }
+
     /// Anchors `hash` as checkpoint `seq` of `tenant` on `channel`:
     /// `Anchor(tenant, seq, hash_hex)` is endorsed, submitted and waited for (the chaincode
     /// writes [`anchor_key`]`(tenant, seq)`); then the block holding the transaction and the
     /// channel's MSP roots are fetched with `qscc`, and the receipt is returned.
     ///
+    /// When the endorsement is refused (the chaincode refuses a key that exists) or the
+    /// transaction is invalidated by an MVCC conflict, the key is read back (`Get`):
+    /// - it holds this hash: an earlier transaction anchored it and its receipt was lost (a
+    ///   crash between the commit and the ledger's update, a restored snapshot, a concurrent
+    ///   replica). That transaction is found on the channel (qscc `GetChainInfo`, then
+    ///   `GetBlockByNumber` back from the head, at most [`Self::with_recovery_blocks`] blocks,
+    ///   for the VALID transaction writing the key with this value), its block is fetched with
+    ///   qscc `GetBlockByTxID(channel, txid)` as for any receipt, and the outcome says
+    ///   `recovered`;
+    /// - it holds another value: [`Error::AnchorConflict`], naming the channel, tenant, seq,
+    ///   key, the stored value and the expected one (another ledger with the same name and
+    ///   tenant on this channel, or a forked store);
+    /// - it is absent: the original error.
+    ///
     /// # Errors
-    /// Every [`Error`] of the Gateway calls; [`Error::EndorsementFailed`] when the key is
-    /// already anchored or the chaincode refuses the tenant id; [`Error::Protocol`] when the
-    /// fetched blocks do not hold what they must.
-    pub async fn anchor(&self, channel: &str, tenant: &str, seq: u64, hash: &CheckpointHash) -> Result<FabricReceipt, Error> {
-        let seq = seq.to_string();
+    /// Every [`Error`] of the Gateway calls; [`Error::EndorsementFailed`] when the chaincode
+    /// refuses the tenant id; [`Error::AnchorConflict`]; [`Error::AnchorNotFound`] when the key
+    /// holds this hash but no transaction writing it is within the searched blocks;
+    /// [`Error::Protocol`] when the fetched blocks do not hold what they must.
+    pub async fn anchor_or_recover(&self, channel: &str, tenant: &str, seq: u64, hash: &CheckpointHash) -> Result<AnchorOutcome, Error> {
+        let seq_text = seq.to_string();
         let value = anchor_value(hash);
-        let committed = self
+        let submitted = self
             .gw
-            .submit_transaction(channel, ANCHOR_NAMESPACE, &[b"Anchor", tenant.as_bytes(), seq.as_bytes(), value.as_bytes()])
-            .await?;
-        self.receipt(channel, &committed).await
+            .submit_transaction(channel, ANCHOR_NAMESPACE, &[b"Anchor", tenant.as_bytes(), seq_text.as_bytes(), value.as_bytes()])
+            .await;
+        let (committed, recovered) = match submitted {
+            Ok(c) => (c, false),
+            Err(e @ (Error::EndorsementFailed { .. } | Error::MvccConflict { .. })) => {
+                let key = anchor_key(tenant, seq);
+                match self.get(channel, tenant, seq).await {
+                    Ok(Some(stored)) if stored == value => (self.find_anchor(channel, &key, &value).await?, true),
+                    Ok(Some(stored)) => {
+                        return Err(Error::AnchorConflict {
+                            channel: channel.to_owned(),
+                            tenant: tenant.to_owned(),
+                            seq,
+                            key,
+                            stored,
+                            expected: value,
+                        });
+                    }
+                    // Absent, or unreadable: the refusal stands as it was.
+                    Ok(None) | Err(_) => return Err(e),
+                }
+            }
+            Err(e) => return Err(e),
+        };
+        Ok(AnchorOutcome { receipt: self.receipt(channel, &committed).await?, recovered })
+    }
+
+    /// Finds the VALID transaction that wrote `value` to `key` in namespace
+    /// [`ANCHOR_NAMESPACE`]: qscc `GetChainInfo` for the height, then `GetBlockByNumber` from
+    /// the head back, at most [`Self::with_recovery_blocks`] blocks.
+    ///
+    /// # Errors
+    /// [`Error::AnchorNotFound`]; Gateway errors; [`Error::Protocol`] for undecodable blocks.
+    pub async fn find_anchor(&self, channel: &str, key: &str, value: &str) -> Result<Committed, Error> {
+        let info = self.gw.evaluate(channel, QSCC, &[b"GetChainInfo", channel.as_bytes()]).await?;
+        let info = crate::BlockchainInfo::decode(info.as_slice()).map_err(|e| Error::protocol("common.BlockchainInfo", e))?;
+        let lowest = info.height.saturating_sub(self.recovery_blocks);
+        for number in (lowest..info.height).rev() {
+            let bytes = self.gw.evaluate(channel, QSCC, &[b"GetBlockByNumber", channel.as_bytes(), number.to_string().as_bytes()]).await?;
+            let block = common::Block::decode(bytes.as_slice()).map_err(|e| Error::protocol("common.Block", e))?;
+            if let Some(tx_id) = valid_write_in(&block, key, value)? {
+                return Ok(Committed { tx_id, block: number });
+            }
+        }
+        Err(Error::AnchorNotFound { channel: channel.to_owned(), key: key.to_owned(), searched_blocks: info.height - lowest })
     }
 
     /// Reads the anchored hash (hex) of checkpoint `seq` of `tenant` (`Get(tenant, seq)`
@@ -89,6 +178,51 @@ impl AnchorClient {
             orderer_msps,
         })
     }
+}
+
+/// The id of the first transaction in `block` flagged VALID (metadata slot 2) whose
+/// read-write set writes `value` to `key` in namespace [`ANCHOR_NAMESPACE`]. The flag is
+/// unsigned: the receipt built from the block is verified in full afterwards.
+fn valid_write_in(block: &common::Block, key: &str, value: &str) -> Result<Option<String>, Error> {
+    let envs = block.data.as_ref().map_or(&[][..], |d| d.data.as_slice());
+    let flags: &[u8] = block.metadata.as_ref().and_then(|m| m.metadata.get(2)).map_or(&[], Vec::as_slice);
+    for (i, e) in envs.iter().enumerate() {
+        if flags.get(i) != Some(&0) {
+            continue;
+        }
+        let env = common::Envelope::decode(e.as_slice()).map_err(|e| Error::protocol("common.Envelope", e))?;
+        let p = common::Payload::decode(env.payload.as_slice()).map_err(|e| Error::protocol("common.Payload", e))?;
+        let Some(h) = p.header else { continue };
+        let ch = common::ChannelHeader::decode(h.channel_header.as_slice()).map_err(|e| Error::protocol("common.ChannelHeader", e))?;
+        if ch.r#type != evidence_core::fabric::HEADER_TYPE_ENDORSER_TRANSACTION {
+            continue;
+        }
+        if writes(&p.data, key, value)? {
+            return Ok(Some(ch.tx_id));
+        }
+    }
+    Ok(None)
+}
+
+/// Whether an endorser transaction's actions write `value` to `key` in [`ANCHOR_NAMESPACE`].
+fn writes(payload_data: &[u8], key: &str, value: &str) -> Result<bool, Error> {
+    let tx = protos::Transaction::decode(payload_data).map_err(|e| Error::protocol("protos.Transaction", e))?;
+    for action in &tx.actions {
+        let cap =
+            protos::ChaincodeActionPayload::decode(action.payload.as_slice()).map_err(|e| Error::protocol("protos.ChaincodeActionPayload", e))?;
+        let Some(ea) = cap.action else { continue };
+        let prp = protos::ProposalResponsePayload::decode(ea.proposal_response_payload.as_slice())
+            .map_err(|e| Error::protocol("protos.ProposalResponsePayload", e))?;
+        let cca = protos::ChaincodeAction::decode(prp.extension.as_slice()).map_err(|e| Error::protocol("protos.ChaincodeAction", e))?;
+        let rw = rwset::TxReadWriteSet::decode(cca.results.as_slice()).map_err(|e| Error::protocol("rwset.TxReadWriteSet", e))?;
+        for ns in rw.ns_rwset.iter().filter(|n| n.namespace == ANCHOR_NAMESPACE) {
+            let kv = kvrwset::KvrwSet::decode(ns.rwset.as_slice()).map_err(|e| Error::protocol("kvrwset.KVRWSet", e))?;
+            if kv.writes.iter().any(|w| w.key == key && !w.is_delete && w.value.as_slice() == value.as_bytes()) {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
 }
 
 /// The index of the transaction `tx_id` in `block`.

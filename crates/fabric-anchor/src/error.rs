@@ -91,6 +91,39 @@ pub enum Error {
         /// Its message.
         message: String,
     },
+    /// The checkpoint's key on the channel already holds another value than this checkpoint's
+    /// hash: another ledger anchors under the same name and tenant on this channel, or the
+    /// ledger's store was forked (restored and sealed again). Never overwritten; an operator
+    /// must look.
+    #[error(
+        "anchor conflict on channel {channel}: key {key} (tenant {tenant}, checkpoint {seq}) already holds {stored}, \
+         not this checkpoint's hash {expected}; another ledger with the same name and tenant on this channel, or a forked store"
+    )]
+    AnchorConflict {
+        /// The channel.
+        channel: String,
+        /// The tenant.
+        tenant: String,
+        /// The checkpoint's sequence number.
+        seq: u64,
+        /// The key.
+        key: String,
+        /// What the channel holds.
+        stored: String,
+        /// This checkpoint's hash (hex).
+        expected: String,
+    },
+    /// The key holds this checkpoint's hash but no VALID transaction writing it was found in
+    /// the blocks searched (a lost receipt older than the search window).
+    #[error("key {key} on channel {channel} holds this checkpoint's hash, but no valid transaction writing it is in the last {searched_blocks} block(s)")]
+    AnchorNotFound {
+        /// The channel.
+        channel: String,
+        /// The key.
+        key: String,
+        /// How many blocks were searched back from the head.
+        searched_blocks: u64,
+    },
     /// A response did not decode or did not hold what the protocol says it holds.
     #[error("protocol: {what}: {detail}")]
     Protocol {

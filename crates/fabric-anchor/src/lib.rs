@@ -11,7 +11,18 @@
 //!   module docs), TLS with a configured CA and optional client certificate (mutual TLS).
 //! - [`AnchorClient`]: `anchor(channel, tenant, seq, hash)` -> [`evidence_core::fabric::FabricReceipt`]
 //!   (block fetched with qscc `GetBlockByTxID`, MSP roots from the last config block fetched
-//!   with qscc `GetBlockByNumber`).
+//!   with qscc `GetBlockByNumber`). `anchor_or_recover` also recovers a commit whose receipt
+//!   was lost: when the `Anchor` is refused (the key exists) or invalidated by an MVCC
+//!   conflict, it reads the key (`Get`); if the key holds this hash, it finds the VALID
+//!   transaction that wrote it (qscc `GetChainInfo`, then `GetBlockByNumber` back from the
+//!   head, at most [`DEFAULT_RECOVERY_BLOCKS`] blocks unless set with
+//!   `AnchorClient::with_recovery_blocks`) and returns that transaction's receipt (block
+//!   fetched with qscc `GetBlockByTxID(channel, txid)`, the real qscc's argument order),
+//!   marked `recovered`; if it holds another value, [`Error::AnchorConflict`] names the channel,
+//!   tenant, seq, key, stored and expected values; a commit older than the window is
+//!   [`Error::AnchorNotFound`]. Every query is one a real peer's qscc and the contract answer
+//!   (`tests/gateway.rs` against the Rust semantics, `tests/chaincode_shim.rs` against the real
+//!   Node chaincode).
 //! - `emulator` (feature `emulator`, off by default): a local stand-in serving the same gRPC
 //!   API (library: `emulator::spawn`; binary: `fabric-emulator`), with run-time faults, running
 //!   the chaincode either as Rust semantics or, over the Fabric chaincode shim protocol, the
@@ -117,7 +128,7 @@ pub mod emulator;
 pub mod error;
 pub mod identity;
 
-pub use anchor::{AnchorClient, anchor_key};
+pub use anchor::{AnchorClient, AnchorOutcome, DEFAULT_RECOVERY_BLOCKS, anchor_key};
 pub use client::{Committed, GatewayClient, GatewayConfig, Proposal, Timeouts, TlsConfig, build_proposal};
 #[cfg(feature = "emulator")]
 pub use emulator::{ChaincodeMode, EmulatorConfig, Faults, ReceiptFactory, RunningEmulator, TrustMaterial};

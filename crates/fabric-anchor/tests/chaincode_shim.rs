@@ -181,9 +181,10 @@ async fn the_chaincode_refuses_overwrites_and_bad_arguments_with_typed_errors() 
     let cc = start_chaincode(NodeChaincodeOptions::new(CC_ID)).await;
     let emu = start_emulator(ChaincodeMode::Shim(cc.shim_config()), None).await;
     let anchors = client(&emu);
-    anchors.anchor(CH, "t", 5, &hash(1)).await.expect("first anchor");
+    let first = anchors.anchor(CH, "t", 5, &hash(1)).await.expect("first anchor");
     for second in [hash(2), hash(1)] {
-        match anchors.anchor(CH, "t", 5, &second).await {
+        let v = second.to_hex();
+        match anchors.gateway().submit_transaction(CH, CC, &[b"Anchor", b"t", b"5", v.as_bytes()]).await {
             Err(Error::EndorsementFailed { details, .. }) => {
                 assert_eq!(details.len(), 1, "{details:?}");
                 assert_eq!(details[0].msp_id, emulator::PEER_MSP);
@@ -196,6 +197,15 @@ async fn the_chaincode_refuses_overwrites_and_bad_arguments_with_typed_errors() 
         }
     }
     assert_eq!(anchors.get(CH, "t", 5).await.expect("get").as_deref(), Some(hash(1).to_hex().as_str()), "the first value stays");
+    // Through the anchor client, with the real chaincode's Get: the same hash adopts the first
+    // commit (a lost receipt), another one is a conflict naming both values.
+    let again = anchors.anchor_or_recover(CH, "t", 5, &hash(1)).await.expect("recovered");
+    assert!(again.recovered);
+    assert_eq!((again.receipt.tx_id, again.receipt.block), (first.tx_id, first.block));
+    match anchors.anchor(CH, "t", 5, &hash(2)).await {
+        Err(Error::AnchorConflict { stored, expected, .. }) => assert_eq!((stored, expected), (hash(1).to_hex(), hash(2).to_hex())),
+        other => panic!("expected AnchorConflict, got {other:?}"),
+    }
 
     // Arguments the ledger's client never sends, through the raw Gateway client.
     let gw = anchors.gateway();

@@ -73,13 +73,56 @@ async fn happy_path_receipt_verifies_against_emulator_roots_only() {
 async fn duplicate_key_is_refused_at_endorsement() {
     let (emu, client) = start().await;
     client.anchor(CH, "t", 5, &hash(1)).await.expect("first");
-    match client.anchor(CH, "t", 5, &hash(2)).await {
+    let v = hash(2).to_hex();
+    match client.gateway().submit_transaction(CH, evidence_core::fabric::ANCHOR_NAMESPACE, &[b"Anchor", b"t", b"5", v.as_bytes()]).await {
         Err(Error::EndorsementFailed { details, .. }) => {
             assert_eq!(details.len(), 1);
             assert!(details[0].message.contains("already exists"), "{details:?}");
         }
         other => panic!("expected EndorsementFailed, got {other:?}"),
     }
+    emu.shutdown().await;
+}
+
+/// A commit whose receipt was lost (the ledger asks again for the same checkpoint): the
+/// refusal of the second `Anchor` leads to the key's value, then to the committed
+/// transaction (found back from the head, its block fetched with qscc `GetBlockByTxID`),
+/// whose receipt verifies as any receipt does. Another value under the key is a conflict
+/// naming tenant, checkpoint, stored and expected values; a commit older than the search
+/// window is reported as such.
+#[tokio::test]
+async fn a_lost_receipt_is_recovered_and_a_conflict_is_named() {
+    let (emu, client) = start().await;
+    let roots = emu.trust().msp_roots().expect("roots");
+    let first = client.anchor_or_recover(CH, "t", 5, &hash(1)).await.expect("first");
+    assert!(!first.recovered);
+    // Later blocks on the channel: the search walks back over them.
+    for seq in 6..9 {
+        client.anchor(CH, "t", seq, &hash(u8::try_from(seq).unwrap())).await.expect("later anchors");
+    }
+    let again = client.anchor_or_recover(CH, "t", 5, &hash(1)).await.expect("recovered");
+    assert!(again.recovered);
+    assert_eq!((&again.receipt.tx_id, &again.receipt.block, again.receipt.tx_index), (&first.receipt.tx_id, &first.receipt.block, 0));
+    let report =
+        verify_receipt(&again.receipt, &hash(1), &anchor_key("t", 5), &roots, None, &BlockLimits::default()).expect("the receipt verifies");
+    assert_eq!(report.block.number, 1);
+    match client.anchor(CH, "t", 5, &hash(2)).await {
+        Err(e @ Error::AnchorConflict { .. }) => {
+            let Error::AnchorConflict { tenant, seq, key, stored, expected, .. } = &e else { unreachable!() };
+            assert_eq!((tenant.as_str(), *seq, key.as_str()), ("t", 5, "ckpt/t/5"));
+            assert_eq!((stored, expected), (&hash(1).to_hex(), &hash(2).to_hex()));
+            let text = e.to_string();
+            assert!(text.contains("conflict") && text.contains(&hash(1).to_hex()) && text.contains(&hash(2).to_hex()), "{text}");
+        }
+        other => panic!("expected AnchorConflict, got {other:?}"),
+    }
+    assert_eq!(client.get(CH, "t", 5).await.unwrap(), Some(hash(1).to_hex()), "never overwritten");
+    // A search window that ends before the commit: said plainly, not guessed.
+    let short = client.clone().with_recovery_blocks(2);
+    assert!(matches!(
+        short.anchor_or_recover(CH, "t", 5, &hash(1)).await,
+        Err(Error::AnchorNotFound { searched_blocks: 2, .. })
+    ));
     emu.shutdown().await;
 }
 

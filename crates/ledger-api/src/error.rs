@@ -66,6 +66,10 @@ codes! {
     NotSealed = "not_sealed",
     /// 409: the claim's record is already erased (no second erasure claim is written).
     AlreadyErased = "already_erased",
+    /// 409: no checkpoint covering the claim is anchored on every rail the tenant requires yet
+    /// (the message names the newest covering checkpoint and the rails it waits for); retry
+    /// later (`Retry-After`).
+    NotAnchored = "not_anchored",
     /// 422: the claim is refused (kind, body, links, idempotency key).
     InvalidClaim = "invalid_claim",
     /// 400: a path, query or body argument is refused.

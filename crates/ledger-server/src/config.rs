@@ -29,8 +29,11 @@
 //! [sealing]
 //! tick_seconds = 10                  # how often tenants are checked for a due seal
 //!
-//! [anchoring]
-//! tick_seconds = 5                   # how often the outbox is worked
+//! [anchoring]                        # one worker per rail (a hung TSA never delays Fabric)
+//! tick_seconds = 5                   # pause between passes of each rail's worker
+//! concurrency = 4                    # tenants each rail's worker anchors at once
+//! tsa_deadline_seconds = 10          # one TSA attempt (failover across [[tsa]] included)
+//! fabric_deadline_seconds = 120      # one Fabric attempt (endorse, commit, receipt)
 //!
 //! [[tsa]]                            # one per TSA, tried in order
 //! name = "digicert"
@@ -128,7 +131,7 @@ pub struct Config {
     pub sealing: Tick,
     /// Anchoring workers.
     #[serde(default)]
-    pub anchoring: Tick,
+    pub anchoring: AnchoringConfig,
     /// TSAs, in order of preference.
     #[serde(default)]
     pub tsa: Vec<TsaConfig>,
@@ -268,6 +271,32 @@ impl Default for Tick {
     }
 }
 
+/// `[anchoring]`: the anchoring workers, one per rail.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnchoringConfig {
+    /// Seconds between passes of each rail's worker.
+    pub tick_seconds: u64,
+    /// Tenants each rail's worker anchors at once (at least 1).
+    pub concurrency: usize,
+    /// Deadline of one TSA attempt, seconds (the client's failover across TSAs included); an
+    /// attempt cut off is a failure, retried with backoff.
+    pub tsa_deadline_seconds: u64,
+    /// Deadline of one Fabric attempt, seconds (endorse, submit, commit wait, block fetch).
+    pub fabric_deadline_seconds: u64,
+}
+
+impl Default for AnchoringConfig {
+    fn default() -> Self {
+        Self {
+            tick_seconds: 5,
+            concurrency: 4,
+            tsa_deadline_seconds: ledger::anchor::TSA_DEADLINE.as_secs(),
+            fabric_deadline_seconds: ledger::anchor::FABRIC_DEADLINE.as_secs(),
+        }
+    }
+}
+
 /// One TSA.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -403,6 +432,10 @@ impl Config {
         if cfg.sealing.tick_seconds == 0 || cfg.anchoring.tick_seconds == 0 {
             return Err(ConfigError::Invalid("tick_seconds must be at least 1".into()));
         }
+        let a = &cfg.anchoring;
+        if a.concurrency == 0 || a.tsa_deadline_seconds == 0 || a.fabric_deadline_seconds == 0 {
+            return Err(ConfigError::Invalid("[anchoring]: concurrency and the deadlines must be at least 1".into()));
+        }
         if let Some(o) = &cfg.oidc {
             o.gate()?;
         }
@@ -444,6 +477,11 @@ mod tests {
         assert!((c.http.rate_per_sec - 7.5).abs() < f64::EPSILON);
         assert_eq!(c.sealing.tick_seconds, 3);
         assert_eq!(c.http.batch_max, 1000);
+        let a = &c.anchoring;
+        assert_eq!((a.tick_seconds, a.concurrency, a.tsa_deadline_seconds, a.fabric_deadline_seconds), (5, 4, 10, 120));
+        let env = vec![("LEDGER_ANCHORING__TSA_DEADLINE_SECONDS".to_owned(), "3".to_owned())];
+        assert_eq!(Config::parse(BASE, env).unwrap().anchoring.tsa_deadline_seconds, 3);
+        assert!(Config::parse(&format!("{BASE}\n[anchoring]\nconcurrency = 0"), vec![]).is_err());
     }
 
     #[test]

@@ -528,6 +528,9 @@ async fn serve(path: &Path) -> Result<(), Error> {
         limits: cfg.http.limits(),
         seal_tick: Duration::from_secs(cfg.sealing.tick_seconds),
         anchor_tick: Duration::from_secs(cfg.anchoring.tick_seconds),
+        anchor_concurrency: cfg.anchoring.concurrency,
+        tsa_deadline: Duration::from_secs(cfg.anchoring.tsa_deadline_seconds),
+        fabric_deadline: Duration::from_secs(cfg.anchoring.fabric_deadline_seconds),
         grace: Duration::from_secs(cfg.http.shutdown_grace_seconds),
         mfa: cfg.oidc.as_ref().map(ledger_server::config::OidcConfig::gate).transpose()?.map(std::sync::Arc::new),
     };

@@ -28,6 +28,7 @@ pub fn global() -> &'static HttpMetrics {
 pub fn render() -> String {
     let mut e = Exposition::default();
     ledger::metrics::global().render_into(&mut e);
+    ledger::metrics::global().render_backlog_into(&mut e, ledger::now().0);
     let h = global();
     e.counter("ledger_http_requests_total", "HTTP requests, by route template and status.", &h.http_requests)
         .histogram("ledger_http_request_seconds", "HTTP request latency.", &h.http_seconds)

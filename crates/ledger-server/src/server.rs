@@ -1,5 +1,6 @@
 //! Running the service: the HTTP listener plus the sealing scheduler and the anchoring
-//! workers, with graceful shutdown.
+//! workers (one per rail, each with bounded concurrency across tenants and a deadline per
+//! attempt), with graceful shutdown.
 //!
 //! On shutdown the server stops accepting connections, `/readyz` turns 503, in-flight
 //! requests (appends included) run to completion up to the grace period, and then the
@@ -12,7 +13,7 @@ use std::time::Duration;
 use crate::http::{self, AppState, HttpLimits};
 use ledger::Ledger;
 use ledger::anchor::{FabricRail, TsaRail};
-use ledger::scheduler::{spawn_anchor_worker, spawn_sealer};
+use ledger::scheduler::{AnchorOptions, spawn_rail_workers, spawn_sealer};
 use ledger::store::Store;
 
 /// What the service runs with.
@@ -22,8 +23,14 @@ pub struct ServiceOptions {
     pub limits: HttpLimits,
     /// Sealing scheduler tick.
     pub seal_tick: Duration,
-    /// Anchoring worker tick.
+    /// Pause between passes of each rail's anchoring worker.
     pub anchor_tick: Duration,
+    /// Tenants each rail's worker anchors at once.
+    pub anchor_concurrency: usize,
+    /// Deadline of one TSA attempt (the TSA client's failover included).
+    pub tsa_deadline: Duration,
+    /// Deadline of one Fabric attempt.
+    pub fabric_deadline: Duration,
     /// How long shutdown waits for in-flight requests.
     pub grace: Duration,
     /// MFA-asserting ID tokens required of people (None: bearer tokens alone).
@@ -36,6 +43,9 @@ impl Default for ServiceOptions {
             limits: HttpLimits::default(),
             seal_tick: Duration::from_secs(10),
             anchor_tick: Duration::from_secs(5),
+            anchor_concurrency: 4,
+            tsa_deadline: ledger::anchor::TSA_DEADLINE,
+            fabric_deadline: ledger::anchor::FABRIC_DEADLINE,
             grace: Duration::from_secs(30),
             mfa: None,
         }
@@ -60,7 +70,15 @@ where
     F: FabricRail + 'static,
 {
     let sealer = spawn_sealer(ledger.clone(), opts.seal_tick);
-    let anchorer = spawn_anchor_worker(ledger.clone(), tsa, fabric, opts.anchor_tick);
+    let anchoring = AnchorOptions {
+        tick: opts.anchor_tick,
+        concurrency: opts.anchor_concurrency,
+        tsa_deadline: opts.tsa_deadline,
+        fabric_deadline: opts.fabric_deadline,
+        ..AnchorOptions::default()
+    };
+    // One worker per rail: a TSA that hangs never holds up Fabric anchors.
+    let anchorer = spawn_rail_workers(ledger.clone(), tsa, fabric, &anchoring);
     let state = AppState::new(ledger, opts.limits.clone()).with_mfa(opts.mfa.clone());
     let router = http::router(state.clone());
     let (drained_tx, drained_rx) = tokio::sync::oneshot::channel::<()>();

@@ -39,6 +39,7 @@ async fn start<S: Store + Clone>(ledger: Ledger<S>, limits: HttpLimits) -> Serve
         anchor_tick: Duration::from_millis(200),
         grace: Duration::from_secs(5),
         mfa: None,
+        ..ServiceOptions::default()
     };
     let local = LocalServer::start(ledger, opts).await;
     let trust = dev::trust_file(&signer(), vec![local.tsa_root_pem.clone()], Vec::new(), true);
@@ -498,7 +499,48 @@ async fn rate_limit_and_drain<S: Store + Clone>(store: S) {
     }
 }
 
-test_support::both_backends!(happy_path, roles_and_isolation, hostile_bodies, rate_limit_and_drain);
+/// A sealed claim whose checkpoint is not anchored yet gets `409 not_anchored` naming the
+/// checkpoint and the rail it waits for (with `Retry-After`), on both bundle routes, never a
+/// bundle that fails verification; once anchored, the bundle is served.
+async fn bundles_wait_for_anchors<S: Store + Clone>(store: S) {
+    let ledger = Ledger::with_rails(store.clone(), signer(), keys(), vec![Rail::Tsa]);
+    // The server's own workers never run here: the test anchors by hand.
+    let opts = ServiceOptions {
+        seal_tick: Duration::from_hours(1),
+        anchor_tick: Duration::from_hours(1),
+        grace: Duration::from_secs(5),
+        ..ServiceOptions::default()
+    };
+    let local = LocalServer::start(ledger.clone(), opts).await;
+    let (c, b) = (client(), local.base.clone());
+    let t = ledger.create_tenant(&tid("rooftop-na"), &TenantConfig::default()).await.unwrap();
+    let svc = token(&store, Some("rooftop-na"), Role::Service, DAY).await;
+    let auditor = token(&store, Some("rooftop-na"), Role::Auditor, DAY).await;
+    for n in 0..3 {
+        let r = call(&c, "POST", &format!("{b}/v1/tenants/rooftop-na/claims"), Some(&svc), Some(&claim(n))).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    let cp = seal_now(&ledger, "rooftop-na").await;
+    let one = call(&c, "GET", &format!("{b}/v1/tenants/rooftop-na/claims/1/bundle"), Some(&auditor), None).await;
+    let many = call(&c, "POST", &format!("{b}/v1/tenants/rooftop-na/bundles"), Some(&auditor), Some(&json!({"seqs": [0, 2]}))).await;
+    for r in [&one, &many] {
+        assert_eq!((r.status, r.code()), (409, "not_anchored"), "{}", r.text);
+        let m = r.body["error"]["message"].as_str().unwrap();
+        assert!(m.contains(&format!("checkpoint {}", cp.seq.0)) && m.contains("tsa (pending, 0 attempt(s))"), "{m}");
+        assert!(r.retry_after.is_some());
+    }
+    // Anchored (an independent TSA, by hand): the bundle is served and its token verifies.
+    let tsa = test_support::OpensslTsa::generate("HTTP TSA", "CA").unwrap();
+    assert_eq!(t.process_anchors(&tsa, &ledger::anchor::NoFabric, 10).await.unwrap().anchored, 1);
+    let r = call(&c, "GET", &format!("{b}/v1/tenants/rooftop-na/claims/1/bundle"), Some(&auditor), None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let bundle: Bundle = serde_json::from_str(&r.text).unwrap();
+    let trust = dev::trust_file(&signer(), vec![std::fs::read_to_string(tsa.ca_pem()).unwrap()], Vec::new(), false);
+    assert_eq!(bundle_verifier(&trust).verify(&bundle).verdict, Verdict::Verified);
+    local.shutdown().await.unwrap();
+}
+
+test_support::both_backends!(happy_path, roles_and_isolation, hostile_bodies, rate_limit_and_drain, bundles_wait_for_anchors);
 
 #[test]
 fn tenant_ids_reserve_the_audit_suffix() {

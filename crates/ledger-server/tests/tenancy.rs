@@ -22,6 +22,7 @@ async fn start<S: Store + Clone>(ledger: Ledger<S>) -> LocalServer {
         anchor_tick: Duration::from_hours(1),
         grace: Duration::from_secs(5),
         mfa: None,
+        ..ServiceOptions::default()
     };
     LocalServer::start(ledger, opts).await
 }

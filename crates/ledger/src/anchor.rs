@@ -17,6 +17,7 @@
 //! test doubles named as such.
 
 use std::future::Future;
+use std::time::Duration;
 
 use evidence_core::{CheckpointHash, CheckpointSeq, TenantId, UnixMillis};
 
@@ -154,52 +155,148 @@ fn reanchor_depth(rows: &[AnchorRow], row: &AnchorRow) -> usize {
     depth
 }
 
+/// One rail as the anchoring workers drive it: which rail, and one attempt. Built from a
+/// [`TsaRail`] with [`OnTsa`] or from a [`FabricRail`] with [`OnFabric`], so that each rail
+/// has its own worker (a hung TSA never holds up Fabric anchors, and the other way round).
+pub trait Anchorer: Send + Sync {
+    /// The rail.
+    fn rail(&self) -> Rail;
+    /// One attempt.
+    fn attempt(&self, req: &AnchorRequest<'_>) -> impl Future<Output = Result<AnchorEvidence, RailError>> + Send;
+}
+
+/// The RFC 3161 rail as an [`Anchorer`].
+#[derive(Debug, Clone)]
+pub struct OnTsa<R>(pub R);
+
+/// The Fabric rail as an [`Anchorer`].
+#[derive(Debug, Clone)]
+pub struct OnFabric<F>(pub F);
+
+impl<R: TsaRail> Anchorer for OnTsa<R> {
+    fn rail(&self) -> Rail {
+        Rail::Tsa
+    }
+    async fn attempt(&self, req: &AnchorRequest<'_>) -> Result<AnchorEvidence, RailError> {
+        self.0.timestamp(req).await
+    }
+}
+
+impl<F: FabricRail> Anchorer for OnFabric<F> {
+    fn rail(&self) -> Rail {
+        Rail::Fabric
+    }
+    async fn attempt(&self, req: &AnchorRequest<'_>) -> Result<AnchorEvidence, RailError> {
+        self.0.submit(req).await
+    }
+}
+
+impl<R: TsaRail + ?Sized> TsaRail for &R {
+    async fn timestamp(&self, req: &AnchorRequest<'_>) -> Result<AnchorEvidence, RailError> {
+        (**self).timestamp(req).await
+    }
+}
+
+impl<R: TsaRail + ?Sized> TsaRail for std::sync::Arc<R> {
+    async fn timestamp(&self, req: &AnchorRequest<'_>) -> Result<AnchorEvidence, RailError> {
+        (**self).timestamp(req).await
+    }
+}
+
+impl<F: FabricRail + ?Sized> FabricRail for &F {
+    async fn submit(&self, req: &AnchorRequest<'_>) -> Result<AnchorEvidence, RailError> {
+        (**self).submit(req).await
+    }
+}
+
+impl<F: FabricRail + ?Sized> FabricRail for std::sync::Arc<F> {
+    async fn submit(&self, req: &AnchorRequest<'_>) -> Result<AnchorEvidence, RailError> {
+        (**self).submit(req).await
+    }
+}
+
+/// The default deadline of one TSA attempt (all of the TSA client's failover included).
+pub const TSA_DEADLINE: Duration = Duration::from_secs(10);
+/// The default deadline of one Fabric attempt (endorse, submit, commit wait, block fetch and,
+/// after a lost receipt, the search for the committed transaction).
+pub const FABRIC_DEADLINE: Duration = Duration::from_secs(120);
+
+/// The default deadline of one attempt on `rail`.
+pub const fn default_deadline(rail: Rail) -> Duration {
+    match rail {
+        Rail::Tsa => TSA_DEADLINE,
+        Rail::Fabric => FABRIC_DEADLINE,
+    }
+}
+
 impl<T: TenantStore> TenantLedger<T> {
-    /// One worker pass over the due rows of this tenant on both rails.
+    /// One worker pass over the due rows of this tenant on both rails, one rail after the
+    /// other, each attempt bounded by the rail's default deadline ([`default_deadline`]).
+    /// The service runs each rail on its own instead ([`crate::scheduler::spawn_rail_workers`]).
     ///
     /// # Errors
     /// Storage errors (rail failures are recorded, not returned).
     pub async fn process_anchors<R: TsaRail, F: FabricRail>(&self, tsa: &R, fabric: &F, limit: u32) -> Result<PassStats, LedgerError> {
+        let a = self.process_rail(&OnTsa(tsa), limit, TSA_DEADLINE).await?;
+        let b = self.process_rail(&OnFabric(fabric), limit, FABRIC_DEADLINE).await?;
+        Ok(PassStats { anchored: a.anchored + b.anchored, reanchored: a.reanchored + b.reanchored, failed: a.failed + b.failed })
+    }
+
+    /// One worker pass over this tenant's due rows on one rail: up to `limit` rows, claimed
+    /// one at a time (so a row's lease starts when its attempt does), each attempt cut off at
+    /// `deadline` (recorded as a failure and retried with backoff). The pass stops at the
+    /// first failed attempt: the other due rows of this tenant on this rail wait for the
+    /// row's backoff instead of each costing another deadline now.
+    ///
+    /// # Errors
+    /// Storage errors (rail failures are recorded, not returned).
+    pub async fn process_rail<A: Anchorer>(&self, rail: &A, limit: u32, deadline: Duration) -> Result<PassStats, LedgerError> {
         let mut stats = PassStats::default();
-        for rail in Rail::ALL {
+        let which = rail.rail();
+        // A lease never shorter than the attempt it covers, so that no other worker takes the
+        // row while this one may still anchor it.
+        let lease_ms = LEASE_MS.max(i64::try_from(deadline.as_millis()).unwrap_or(i64::MAX).saturating_add(10_000));
+        for _ in 0..limit {
             let t = now();
-            let rows = self.store().claim_due(rail, t, UnixMillis(t.0 + LEASE_MS), limit).await?;
-            for row in rows {
-                let cp = self.checkpoint(row.checkpoint_seq).await?;
-                let req = AnchorRequest {
-                    tenant: self.store().tenant(),
-                    checkpoint_seq: cp.seq,
-                    checkpoint_hash: cp.hash,
-                    config: self.config(),
-                    reanchor: row.reanchor_of.is_some(),
-                };
-                let result = match rail {
-                    Rail::Tsa => tsa.timestamp(&req).await,
-                    Rail::Fabric => fabric.submit(&req).await,
-                };
-                match result {
-                    Ok(ev) => {
-                        let in_residency = self.config().allows(ev.jurisdiction.as_deref());
-                        let success =
-                            AnchorSuccess { evidence: ev.evidence, authority: ev.authority, jurisdiction: ev.jurisdiction, in_residency };
-                        let siblings = self.store().anchors(cp.seq).await?;
-                        if !in_residency && reanchor_depth(&siblings, &row) < MAX_REANCHORS {
-                            self.reanchor(&row, &cp.hash, success).await?;
-                            stats.reanchored += 1;
-                            crate::metrics::global().anchors.inc(&[("rail", rail.as_str()), ("outcome", "reanchor")]);
-                        } else {
-                            self.store().anchor_succeeded(row.id, success, now()).await?;
-                            stats.anchored += 1;
-                            crate::metrics::global().anchors.inc(&[("rail", rail.as_str()), ("outcome", "anchored")]);
-                        }
+            let Some(row) = self.store().claim_due(which, t, UnixMillis(t.0.saturating_add(lease_ms)), 1).await?.pop() else { break };
+            let cp = self.checkpoint(row.checkpoint_seq).await?;
+            let req = AnchorRequest {
+                tenant: self.store().tenant(),
+                checkpoint_seq: cp.seq,
+                checkpoint_hash: cp.hash,
+                config: self.config(),
+                reanchor: row.reanchor_of.is_some(),
+            };
+            let result = match tokio::time::timeout(deadline, rail.attempt(&req)).await {
+                Ok(r) => r,
+                Err(_) => {
+                    crate::metrics::global().anchor_deadlines.inc(&[("rail", which.as_str())]);
+                    Err(RailError { rail: which.as_str(), message: format!("the attempt's deadline of {} ms passed", deadline.as_millis()) })
+                }
+            };
+            match result {
+                Ok(ev) => {
+                    let in_residency = self.config().allows(ev.jurisdiction.as_deref());
+                    let success =
+                        AnchorSuccess { evidence: ev.evidence, authority: ev.authority, jurisdiction: ev.jurisdiction, in_residency };
+                    let siblings = self.store().anchors(cp.seq).await?;
+                    if !in_residency && reanchor_depth(&siblings, &row) < MAX_REANCHORS {
+                        self.reanchor(&row, &cp.hash, success).await?;
+                        stats.reanchored += 1;
+                        crate::metrics::global().anchors.inc(&[("rail", which.as_str()), ("outcome", "reanchor")]);
+                    } else {
+                        self.store().anchor_succeeded(row.id, success, now()).await?;
+                        stats.anchored += 1;
+                        crate::metrics::global().anchors.inc(&[("rail", which.as_str()), ("outcome", "anchored")]);
                     }
-                    Err(e) => {
-                        tracing::warn!(tenant = %self.store().tenant(), checkpoint = cp.seq.0, rail = rail.as_str(), attempts = row.attempts + 1, error = %e, "anchoring failed; will retry");
-                        let next = UnixMillis(now().0 + backoff(row.attempts));
-                        self.store().anchor_failed(row.id, &e.to_string(), next).await?;
-                        stats.failed += 1;
-                        crate::metrics::global().anchors.inc(&[("rail", rail.as_str()), ("outcome", "failed")]);
-                    }
+                }
+                Err(e) => {
+                    tracing::warn!(tenant = %self.store().tenant(), checkpoint = cp.seq.0, rail = which.as_str(), attempts = row.attempts + 1, error = %e, "anchoring failed; will retry");
+                    let next = UnixMillis(now().0 + backoff(row.attempts));
+                    self.store().anchor_failed(row.id, &e.to_string(), next).await?;
+                    stats.failed += 1;
+                    crate::metrics::global().anchors.inc(&[("rail", which.as_str()), ("outcome", "failed")]);
+                    break;
                 }
             }
         }

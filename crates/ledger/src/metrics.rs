@@ -41,6 +41,45 @@ impl Counter {
     }
 }
 
+/// A gauge per label set: a value that goes up and down (set, not added to).
+#[derive(Debug, Default)]
+pub struct Gauge {
+    values: Mutex<BTreeMap<Vec<(String, String)>, f64>>,
+}
+
+impl Gauge {
+    /// Sets the value for the label set.
+    pub fn set(&self, labels: &[(&str, &str)], v: f64) {
+        let key: Vec<(String, String)> = labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        self.values.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(key, v);
+    }
+
+    /// The current value for a label set (None when never set).
+    pub fn get(&self, labels: &[(&str, &str)]) -> Option<f64> {
+        let key: Vec<(String, String)> = labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        self.values.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&key).copied()
+    }
+}
+
+/// The outbox backlog of one rail, as its worker last counted it (across tenants).
+#[derive(Debug, Default)]
+pub struct Backlog {
+    /// Per rail: rows not anchored yet, and the enqueue time of the oldest (None: no row).
+    rails: Mutex<BTreeMap<String, (u64, Option<i64>)>>,
+}
+
+impl Backlog {
+    /// Records `pending` rows on `rail`, the oldest enqueued at `oldest` (Unix ms).
+    pub fn set(&self, rail: &str, pending: u64, oldest: Option<i64>) {
+        self.rails.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(rail.to_owned(), (pending, oldest));
+    }
+
+    /// The last count for `rail`: rows and the oldest row's enqueue time.
+    pub fn get(&self, rail: &str) -> Option<(u64, Option<i64>)> {
+        self.rails.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(rail).copied()
+    }
+}
+
 /// A latency histogram (no labels) with [`LATENCY_BUCKETS`].
 #[derive(Debug, Default)]
 pub struct Histogram {
@@ -68,6 +107,7 @@ impl Histogram {
 #[derive(Debug)]
 enum Family<'a> {
     Counter(&'a Counter),
+    Gauge(&'a Gauge),
     Histogram(&'a Histogram),
 }
 
@@ -85,6 +125,11 @@ impl Exposition {
     /// Adds a counter family.
     pub fn counter(&mut self, name: &str, help: &str, c: &Counter) -> &mut Self {
         self.family(name, help, &Family::Counter(c))
+    }
+
+    /// Adds a gauge family.
+    pub fn gauge(&mut self, name: &str, help: &str, g: &Gauge) -> &mut Self {
+        self.family(name, help, &Family::Gauge(g))
     }
 
     /// Adds a histogram family.
@@ -106,6 +151,18 @@ impl Exposition {
                         let _ = writeln!(o, "{name} {v}");
                     } else {
                         let l: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{}\"", escape_label(v))).collect();
+                        let _ = writeln!(o, "{name}{{{}}} {v}", l.join(","));
+                    }
+                }
+            }
+            Family::Gauge(g) => {
+                let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} gauge");
+                let values = g.values.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                for (labels, v) in values.iter() {
+                    let l: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{}\"", escape_label(v))).collect();
+                    if l.is_empty() {
+                        let _ = writeln!(o, "{name} {v}");
+                    } else {
                         let _ = writeln!(o, "{name}{{{}}} {v}", l.join(","));
                     }
                 }
@@ -146,6 +203,14 @@ pub struct LedgerMetrics {
     pub seal_seconds: Histogram,
     /// Anchoring attempts (labels `rail`, `outcome`: `anchored`, `reanchor`, `failed`).
     pub anchors: Counter,
+    /// Anchoring attempts cut off at their deadline (label `rail`; also counted as `failed`).
+    pub anchor_deadlines: Counter,
+    /// Fabric anchors whose key on the channel already holds another value (label `rail`).
+    pub anchor_conflicts: Counter,
+    /// Fabric anchors whose lost receipt was recovered from the channel (label `rail`).
+    pub anchor_recovered: Counter,
+    /// The outbox backlog per rail, as each rail's worker last counted it.
+    pub backlog: Backlog,
     /// Time to apply an erasure (re-wrap and destroy the old key epochs).
     pub erasure_seconds: Histogram,
     /// Records re-wrapped under a new key epoch.
@@ -169,15 +234,46 @@ impl LedgerMetrics {
             .counter("ledger_seals_total", "Checkpoint seals, by outcome.", &self.seals)
             .histogram("ledger_seal_seconds", "Seal latency.", &self.seal_seconds)
             .counter("ledger_anchor_attempts_total", "Anchoring attempts, by rail and outcome.", &self.anchors)
+            .counter("ledger_anchor_deadline_exceeded_total", "Anchoring attempts cut off at their deadline, by rail.", &self.anchor_deadlines)
+            .counter(
+                "ledger_anchor_conflicts_total",
+                "Anchors refused because the channel already holds another value for the checkpoint's key, by rail.",
+                &self.anchor_conflicts,
+            )
+            .counter(
+                "ledger_anchor_receipts_recovered_total",
+                "Anchors whose committed transaction was found on the channel after its receipt was lost, by rail.",
+                &self.anchor_recovered,
+            )
             .histogram("ledger_erasure_apply_seconds", "Time to apply an erasure (re-wrap, destroy old key epochs).", &self.erasure_seconds)
             .counter("ledger_records_rewrapped_total", "Records re-wrapped under a new key epoch.", &self.rewrapped)
             .counter("ledger_erasure_apply_failures_total", "Failed attempts to apply an erasure (retried).", &self.erasure_failures);
+    }
+
+    /// Adds the outbox backlog gauges, ages computed at `now_ms` (scrape time).
+    pub fn render_backlog_into(&self, e: &mut Exposition, now_ms: i64) {
+        let pending = Gauge::default();
+        let age = Gauge::default();
+        let rails = self.backlog.rails.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        for (rail, (n, oldest)) in &rails {
+            #[allow(clippy::cast_precision_loss)]
+            pending.set(&[("rail", rail)], *n as f64);
+            #[allow(clippy::cast_precision_loss)]
+            age.set(&[("rail", rail)], oldest.map_or(0.0, |t| now_ms.saturating_sub(t).max(0) as f64 / 1000.0));
+        }
+        e.gauge("ledger_anchor_backlog", "Outbox rows not anchored yet, by rail (all tenants; as the rail's worker last counted).", &pending)
+            .gauge(
+                "ledger_anchor_backlog_oldest_age_seconds",
+                "Age of the oldest outbox row not anchored yet, by rail (0 when none).",
+                &age,
+            );
     }
 
     /// The Prometheus text of the ledger's families.
     pub fn render(&self) -> String {
         let mut e = Exposition::default();
         self.render_into(&mut e);
+        self.render_backlog_into(&mut e, crate::now().0);
         e.finish()
     }
 }

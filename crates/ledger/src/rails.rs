@@ -96,9 +96,15 @@ impl TsaRail for HttpTsaRail {
 /// configured MSP roots before anything is stored (an unverifiable receipt is a failure:
 /// the outbox retries).
 ///
-/// A retry after a crash between the commit and the outbox update finds the key already
-/// written: the contract refuses a second `Anchor`, the attempt fails, and the row stays
-/// pending with that error for an operator (the first transaction's id was not kept).
+/// A retry after a crash between the commit and the outbox update (or after a store snapshot
+/// was restored) finds the key already written, and the contract refuses a second `Anchor`.
+/// The rail then reads the key back ([`fabric_anchor::AnchorClient::anchor_or_recover`]): if it
+/// holds this checkpoint's hash, the earlier transaction is found on the channel and its
+/// block becomes the receipt, verified like any other (counted in
+/// `ledger_anchor_receipts_recovered_total`); if it holds another value, the attempt fails
+/// with a conflict error naming tenant, checkpoint, key, stored and expected values (logged
+/// as an error, kept as the row's `last_error`, counted in `ledger_anchor_conflicts_total`,
+/// and retried with backoff: the channel is never overwritten).
 pub struct GatewayFabricRail {
     client: fabric_anchor::AnchorClient,
     roots: evidence_core::fabric::MspRoots,
@@ -132,11 +138,20 @@ impl FabricRail for GatewayFabricRail {
     async fn submit(&self, req: &AnchorRequest<'_>) -> Result<AnchorEvidence, RailError> {
         let err = |message: String| RailError { rail: "fabric", message };
         let channel = &req.config.fabric_channel;
-        let receipt = self
-            .client
-            .anchor(channel, req.tenant.as_str(), req.checkpoint_seq.0, &req.checkpoint_hash)
-            .await
-            .map_err(|e| err(e.to_string()))?;
+        let outcome = match self.client.anchor_or_recover(channel, req.tenant.as_str(), req.checkpoint_seq.0, &req.checkpoint_hash).await {
+            Ok(o) => o,
+            Err(e @ fabric_anchor::Error::AnchorConflict { .. }) => {
+                crate::metrics::global().anchor_conflicts.inc(&[("rail", "fabric")]);
+                tracing::error!(tenant = %req.tenant, checkpoint = req.checkpoint_seq.0, channel = %channel, error = %e, "Fabric anchor conflict: an operator must look");
+                return Err(err(e.to_string()));
+            }
+            Err(e) => return Err(err(e.to_string())),
+        };
+        if outcome.recovered {
+            crate::metrics::global().anchor_recovered.inc(&[("rail", "fabric")]);
+            tracing::info!(tenant = %req.tenant, checkpoint = req.checkpoint_seq.0, channel = %channel, tx_id = %outcome.receipt.tx_id, "the key was already anchored with this checkpoint's hash: adopting that transaction as the receipt");
+        }
+        let receipt = outcome.receipt;
         let key = fabric_anchor::anchor_key(req.tenant.as_str(), req.checkpoint_seq.0);
         evidence_core::fabric::verify_receipt(
             &receipt,

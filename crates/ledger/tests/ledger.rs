@@ -262,7 +262,8 @@ async fn erasure_retraction_supersession_incidents<S: Store>(s: S) {
     // The erased record is gone (ciphertext, key, salt), the leaf stays and proves.
     assert!(t.store().record(Seq(0)).await.unwrap().is_none());
     assert!(t.claim_parts(Seq(0)).await.unwrap().record.is_none());
-    let b = t.bundle(&[Seq(0), Seq(1), Seq(3)]).await.unwrap();
+    // Nothing is anchored yet: a bundle for checking everything but the anchors.
+    let b = t.bundle_unanchored(&[Seq(0), Seq(1), Seq(3)]).await.unwrap();
     assert_eq!(b.claims[0].record_status, RecordStatus::Erased);
     assert!(b.claims[0].salt.is_none());
     assert_eq!(b.claims[1].record_status, RecordStatus::Disclosed);
@@ -318,10 +319,11 @@ async fn outbox_survives_outages_and_reanchors<S: Store>(s: S) {
     tsa.set_down(false);
     fabric.set_down(false);
     tokio::time::sleep(Duration::from_millis(2100)).await;
+    // Rows are claimed one at a time, so the re-anchor row (due at once) is anchored in the
+    // same pass: the Fabric row, the out-of-policy US token, then the CA re-anchor.
     let st = t.process_anchors(&tsa, &fabric, 10).await.unwrap();
-    assert_eq!((st.anchored, st.reanchored), (1, 1));
-    let st = t.process_anchors(&tsa, &fabric, 10).await.unwrap();
-    assert_eq!(st.anchored, 1, "the re-anchor row is due at once");
+    assert_eq!((st.anchored, st.reanchored), (2, 1), "the re-anchor row is due at once");
+    assert_eq!(t.process_anchors(&tsa, &fabric, 10).await.unwrap(), ledger::anchor::PassStats::default());
     let rows = t.anchor_state(cp.seq).await.unwrap();
     assert_eq!(rows.len(), 3);
     assert!(rows.iter().all(|r| r.state == AnchorState::Anchored));
@@ -363,6 +365,73 @@ async fn outbox_survives_outages_and_reanchors<S: Store>(s: S) {
     trusted.tsa_roots_pem.pop();
     let report = verifier(trusted, need_tsa).verify(&b);
     assert_ne!(report.verdict, Verdict::Verified);
+}
+
+/// A bundle is built on the newest covering checkpoint anchored on every rail the tenant
+/// requires: with the TSA down after an anchored seal, a newer checkpoint anchored on Fabric
+/// only is not used (its bundle would fail verification) but goes in as a consistency-linked
+/// later checkpoint; a claim that only the newer checkpoint covers is `NotAnchored`, naming
+/// the checkpoint and the rail it waits for; once the TSA is back, the newer one is used.
+async fn bundles_use_the_newest_fully_anchored_checkpoint<S: Store>(s: S) {
+    let l = ledger(s);
+    let t = l.create_tenant(&tid("dealer-anchored"), &TenantConfig::default()).await.unwrap();
+    let tsa = Switchable::new(OpensslTsa::generate("Policy TSA", "CA").unwrap());
+    let fabric = Switchable::new(FabricTestDouble { jurisdiction: Some("CA".into()) });
+    t.append_batch((0..5).map(finding).collect()).await.unwrap();
+    assert!(matches!(t.bundle(&[Seq(2)]).await, Err(LedgerError::NotSealed(Seq(2)))));
+    let c1 = t.seal_now().await.unwrap();
+    // Sealed, nothing anchored yet: no bundle that would fail, but what is pending.
+    match t.bundle(&[Seq(2)]).await {
+        Err(LedgerError::NotAnchored { seq, checkpoint, pending }) => {
+            assert_eq!((seq, checkpoint), (Seq(2), c1.seq));
+            let rails: Vec<Rail> = pending.iter().map(|p| p.rail).collect();
+            assert_eq!(rails, vec![Rail::Tsa, Rail::Fabric]);
+            assert!(pending.iter().all(|p| p.state == AnchorState::Pending && p.attempts == 0));
+        }
+        other => panic!("expected NotAnchored, got {other:?}"),
+    }
+    assert_eq!(t.process_anchors(&tsa, &fabric, 10).await.unwrap().anchored, 2);
+    // The TSA goes down; a new seal is anchored on Fabric only.
+    tsa.set_down(true);
+    t.append_batch((5..9).map(finding).collect()).await.unwrap();
+    let c2 = t.seal_now().await.unwrap();
+    let st = t.process_anchors(&tsa, &fabric, 10).await.unwrap();
+    assert_eq!((st.anchored, st.failed), (1, 1));
+    let b = t.bundle(&[Seq(2)]).await.unwrap();
+    assert_eq!(b.checkpoint, c1.note, "the older, fully anchored checkpoint");
+    assert_eq!(b.anchors.timestamps.len(), 1);
+    assert_eq!(b.later_checkpoints.len(), 1);
+    assert_eq!(b.later_checkpoints[0].checkpoint, c2.note, "the newer one is listed");
+    // It verifies offline: the TSA token, the inclusion proof, and the newer checkpoint's
+    // consistency (the Fabric test double's receipt is no evidence: taken out, Fabric not required).
+    let mut trusted = trust(&l);
+    trusted.tsa_roots_pem = vec![std::fs::read_to_string(tsa.inner().ca_pem()).unwrap()];
+    let need_tsa = AnchorPolicy { rfc3161: 1, fabric: 0 };
+    let mut checked = b.clone();
+    checked.anchors.fabric.clear();
+    let report = verifier(trusted.clone(), need_tsa).verify(&checked);
+    assert_eq!(report.verdict, Verdict::Verified, "{:#?}", report.checks);
+    assert!(report.checks.iter().any(|c| c.id == "checkpoint.consistency" && matches!(c.outcome, Outcome::Pass(_))), "{:#?}", report.checks);
+    // A claim only the newer checkpoint covers has no anchored checkpoint yet.
+    match t.bundle(&[Seq(1), Seq(7)]).await {
+        Err(LedgerError::NotAnchored { seq, checkpoint, pending }) => {
+            assert_eq!((seq, checkpoint), (Seq(7), c2.seq));
+            assert_eq!(pending.len(), 1, "{pending:?}");
+            assert_eq!((pending[0].rail, pending[0].state, pending[0].attempts), (Rail::Tsa, AnchorState::Failed, 1));
+        }
+        other => panic!("expected NotAnchored, got {other:?}"),
+    }
+    // The TSA is back: after the backoff the newer checkpoint is anchored and used.
+    tsa.set_down(false);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(t.process_anchors(&tsa, &fabric, 10).await.unwrap().anchored, 1);
+    for seqs in [&[Seq(2)][..], &[Seq(1), Seq(7)]] {
+        let mut b = t.bundle(seqs).await.unwrap();
+        assert_eq!(b.checkpoint, c2.note);
+        assert!(b.later_checkpoints.is_empty());
+        b.anchors.fabric.clear();
+        assert_eq!(verifier(trusted.clone(), need_tsa).verify(&b).verdict, Verdict::Verified);
+    }
 }
 
 fn tsa_verify(tsa: &Switchable<FailoverTsa>, reanchor: bool, digest: &[u8; 32], der: &[u8]) -> bool {
@@ -494,6 +563,7 @@ test_support::both_backends!(
     tenants_are_isolated,
     erasure_retraction_supersession_incidents,
     outbox_survives_outages_and_reanchors,
+    bundles_use_the_newest_fully_anchored_checkpoint,
     scheduler_seals_on_size,
 );
 

@@ -116,6 +116,11 @@ impl From<LedgerError> for ApiError {
                 format!("claim {} is not sealed by a checkpoint yet; retry after the next seal", s.0),
             ),
             e @ LedgerError::AlreadyErased { .. } => Self::new(S::CONFLICT, ErrorCode::AlreadyErased, e.to_string()),
+            e @ LedgerError::NotAnchored { .. } => {
+                let mut e = Self::new(S::CONFLICT, ErrorCode::NotAnchored, e.to_string());
+                e.retry_after = Some(30);
+                e
+            }
             LedgerError::Invalid(m) => Self::invalid(m),
             LedgerError::Store(StoreError::UnknownTenant(t)) => {
                 Self::new(S::NOT_FOUND, ErrorCode::UnknownTenant, format!("unknown tenant {t}"))

@@ -8,6 +8,7 @@ mod erasure;
 pub use erasure::ErasureApplied;
 mod group;
 mod proofs;
+pub use proofs::{MAX_LATER_CHECKPOINTS, anchoring_satisfied, pending_rails};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -46,6 +47,17 @@ pub enum LedgerError {
     /// The claim is not sealed by any checkpoint yet.
     #[error("leaf {0} is not sealed by a checkpoint yet")]
     NotSealed(Seq),
+    /// No checkpoint covering the claims has the anchors the tenant's rails require yet: the
+    /// newest covering checkpoint and what it still waits for.
+    #[error("no checkpoint covering leaf {seq} is anchored on every required rail yet: checkpoint {checkpoint} waits for {}", describe_pending(pending))]
+    NotAnchored {
+        /// The highest claim asked for.
+        seq: Seq,
+        /// The newest checkpoint covering it.
+        checkpoint: CheckpointSeq,
+        /// What that checkpoint still waits for, one entry per required rail not yet anchored.
+        pending: Vec<PendingAnchor>,
+    },
     /// The claim's record is already erased; no second erasure claim was written.
     #[error("claim {seq} is already erased{}", by.map(|b| format!(" by claim {b}")).unwrap_or_default())]
     AlreadyErased {
@@ -60,6 +72,36 @@ pub enum LedgerError {
     /// The arguments are not usable.
     #[error("invalid argument: {0}")]
     Invalid(String),
+}
+
+/// One rail a checkpoint still waits for (see [`LedgerError::NotAnchored`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingAnchor {
+    /// The rail.
+    pub rail: Rail,
+    /// Its outbox state: `pending` (not tried yet), `failed` (retry scheduled), or `anchored`
+    /// with evidence from outside the residency policy (a re-anchor is under way).
+    pub state: crate::store::AnchorState,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// When the next attempt is due.
+    pub next_attempt_at: UnixMillis,
+}
+
+fn describe_pending(p: &[PendingAnchor]) -> String {
+    if p.is_empty() {
+        return "nothing (it was anchored meanwhile; retry)".into();
+    }
+    p.iter()
+        .map(|a| {
+            let state = match a.state {
+                crate::store::AnchorState::Anchored => "anchored outside the residency policy, re-anchor under way",
+                s => s.as_str(),
+            };
+            format!("{} ({state}, {} attempt(s))", a.rail.as_str(), a.attempts)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The current time from the system clock.

@@ -11,8 +11,46 @@ use evidence_core::internal::merkle_store::{
 use evidence_core::merkle::{ConsistencyProof, InclusionProof, root_of};
 use evidence_core::{NodeHash, Seq};
 
-use super::{LedgerError, TenantLedger};
-use crate::store::{AnchorState, CheckpointRow, Rail, STORED_MIN_LEVEL, TenantStore};
+use super::{LedgerError, PendingAnchor, TenantLedger};
+use crate::store::{AnchorRow, AnchorState, CheckpointRow, Rail, STORED_MIN_LEVEL, TenantStore};
+
+/// At most this many later checkpoints go into a bundle: the ones right after the bundle's
+/// checkpoint, and always the newest (the middle ones are left out when there are more).
+pub const MAX_LATER_CHECKPOINTS: usize = 16;
+
+/// True when a checkpoint's outbox rows satisfy the tenant's anchoring policy: every rail the
+/// checkpoint was enqueued on at its seal (TSA always; Fabric when the ledger anchors there)
+/// has an anchored row whose evidence is inside the tenant's residency policy (a token from
+/// outside it is kept and flagged, but it is not what the policy asks for; its re-anchor is).
+/// A checkpoint enqueued on no rail (a ledger built with no rails) needs nothing.
+pub fn anchoring_satisfied(rows: &[AnchorRow]) -> bool {
+    pending_rails(rows).is_empty()
+}
+
+/// The required rails of a checkpoint (see [`anchoring_satisfied`]) that have no anchor
+/// inside the residency policy yet, with the state of their most advanced row.
+pub fn pending_rails(rows: &[AnchorRow]) -> Vec<PendingAnchor> {
+    let mut out = Vec::new();
+    for rail in Rail::ALL {
+        let on_rail: Vec<&AnchorRow> = rows.iter().filter(|r| r.rail == rail).collect();
+        if on_rail.is_empty() || on_rail.iter().any(|r| r.state == AnchorState::Anchored && r.in_residency != Some(false)) {
+            continue;
+        }
+        // Report the row being worked on: a re-anchor in flight, else the original.
+        let row = on_rail.iter().rev().find(|r| r.state != AnchorState::Anchored).unwrap_or(&on_rail[0]);
+        out.push(PendingAnchor { rail, state: row.state, attempts: row.attempts, next_attempt_at: row.next_attempt_at });
+    }
+    out
+}
+
+fn later_selection<'a>(newer: &[&'a CheckpointRow]) -> Vec<&'a CheckpointRow> {
+    if newer.len() <= MAX_LATER_CHECKPOINTS {
+        return newer.to_vec();
+    }
+    let mut v = newer[..MAX_LATER_CHECKPOINTS - 1].to_vec();
+    v.extend(newer.last().copied());
+    v
+}
 
 impl<T: TenantStore> TenantLedger<T> {
     /// Fetches the complete nodes `ids` of a tree of at least `size` leaves: stored ones
@@ -66,31 +104,60 @@ impl<T: TenantStore> TenantLedger<T> {
         Ok(proof)
     }
 
-    /// An `evidence-bundle/v1` for `seqs`: proven against the latest checkpoint that
-    /// covers them all and has at least one anchor (else the latest covering one), with
-    /// its anchors, a consistency proof to the latest checkpoint and incident flags.
+    /// An `evidence-bundle/v1` for `seqs`, proven against the newest checkpoint that covers
+    /// them all **and** is anchored as the tenant's policy requires (see
+    /// [`anchoring_satisfied`]), with its anchors, the newer checkpoints as consistency-linked
+    /// later checkpoints (at most [`MAX_LATER_CHECKPOINTS`], the newest always among them), and
+    /// incident flags. A bundle that would fail verification for want of an anchor is never
+    /// built.
+    ///
+    /// # Errors
+    /// [`LedgerError::NotSealed`] when a claim is not sealed yet; [`LedgerError::NotAnchored`]
+    /// (with what the newest covering checkpoint waits for) when no covering checkpoint is
+    /// anchored yet.
+    pub async fn bundle(&self, seqs: &[Seq]) -> Result<Bundle, LedgerError> {
+        self.bundle_on(seqs, true).await
+    }
+
+    /// As [`TenantLedger::bundle`] but on the newest covering checkpoint whatever its anchors
+    /// (it may carry none): for checking everything but the anchors, e.g. before the first
+    /// anchor exists. Its verification fails wherever the verifier's policy requires an
+    /// anchor that is missing.
     ///
     /// # Errors
     /// [`LedgerError::NotSealed`] when a claim is not sealed yet.
-    pub async fn bundle(&self, seqs: &[Seq]) -> Result<Bundle, LedgerError> {
+    pub async fn bundle_unanchored(&self, seqs: &[Seq]) -> Result<Bundle, LedgerError> {
+        self.bundle_on(seqs, false).await
+    }
+
+    async fn bundle_on(&self, seqs: &[Seq], require_anchors: bool) -> Result<Bundle, LedgerError> {
         let Some(max) = seqs.iter().map(|s| s.0).max() else {
             return Err(LedgerError::Invalid("no claims asked for".into()));
         };
         let all = self.inner.store.checkpoints(0, u32::MAX).await?;
         let covering: Vec<&CheckpointRow> = all.iter().filter(|c| c.root.tree_size.0 > max).collect();
-        let Some(latest) = covering.last() else {
+        let Some(latest) = covering.last().copied() else {
             return Err(LedgerError::NotSealed(Seq(max)));
         };
-        let mut chosen = *latest;
-        let mut chosen_anchors = self.inner.store.anchors(chosen.seq).await?;
+        let mut found = None;
+        let mut latest_rows = None;
         for c in covering.iter().rev() {
-            let a = self.inner.store.anchors(c.seq).await?;
-            if a.iter().any(|r| r.state == AnchorState::Anchored) {
-                chosen = c;
-                chosen_anchors = a;
+            let rows = self.inner.store.anchors(c.seq).await?;
+            if !require_anchors || anchoring_satisfied(&rows) {
+                found = Some((*c, rows));
                 break;
             }
+            if latest_rows.is_none() {
+                latest_rows = Some(rows);
+            }
         }
+        let Some((chosen, chosen_anchors)) = found else {
+            return Err(LedgerError::NotAnchored {
+                seq: Seq(max),
+                checkpoint: latest.seq,
+                pending: pending_rails(latest_rows.as_deref().unwrap_or_default()),
+            });
+        };
         let mut claims = Vec::with_capacity(seqs.len());
         for &seq in seqs {
             let parts = self.claim_parts(seq).await?;
@@ -137,10 +204,10 @@ impl<T: TenantStore> TenantLedger<T> {
                 },
             }
         }
+        let newer: Vec<&CheckpointRow> = covering.iter().copied().filter(|c| c.seq > chosen.seq).collect();
         let mut later_checkpoints = Vec::new();
-        if latest.seq != chosen.seq {
-            later_checkpoints
-                .push(LaterCheckpoint { checkpoint: latest.note.clone(), proof: self.consistency_proof(chosen, latest).await? });
+        for c in later_selection(&newer) {
+            later_checkpoints.push(LaterCheckpoint { checkpoint: c.note.clone(), proof: self.consistency_proof(chosen, c).await? });
         }
         Ok(Bundle {
             format: BUNDLE_FORMAT.to_owned(),
