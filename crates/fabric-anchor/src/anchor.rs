@@ -104,14 +104,14 @@ impl AnchorClient {
                 match self.get(channel, tenant, seq).await {
                     Ok(Some(stored)) if stored == value => (self.find_anchor(channel, &key, &value).await?, true),
                     Ok(Some(stored)) => {
-                        return Err(Error::AnchorConflict {
+                        return Err(Error::AnchorConflict(Box::new(crate::error::AnchorConflict {
                             channel: channel.to_owned(),
                             tenant: tenant.to_owned(),
                             seq,
                             key,
                             stored,
                             expected: value,
-                        });
+                        })));
                     }
                     // Absent, or unreadable: the refusal stands as it was.
                     Ok(None) | Err(_) => return Err(e),
@@ -208,8 +208,8 @@ fn valid_write_in(block: &common::Block, key: &str, value: &str) -> Result<Optio
 fn writes(payload_data: &[u8], key: &str, value: &str) -> Result<bool, Error> {
     let tx = protos::Transaction::decode(payload_data).map_err(|e| Error::protocol("protos.Transaction", e))?;
     for action in &tx.actions {
-        let cap =
-            protos::ChaincodeActionPayload::decode(action.payload.as_slice()).map_err(|e| Error::protocol("protos.ChaincodeActionPayload", e))?;
+        let cap = protos::ChaincodeActionPayload::decode(action.payload.as_slice())
+            .map_err(|e| Error::protocol("protos.ChaincodeActionPayload", e))?;
         let Some(ea) = cap.action else { continue };
         let prp = protos::ProposalResponsePayload::decode(ea.proposal_response_payload.as_slice())
             .map_err(|e| Error::protocol("protos.ProposalResponsePayload", e))?;

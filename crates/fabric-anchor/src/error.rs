@@ -13,6 +13,27 @@ pub struct PeerError {
     pub message: String,
 }
 
+/// What [`Error::AnchorConflict`] found.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "anchor conflict on channel {channel}: key {key} (tenant {tenant}, checkpoint {seq}) already holds {stored}, \
+     not this checkpoint's hash {expected}; another ledger with the same name and tenant on this channel, or a forked store"
+)]
+pub struct AnchorConflict {
+    /// The channel.
+    pub channel: String,
+    /// The tenant.
+    pub tenant: String,
+    /// The checkpoint's sequence number.
+    pub seq: u64,
+    /// The key.
+    pub key: String,
+    /// What the channel holds.
+    pub stored: String,
+    /// This checkpoint's hash (hex).
+    pub expected: String,
+}
+
 /// Why a Gateway call or an anchoring failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -95,27 +116,13 @@ pub enum Error {
     /// hash: another ledger anchors under the same name and tenant on this channel, or the
     /// ledger's store was forked (restored and sealed again). Never overwritten; an operator
     /// must look.
-    #[error(
-        "anchor conflict on channel {channel}: key {key} (tenant {tenant}, checkpoint {seq}) already holds {stored}, \
-         not this checkpoint's hash {expected}; another ledger with the same name and tenant on this channel, or a forked store"
-    )]
-    AnchorConflict {
-        /// The channel.
-        channel: String,
-        /// The tenant.
-        tenant: String,
-        /// The checkpoint's sequence number.
-        seq: u64,
-        /// The key.
-        key: String,
-        /// What the channel holds.
-        stored: String,
-        /// This checkpoint's hash (hex).
-        expected: String,
-    },
+    #[error("{0}")]
+    AnchorConflict(Box<AnchorConflict>),
     /// The key holds this checkpoint's hash but no VALID transaction writing it was found in
     /// the blocks searched (a lost receipt older than the search window).
-    #[error("key {key} on channel {channel} holds this checkpoint's hash, but no valid transaction writing it is in the last {searched_blocks} block(s)")]
+    #[error(
+        "key {key} on channel {channel} holds this checkpoint's hash, but no valid transaction writing it is in the last {searched_blocks} block(s)"
+    )]
     AnchorNotFound {
         /// The channel.
         channel: String,

@@ -132,7 +132,7 @@ pub use anchor::{AnchorClient, AnchorOutcome, DEFAULT_RECOVERY_BLOCKS, anchor_ke
 pub use client::{Committed, GatewayClient, GatewayConfig, Proposal, Timeouts, TlsConfig, build_proposal};
 #[cfg(feature = "emulator")]
 pub use emulator::{ChaincodeMode, EmulatorConfig, Faults, ReceiptFactory, RunningEmulator, TrustMaterial};
-pub use error::{Error, PeerError};
+pub use error::{AnchorConflict, Error, PeerError};
 pub use identity::{Identity, IdentityError};
 
 /// Generated `gateway.Gateway` gRPC client and server (messages are evidence-core's).

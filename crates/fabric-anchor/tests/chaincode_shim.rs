@@ -203,7 +203,7 @@ async fn the_chaincode_refuses_overwrites_and_bad_arguments_with_typed_errors() 
     assert!(again.recovered);
     assert_eq!((again.receipt.tx_id, again.receipt.block), (first.tx_id, first.block));
     match anchors.anchor(CH, "t", 5, &hash(2)).await {
-        Err(Error::AnchorConflict { stored, expected, .. }) => assert_eq!((stored, expected), (hash(1).to_hex(), hash(2).to_hex())),
+        Err(Error::AnchorConflict(c)) => assert_eq!((c.stored, c.expected), (hash(1).to_hex(), hash(2).to_hex())),
         other => panic!("expected AnchorConflict, got {other:?}"),
     }
 

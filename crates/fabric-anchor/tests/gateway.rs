@@ -107,10 +107,10 @@ async fn a_lost_receipt_is_recovered_and_a_conflict_is_named() {
         verify_receipt(&again.receipt, &hash(1), &anchor_key("t", 5), &roots, None, &BlockLimits::default()).expect("the receipt verifies");
     assert_eq!(report.block.number, 1);
     match client.anchor(CH, "t", 5, &hash(2)).await {
-        Err(e @ Error::AnchorConflict { .. }) => {
-            let Error::AnchorConflict { tenant, seq, key, stored, expected, .. } = &e else { unreachable!() };
-            assert_eq!((tenant.as_str(), *seq, key.as_str()), ("t", 5, "ckpt/t/5"));
-            assert_eq!((stored, expected), (&hash(1).to_hex(), &hash(2).to_hex()));
+        Err(e @ Error::AnchorConflict(_)) => {
+            let Error::AnchorConflict(c) = &e else { unreachable!() };
+            assert_eq!((c.tenant.as_str(), c.seq, c.key.as_str()), ("t", 5, "ckpt/t/5"));
+            assert_eq!((&c.stored, &c.expected), (&hash(1).to_hex(), &hash(2).to_hex()));
             let text = e.to_string();
             assert!(text.contains("conflict") && text.contains(&hash(1).to_hex()) && text.contains(&hash(2).to_hex()), "{text}");
         }
@@ -119,10 +119,7 @@ async fn a_lost_receipt_is_recovered_and_a_conflict_is_named() {
     assert_eq!(client.get(CH, "t", 5).await.unwrap(), Some(hash(1).to_hex()), "never overwritten");
     // A search window that ends before the commit: said plainly, not guessed.
     let short = client.clone().with_recovery_blocks(2);
-    assert!(matches!(
-        short.anchor_or_recover(CH, "t", 5, &hash(1)).await,
-        Err(Error::AnchorNotFound { searched_blocks: 2, .. })
-    ));
+    assert!(matches!(short.anchor_or_recover(CH, "t", 5, &hash(1)).await, Err(Error::AnchorNotFound { searched_blocks: 2, .. })));
     emu.shutdown().await;
 }
 

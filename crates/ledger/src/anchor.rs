@@ -219,7 +219,7 @@ impl<F: FabricRail + ?Sized> FabricRail for std::sync::Arc<F> {
 pub const TSA_DEADLINE: Duration = Duration::from_secs(10);
 /// The default deadline of one Fabric attempt (endorse, submit, commit wait, block fetch and,
 /// after a lost receipt, the search for the committed transaction).
-pub const FABRIC_DEADLINE: Duration = Duration::from_secs(120);
+pub const FABRIC_DEADLINE: Duration = Duration::from_mins(2);
 
 /// The default deadline of one attempt on `rail`.
 pub const fn default_deadline(rail: Rail) -> Duration {
@@ -267,12 +267,11 @@ impl<T: TenantStore> TenantLedger<T> {
                 config: self.config(),
                 reanchor: row.reanchor_of.is_some(),
             };
-            let result = match tokio::time::timeout(deadline, rail.attempt(&req)).await {
-                Ok(r) => r,
-                Err(_) => {
-                    crate::metrics::global().anchor_deadlines.inc(&[("rail", which.as_str())]);
-                    Err(RailError { rail: which.as_str(), message: format!("the attempt's deadline of {} ms passed", deadline.as_millis()) })
-                }
+            let result = if let Ok(r) = tokio::time::timeout(deadline, rail.attempt(&req)).await {
+                r
+            } else {
+                crate::metrics::global().anchor_deadlines.inc(&[("rail", which.as_str())]);
+                Err(RailError { rail: which.as_str(), message: format!("the attempt's deadline of {} ms passed", deadline.as_millis()) })
             };
             match result {
                 Ok(ev) => {

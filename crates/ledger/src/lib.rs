@@ -28,5 +28,6 @@ pub mod store;
 pub mod tokens;
 
 pub use ledger::{
-    ClaimParts, ErasureApplied, Ledger, LedgerError, MAX_LATER_CHECKPOINTS, PendingAnchor, TenantLedger, anchoring_satisfied, now, pending_rails,
+    ClaimParts, ErasureApplied, Ledger, LedgerError, MAX_LATER_CHECKPOINTS, PendingAnchor, TenantLedger, anchoring_satisfied, now,
+    pending_rails,
 };

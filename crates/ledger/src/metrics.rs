@@ -234,7 +234,11 @@ impl LedgerMetrics {
             .counter("ledger_seals_total", "Checkpoint seals, by outcome.", &self.seals)
             .histogram("ledger_seal_seconds", "Seal latency.", &self.seal_seconds)
             .counter("ledger_anchor_attempts_total", "Anchoring attempts, by rail and outcome.", &self.anchors)
-            .counter("ledger_anchor_deadline_exceeded_total", "Anchoring attempts cut off at their deadline, by rail.", &self.anchor_deadlines)
+            .counter(
+                "ledger_anchor_deadline_exceeded_total",
+                "Anchoring attempts cut off at their deadline, by rail.",
+                &self.anchor_deadlines,
+            )
             .counter(
                 "ledger_anchor_conflicts_total",
                 "Anchors refused because the channel already holds another value for the checkpoint's key, by rail.",
@@ -261,12 +265,16 @@ impl LedgerMetrics {
             #[allow(clippy::cast_precision_loss)]
             age.set(&[("rail", rail)], oldest.map_or(0.0, |t| now_ms.saturating_sub(t).max(0) as f64 / 1000.0));
         }
-        e.gauge("ledger_anchor_backlog", "Outbox rows not anchored yet, by rail (all tenants; as the rail's worker last counted).", &pending)
-            .gauge(
-                "ledger_anchor_backlog_oldest_age_seconds",
-                "Age of the oldest outbox row not anchored yet, by rail (0 when none).",
-                &age,
-            );
+        e.gauge(
+            "ledger_anchor_backlog",
+            "Outbox rows not anchored yet, by rail (all tenants; as the rail's worker last counted).",
+            &pending,
+        )
+        .gauge(
+            "ledger_anchor_backlog_oldest_age_seconds",
+            "Age of the oldest outbox row not anchored yet, by rail (0 when none).",
+            &age,
+        );
     }
 
     /// The Prometheus text of the ledger's families.

@@ -140,7 +140,7 @@ impl FabricRail for GatewayFabricRail {
         let channel = &req.config.fabric_channel;
         let outcome = match self.client.anchor_or_recover(channel, req.tenant.as_str(), req.checkpoint_seq.0, &req.checkpoint_hash).await {
             Ok(o) => o,
-            Err(e @ fabric_anchor::Error::AnchorConflict { .. }) => {
+            Err(e @ fabric_anchor::Error::AnchorConflict(_)) => {
                 crate::metrics::global().anchor_conflicts.inc(&[("rail", "fabric")]);
                 tracing::error!(tenant = %req.tenant, checkpoint = req.checkpoint_seq.0, channel = %channel, error = %e, "Fabric anchor conflict: an operator must look");
                 return Err(err(e.to_string()));

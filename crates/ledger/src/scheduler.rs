@@ -195,7 +195,7 @@ where
             let Ok(tenants) = ledger.tenants().await else { return };
             let permits = Arc::new(tokio::sync::Semaphore::new(concurrency));
             let mut tasks = tokio::task::JoinSet::new();
-            for id in tenants.iter().cloned() {
+            for id in tenants.clone() {
                 let (ledger, rail, permits) = (ledger.clone(), Arc::clone(&rail), Arc::clone(&permits));
                 tasks.spawn(async move {
                     let Ok(_permit) = permits.acquire_owned().await else { return };

@@ -411,7 +411,11 @@ async fn bundles_use_the_newest_fully_anchored_checkpoint<S: Store>(s: S) {
     checked.anchors.fabric.clear();
     let report = verifier(trusted.clone(), need_tsa).verify(&checked);
     assert_eq!(report.verdict, Verdict::Verified, "{:#?}", report.checks);
-    assert!(report.checks.iter().any(|c| c.id == "checkpoint.consistency" && matches!(c.outcome, Outcome::Pass(_))), "{:#?}", report.checks);
+    assert!(
+        report.checks.iter().any(|c| c.id == "checkpoint.consistency" && matches!(c.outcome, Outcome::Pass(_))),
+        "{:#?}",
+        report.checks
+    );
     // A claim only the newer checkpoint covers has no anchored checkpoint yet.
     match t.bundle(&[Seq(1), Seq(7)]).await {
         Err(LedgerError::NotAnchored { seq, checkpoint, pending }) => {

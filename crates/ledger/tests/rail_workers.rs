@@ -100,8 +100,8 @@ async fn a_hung_tsa_never_holds_up_fabric<S: Store>(s: S) {
             t.seal_now().await.unwrap();
         }
         let want = all * (round + 1);
-        let done = wait_for(Duration::from_secs(20), || async { count(&l, &TENANTS, Rail::Fabric, AnchorState::Anchored).await == want })
-            .await;
+        let done =
+            wait_for(Duration::from_secs(20), || async { count(&l, &TENANTS, Rail::Fabric, AnchorState::Anchored).await == want }).await;
         assert!(done, "round {round}: Fabric anchors held up by the hung TSA");
         latencies.push(t0.elapsed());
     }

@@ -49,7 +49,10 @@ pub enum LedgerError {
     NotSealed(Seq),
     /// No checkpoint covering the claims has the anchors the tenant's rails require yet: the
     /// newest covering checkpoint and what it still waits for.
-    #[error("no checkpoint covering leaf {seq} is anchored on every required rail yet: checkpoint {checkpoint} waits for {}", describe_pending(pending))]
+    #[error(
+        "no checkpoint covering leaf {seq} is anchored on every required rail yet: checkpoint {checkpoint} waits for {}",
+        describe_pending(pending)
+    )]
     NotAnchored {
         /// The highest claim asked for.
         seq: Seq,
