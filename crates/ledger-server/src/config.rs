@@ -311,8 +311,23 @@ pub struct HttpConfig {
     pub tls_cert: Option<PathBuf>,
     /// PEM private key for `tls_cert`.
     pub tls_key: Option<PathBuf>,
-    /// The lowest TLS version accepted when serving HTTPS: `"1.3"` (default) or `"1.2"`.
+    /// The lowest TLS version accepted when serving HTTPS: `"1.3"` (default) or `"1.2"`
+    /// (from the environment, `LEDGER_HTTP__TLS_MIN_VERSION=1.2` reads as a number: taken too).
+    #[serde(deserialize_with = "version_text")]
     pub tls_min_version: String,
+}
+
+fn version_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum V {
+        Text(String),
+        Number(f64),
+    }
+    Ok(match V::deserialize(d)? {
+        V::Text(t) => t,
+        V::Number(n) => format!("{n:?}"),
+    })
 }
 
 impl Default for HttpConfig {

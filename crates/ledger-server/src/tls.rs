@@ -63,9 +63,11 @@ impl TlsVersions {
     }
 
     fn protocols(self) -> &'static [&'static rustls::SupportedProtocolVersion] {
+        static TLS13_ONLY: [&rustls::SupportedProtocolVersion; 1] = [&rustls::version::TLS13];
+        static TLS13_AND_12: [&rustls::SupportedProtocolVersion; 2] = [&rustls::version::TLS13, &rustls::version::TLS12];
         match self {
-            Self::Tls13Only => &[&rustls::version::TLS13],
-            Self::AllowTls12 => &[&rustls::version::TLS13, &rustls::version::TLS12],
+            Self::Tls13Only => &TLS13_ONLY,
+            Self::AllowTls12 => &TLS13_AND_12,
         }
     }
 }
@@ -104,11 +106,16 @@ pub fn server_config_with(cert_pem: &Path, key_pem: &Path, versions: TlsVersions
 
 /// A TCP listener whose connections are served over TLS (the handshake runs in each
 /// connection's task, see [`crate::http::conn`]).
-#[derive(Debug)]
 pub struct TlsListener {
     tcp: TcpListener,
     acceptor: TlsAcceptor,
     local: SocketAddr,
+}
+
+impl std::fmt::Debug for TlsListener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsListener").field("local", &self.local).finish_non_exhaustive()
+    }
 }
 
 impl TlsListener {

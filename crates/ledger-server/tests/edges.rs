@@ -153,7 +153,7 @@ async fn every_error_is_typed<S: Store + Clone>(store: S) {
     // Wrong or missing content type.
     let r = c
         .post(format!("{b}/claims"))
-        .header("authorization", format!("Bearer {reader}"))
+        .header("authorization", format!("Bearer {principal}"))
         .header("content-type", "application/x-www-form-urlencoded")
         .body("kind=x")
         .send()
