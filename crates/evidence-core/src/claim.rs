@@ -341,7 +341,10 @@ mod tests {
         }
         // An integer that is exactly its double's canonical text changes nothing: accepted.
         let wide = Claim::from_json(br#"{"kind":"gate_decision","body":{"n":295147905179352830000}}"#).unwrap();
-        assert_eq!(String::from_utf8(wide.canonical_bytes().unwrap()).unwrap(), r#"{"body":{"n":295147905179352830000},"kind":"gate_decision","v":1}"#);
+        assert_eq!(
+            String::from_utf8(wide.canonical_bytes().unwrap()).unwrap(),
+            r#"{"body":{"n":295147905179352830000},"kind":"gate_decision","v":1}"#
+        );
         // Digits inside strings are text, not numbers.
         assert!(Claim::from_json(br#"{"kind":"gate_decision","body":{"n":"1234567890123456789012345678901234567890"}}"#).is_ok());
         assert!(matches!(Claim::from_json(br#"{"kind":"gate_decision","body":{},"x":1}"#), Err(ClaimError::Shape(_))));

@@ -368,7 +368,12 @@ async fn slow_and_idle_connections_are_closed() {
 
     // Connection limit: with every slot held by an idle socket, one more is closed at once
     // (long before the idle timeout), and the server answers again once a slot is free.
-    let limits = HttpLimits { idle_timeout: Duration::from_secs(600), header_read_timeout: Duration::from_secs(600), max_connections: 3, ..HttpLimits::default() };
+    let limits = HttpLimits {
+        idle_timeout: Duration::from_mins(10),
+        header_read_timeout: Duration::from_mins(10),
+        max_connections: 3,
+        ..HttpLimits::default()
+    };
     let srv = start(ledger.clone(), limits).await;
     let mut held = Vec::new();
     for _ in 0..3 {

@@ -113,7 +113,12 @@ proptest::proptest! {
 /// unless the text is already the canonical form of that double.
 #[test]
 fn wide_integers_are_refused_unless_canonical() {
-    for bad in ["1234567890123456789012345678901234567890", "-1234567890123456789012345678901234567890", "18446744073709551617", "[1,{\"a\":99999999999999999999}]"] {
+    for bad in [
+        "1234567890123456789012345678901234567890",
+        "-1234567890123456789012345678901234567890",
+        "18446744073709551617",
+        "[1,{\"a\":99999999999999999999}]",
+    ] {
         assert!(matches!(canonicalize_text(bad.as_bytes()), Err(JcsError::UnsafeInteger(_))), "{bad}");
     }
     assert_eq!(canonicalize_text(b"295147905179352830000").unwrap(), b"295147905179352830000");

@@ -40,7 +40,9 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for QueryAr
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         match Query::<T>::from_request_parts(parts, state).await {
             Ok(Query(t)) => Ok(Self(t)),
-            Err(e) => Err(ApiError::invalid(format!("query: {}", e.body_text().trim_start_matches("Failed to deserialize query string: ")))),
+            Err(e) => {
+                Err(ApiError::invalid(format!("query: {}", e.body_text().trim_start_matches("Failed to deserialize query string: "))))
+            }
         }
     }
 }

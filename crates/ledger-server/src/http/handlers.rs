@@ -177,7 +177,10 @@ pub(super) async fn get_claim<S: Store>(
     Ok(Json(ClaimStatus { receipt, sealed: seq < tree_size, tree_size }))
 }
 
-pub(super) async fn bundle_one<S: Store>(State(st): State<AppState<S>>, PathArgs((tenant, seq)): PathArgs<(String, u64)>) -> ApiResult<Response> {
+pub(super) async fn bundle_one<S: Store>(
+    State(st): State<AppState<S>>,
+    PathArgs((tenant, seq)): PathArgs<(String, u64)>,
+) -> ApiResult<Response> {
     let t = open(&st, &tenant).await?;
     let b = t.bundle(&[existing(&t, seq).await?]).await?;
     Ok(Json(b).into_response())
@@ -199,7 +202,10 @@ pub(super) async fn bundle_many<S: Store>(
     Ok(Json(t.bundle(&seqs).await?).into_response())
 }
 
-pub(super) async fn tlog_proof<S: Store>(State(st): State<AppState<S>>, PathArgs((tenant, seq)): PathArgs<(String, u64)>) -> ApiResult<Response> {
+pub(super) async fn tlog_proof<S: Store>(
+    State(st): State<AppState<S>>,
+    PathArgs((tenant, seq)): PathArgs<(String, u64)>,
+) -> ApiResult<Response> {
     let t = open(&st, &tenant).await?;
     let (_entry, proof) = t.tlog_proof(existing(&t, seq).await?).await?;
     Ok(text(proof.encode()))

@@ -98,7 +98,7 @@ impl Default for HttpLimits {
             request_timeout: Duration::from_secs(30),
             token_cache: Duration::from_secs(1),
             header_read_timeout: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_mins(1),
             max_connections: 1024,
         }
     }
@@ -437,16 +437,16 @@ impl<S: Store + Clone, T: DeserializeOwned> FromRequest<AppState<S>> for JsonBod
         // duplicate member name at any depth, or an integer a double cannot hold, is
         // refused rather than resolved (serde_json alone keeps the last duplicate and
         // rounds wide integers). Then the endpoint's type reads the checked value.
-        let value = evidence_core::jcs::parse_strict(&bytes).map_err(strict_error)?;
+        let value = evidence_core::jcs::parse_strict(&bytes).map_err(|e| strict_error(&e))?;
         serde_json::from_value(value).map(JsonBody).map_err(|e| {
             ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::MalformedJson, format!("the body is not valid for this endpoint: {e}"))
         })
     }
 }
 
-fn strict_error(e: evidence_core::jcs::JcsError) -> ApiError {
+fn strict_error(e: &evidence_core::jcs::JcsError) -> ApiError {
     use evidence_core::jcs::JcsError as J;
-    let (code, what) = match &e {
+    let (code, what) = match e {
         J::DuplicateKey(_) => (ErrorCode::DuplicateMember, "the body is not I-JSON"),
         J::UnsafeInteger(_) | J::NonFinite => (ErrorCode::UnsafeNumber, "the body is not I-JSON"),
         J::TooDeep => (ErrorCode::JsonTooDeep, "the body is refused"),
