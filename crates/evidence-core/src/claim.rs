@@ -9,6 +9,17 @@
 //! so the kind is covered by the hash, and a body can never be replayed under another kind.
 //! `content_hash = SHA-256(canonical bytes)`.
 //!
+//! **A body is never altered silently** (RFC 8785 / I-JSON). Read from JSON text with
+//! [`Claim::from_json`] (or [`crate::jcs::parse_strict`], as the ledger server reads every
+//! request body), an object with the same member name twice at any depth is refused
+//! ([`JcsError::DuplicateKey`]) instead of keeping the last one, and an integer no IEEE-754
+//! double holds exactly is refused at any size ([`JcsError::UnsafeInteger`]: 2^53+1 as well
+//! as a 40-digit integer, which serde_json would otherwise read as a rounded double); such
+//! values belong in strings. An integer wider than 64 bits that is exactly the canonical text
+//! of its double (e.g. `295147905179352830000`) changes nothing and is accepted. Deserialising
+//! a [`Claim`] through serde refuses duplicate names in its body too (wide integers need the
+//! text, so only [`Claim::from_json`] catches those).
+//!
 //! A [`Commitment`] hides the content hash behind 32 random bytes of salt:
 //! `commitment = SHA-256("evidence/v1/commitment\0" ‖ salt ‖ content_hash)`.
 //! Claims are often low-entropy (a gate decision is "pass" or "fail"), so without the salt
@@ -100,6 +111,14 @@ impl ClaimKind {
     pub const fn is_ledger_generated(self) -> bool {
         self.code() >= 64
     }
+
+    /// True for kinds no client may append: the ledger-generated kinds, and `audit_event`,
+    /// which the ledger server appends to its audit logs through the ordinary append path
+    /// (so [`Self::is_ledger_generated`] cannot refuse it there) but which a client-written
+    /// copy would forge.
+    pub const fn is_reserved_for_ledger(self) -> bool {
+        self.is_ledger_generated() || matches!(self, ClaimKind::AuditEvent)
+    }
 }
 
 impl std::fmt::Display for ClaimKind {
@@ -131,6 +150,9 @@ pub enum ClaimError {
     /// The body must be a JSON object.
     #[error("claim body must be a JSON object")]
     NotAnObject,
+    /// JSON text that is not a claim document (`{"kind": …, "body": {…}}`).
+    #[error("not a claim: {0}")]
+    Shape(String),
     /// The canonical claim is larger than [`MAX_CLAIM_BYTES`].
     #[error("canonical claim is {size} bytes, over the {max}-byte limit")]
     TooLarge {
@@ -142,12 +164,22 @@ pub enum ClaimError {
 }
 
 /// A typed claim: a kind and a JSON object body.
+///
+/// Deserialising a claim (with any serde format) reads its body strictly: a duplicate
+/// member name at any depth is refused rather than silently keeping the last one. From
+/// JSON text, use [`Claim::from_json`], which also refuses integers wider than 64 bits that
+/// no double holds exactly (serde alone sees those already rounded).
 #[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
 pub struct Claim {
     /// What the claim is.
     pub kind: ClaimKind,
     /// The record itself, a JSON object.
+    #[serde(deserialize_with = "strict_body")]
     pub body: Value,
+}
+
+fn strict_body<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
+    jcs::StrictJson::deserialize(d).map(|v| v.0)
 }
 
 impl Claim {
@@ -160,6 +192,26 @@ impl Claim {
             return Err(ClaimError::NotAnObject);
         }
         Ok(Self { kind, body })
+    }
+
+    /// Reads a claim `{"kind": "<kind>", "body": {…}}` from JSON text, strictly (RFC 8785 /
+    /// I-JSON): duplicate member names at any depth, integers no double holds exactly (at any
+    /// size), nesting deeper than [`jcs::MAX_DEPTH`] and unknown members are refused, never
+    /// silently changed.
+    ///
+    /// # Errors
+    /// [`ClaimError::Canonical`] for text outside I-JSON, [`ClaimError::Shape`] for JSON that
+    /// is not a claim, [`ClaimError::NotAnObject`] for a body that is not an object.
+    pub fn from_json(text: &[u8]) -> Result<Self, ClaimError> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Doc {
+            kind: ClaimKind,
+            body: Value,
+        }
+        let v = jcs::parse_strict(text)?;
+        let doc: Doc = serde_json::from_value(v).map_err(|e| ClaimError::Shape(e.to_string()))?;
+        Self::new(doc.kind, doc.body)
     }
 
     /// The RFC 8785 bytes of `{"body":…,"kind":…,"v":1}`.
@@ -268,6 +320,38 @@ mod tests {
     /// so a deliberate format change can update the pin consciously.
     fn insta_like(what: &str, got: &str, pinned: &str) {
         assert_eq!(got, pinned, "golden {what} changed: the format is frozen; computed {got}");
+    }
+
+    /// A body is never altered silently: the same text read twice must not become two
+    /// different records, and what no double holds is refused at every size.
+    #[test]
+    fn json_text_is_read_strictly() {
+        let ok = Claim::from_json(br#"{"kind":"gate_decision","body":{"amount":"1.00","n":9007199254740992}}"#).unwrap();
+        assert_eq!(ok.body["n"], 9_007_199_254_740_992_u64);
+        for (text, what) in [
+            (&br#"{"kind":"gate_decision","body":{"amount":"1.00","amount":"9999.00"}}"#[..], "duplicate at depth 1"),
+            (br#"{"kind":"gate_decision","body":{"a":{"b":[{"c":1,"c":2}]}}}"#, "duplicate at depth 4"),
+            (br#"{"kind":"gate_decision","kind":"incident","body":{}}"#, "duplicate at the top"),
+            (br#"{"kind":"gate_decision","body":{"n":9007199254740993}}"#, "2^53+1"),
+            (br#"{"kind":"gate_decision","body":{"n":1234567890123456789012345678901234567890}}"#, "40 digits"),
+            (br#"{"kind":"gate_decision","body":{"n":-1234567890123456789012345678901234567890}}"#, "-40 digits"),
+            (br#"{"kind":"gate_decision","body":{"n":18446744073709551617}}"#, "2^64+1"),
+        ] {
+            assert!(matches!(Claim::from_json(text), Err(ClaimError::Canonical(_))), "{what} was accepted");
+        }
+        // An integer that is exactly its double's canonical text changes nothing: accepted.
+        let wide = Claim::from_json(br#"{"kind":"gate_decision","body":{"n":295147905179352830000}}"#).unwrap();
+        assert_eq!(
+            String::from_utf8(wide.canonical_bytes().unwrap()).unwrap(),
+            r#"{"body":{"n":295147905179352830000},"kind":"gate_decision","v":1}"#
+        );
+        // Digits inside strings are text, not numbers.
+        assert!(Claim::from_json(br#"{"kind":"gate_decision","body":{"n":"1234567890123456789012345678901234567890"}}"#).is_ok());
+        assert!(matches!(Claim::from_json(br#"{"kind":"gate_decision","body":{},"x":1}"#), Err(ClaimError::Shape(_))));
+        assert!(matches!(Claim::from_json(br#"{"kind":"gate_decision","body":[]}"#), Err(ClaimError::NotAnObject)));
+        // serde deserialisation of a claim refuses duplicates in its body too.
+        let e = serde_json::from_str::<Claim>(r#"{"kind":"gate_decision","body":{"x":{"amount":1,"amount":2}}}"#).unwrap_err();
+        assert!(e.to_string().contains("duplicate member name \"amount\""), "{e}");
     }
 
     #[test]

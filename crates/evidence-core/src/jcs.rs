@@ -71,7 +71,64 @@ pub fn parse_strict(text: &[u8]) -> Result<Value, JcsError> {
     let mut de = serde_json::Deserializer::from_slice(text);
     let v = StrictValue::deserialize_depth(&mut de, 0)?;
     de.end().map_err(|e| JcsError::Syntax(e.to_string()))?;
+    // Integers beyond 64 bits reach the visitor as doubles already rounded (serde_json is
+    // built without `arbitrary_precision`), so their text is checked here.
+    check_wide_integers(text)?;
     Ok(v)
+}
+
+/// Refuses integer tokens wider than 64 bits that no double holds exactly.
+///
+/// Integers that fit `i64`/`u64` are checked exactly by the parser's visitor; a wider one
+/// arrives there as a double, its text lost. So the (already well-formed) text is scanned:
+/// every number token outside strings without a fraction or exponent that does not fit 64
+/// bits must be the canonical text of its nearest double (then reading it as a double
+/// changes nothing, e.g. `295147905179352830000`), or it is refused.
+///
+/// # Errors
+/// [`JcsError::UnsafeInteger`] naming the first such integer.
+pub fn check_wide_integers(text: &[u8]) -> Result<(), JcsError> {
+    let (mut i, mut in_str, mut esc) = (0usize, false, false);
+    while i < text.len() {
+        let b = text[i];
+        if in_str {
+            match (esc, b) {
+                (true, _) => esc = false,
+                (false, b'\\') => esc = true,
+                (false, b'"') => in_str = false,
+                _ => {}
+            }
+            i += 1;
+            continue;
+        }
+        if b == b'"' {
+            in_str = true;
+            i += 1;
+            continue;
+        }
+        if b == b'-' || b.is_ascii_digit() {
+            let start = i;
+            while i < text.len() && matches!(text[i], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') {
+                i += 1;
+            }
+            let token = &text[start..i];
+            let digits = token.iter().filter(|c| c.is_ascii_digit()).count();
+            // 19 digits always fit 64 bits; fractions and exponents are doubles by intent.
+            if digits > 19 && !token.iter().any(|c| matches!(c, b'.' | b'e' | b'E')) {
+                let t = std::str::from_utf8(token).map_err(|_| JcsError::Syntax("number is not ASCII".into()))?;
+                if t.parse::<i64>().is_err() && t.parse::<u64>().is_err() {
+                    let f: f64 = t.parse().map_err(|_| JcsError::UnsafeInteger(t.to_owned()))?;
+                    let mut nearest = String::new();
+                    if write_f64(f, &mut nearest).is_err() || nearest != t {
+                        return Err(JcsError::UnsafeInteger(t.to_owned()));
+                    }
+                }
+            }
+            continue;
+        }
+        i += 1;
+    }
+    Ok(())
 }
 
 struct StrictValue;
@@ -81,38 +138,56 @@ impl StrictValue {
     where
         D::Error: std::fmt::Display,
     {
-        d.deserialize_any(StrictVisitor { depth }).map_err(|e| {
-            let msg = e.to_string();
-            // Our own refusals travel through serde's error type as text; map them back.
-            if let Some(k) = msg.strip_prefix("\u{0}dup:") {
-                JcsError::DuplicateKey(k.split(" at line").next().unwrap_or(k).to_owned())
-            } else if let Some(n) = msg.strip_prefix("\u{0}int:") {
-                JcsError::UnsafeInteger(n.split(" at line").next().unwrap_or(n).to_owned())
-            } else if msg.starts_with("\u{0}deep") {
-                JcsError::TooDeep
-            } else {
-                JcsError::Syntax(msg)
-            }
+        let refused = std::cell::RefCell::new(None);
+        d.deserialize_any(StrictVisitor { depth, refused: Some(&refused) }).map_err(|e| {
+            // Our own refusals travel through serde's error type as text; the typed error
+            // was kept aside.
+            refused.into_inner().unwrap_or_else(|| JcsError::Syntax(e.to_string()))
         })
     }
 }
 
-struct StrictVisitor {
-    depth: usize,
-}
+/// A JSON value deserialised with the strict rules of [`parse_strict`] (no duplicate member
+/// names, bounded depth, no integer a double cannot hold), from any serde deserializer.
+/// Integers wider than 64 bits are only caught when the text is at hand (see
+/// [`check_wide_integers`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StrictJson(pub Value);
 
-struct Seed {
-    depth: usize,
-}
-
-impl<'de> serde::de::DeserializeSeed<'de> for Seed {
-    type Value = Value;
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(StrictVisitor { depth: self.depth })
+impl<'de> serde::Deserialize<'de> for StrictJson {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StrictVisitor { depth: 0, refused: None }).map(StrictJson)
     }
 }
 
-impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+struct StrictVisitor<'s> {
+    depth: usize,
+    refused: Option<&'s std::cell::RefCell<Option<JcsError>>>,
+}
+
+impl StrictVisitor<'_> {
+    fn refuse<E: serde::de::Error>(&self, e: JcsError) -> E {
+        let msg = e.to_string();
+        if let Some(slot) = self.refused {
+            slot.borrow_mut().get_or_insert(e);
+        }
+        E::custom(msg)
+    }
+}
+
+struct Seed<'s> {
+    depth: usize,
+    refused: Option<&'s std::cell::RefCell<Option<JcsError>>>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Seed<'_> {
+    type Value = Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(StrictVisitor { depth: self.depth, refused: self.refused })
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor<'_> {
     type Value = Value;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -122,13 +197,13 @@ impl<'de> serde::de::Visitor<'de> for StrictVisitor {
         Ok(Value::Bool(v))
     }
     fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Value, E> {
-        integer_from_text(Value::from(v), &v.to_string())
+        integer_from_text(Value::from(v), &v.to_string()).map_err(|e| self.refuse(e))
     }
     fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Value, E> {
-        integer_from_text(Value::from(v), &v.to_string())
+        integer_from_text(Value::from(v), &v.to_string()).map_err(|e| self.refuse(e))
     }
     fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Value, E> {
-        serde_json::Number::from_f64(v).map(Value::Number).ok_or_else(|| E::custom("number is not finite"))
+        serde_json::Number::from_f64(v).map(Value::Number).ok_or_else(|| self.refuse(JcsError::NonFinite))
     }
     fn visit_str<E>(self, v: &str) -> Result<Value, E> {
         Ok(Value::String(v.to_owned()))
@@ -141,23 +216,23 @@ impl<'de> serde::de::Visitor<'de> for StrictVisitor {
     }
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         if self.depth >= MAX_DEPTH {
-            return Err(serde::de::Error::custom("\u{0}deep"));
+            return Err(self.refuse(JcsError::TooDeep));
         }
         let mut out = Vec::new();
-        while let Some(v) = seq.next_element_seed(Seed { depth: self.depth + 1 })? {
+        while let Some(v) = seq.next_element_seed(Seed { depth: self.depth + 1, refused: self.refused })? {
             out.push(v);
         }
         Ok(Value::Array(out))
     }
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         if self.depth >= MAX_DEPTH {
-            return Err(serde::de::Error::custom("\u{0}deep"));
+            return Err(self.refuse(JcsError::TooDeep));
         }
         let mut out = serde_json::Map::new();
         while let Some(k) = map.next_key::<String>()? {
-            let v = map.next_value_seed(Seed { depth: self.depth + 1 })?;
+            let v = map.next_value_seed(Seed { depth: self.depth + 1, refused: self.refused })?;
             if out.contains_key(&k) {
-                return Err(serde::de::Error::custom(format_args!("\u{0}dup:{k}")));
+                return Err(self.refuse(JcsError::DuplicateKey(k)));
             }
             out.insert(k, v);
         }
@@ -168,7 +243,7 @@ impl<'de> serde::de::Visitor<'de> for StrictVisitor {
 /// An integer token read from text. JCS reads it as a double: when no double holds it
 /// exactly, it is still accepted if it is the canonical text of its nearest double
 /// (e.g. `-437081457608543500`), since then nothing changes; otherwise it is refused.
-fn integer_from_text<E: serde::de::Error>(exact: Value, text: &str) -> Result<Value, E> {
+fn integer_from_text(exact: Value, text: &str) -> Result<Value, JcsError> {
     let Value::Number(n) = &exact else {
         return Ok(exact);
     };
@@ -176,12 +251,12 @@ fn integer_from_text<E: serde::de::Error>(exact: Value, text: &str) -> Result<Va
     if write_number(n, &mut canonical).is_ok() {
         return Ok(exact);
     }
-    let f: f64 = text.parse().map_err(|_| E::custom("number is not finite"))?;
+    let f: f64 = text.parse().map_err(|_| JcsError::NonFinite)?;
     let mut nearest = String::new();
     if write_f64(f, &mut nearest).is_ok() && nearest == text {
-        serde_json::Number::from_f64(f).map(Value::Number).ok_or_else(|| E::custom("number is not finite"))
+        serde_json::Number::from_f64(f).map(Value::Number).ok_or(JcsError::NonFinite)
     } else {
-        Err(E::custom(format_args!("\u{0}int:{text}")))
+        Err(JcsError::UnsafeInteger(text.to_owned()))
     }
 }
 

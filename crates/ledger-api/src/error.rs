@@ -76,6 +76,18 @@ codes! {
     InvalidArgument = "invalid_argument",
     /// 400: the body is not JSON of the expected shape.
     MalformedJson = "malformed_json",
+    /// 400: an object in the body has the same member name twice, at any depth (I-JSON;
+    /// the server never silently keeps one of them).
+    DuplicateMember = "duplicate_member",
+    /// 400: the body holds an integer that no IEEE-754 double holds exactly, of any size
+    /// (I-JSON / RFC 8785; send such values as strings), or a number that is not finite.
+    UnsafeNumber = "unsafe_number",
+    /// 400: a number in the path, query or body is above what the store can hold
+    /// (sequence numbers, tree sizes and page bounds are below 2^63).
+    OutOfRange = "out_of_range",
+    /// 403: the claim kind is written by the ledger itself (`audit_event`, `retraction`,
+    /// `supersession`, `erasure`, `reanchor`, `incident`): use the endpoint that writes it.
+    ReservedKind = "reserved_kind",
     /// 400: the body nests deeper than the server allows.
     JsonTooDeep = "json_too_deep",
     /// 400: the body could not be read.

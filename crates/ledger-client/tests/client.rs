@@ -40,7 +40,7 @@ fn appends_reads_and_retracts_through_the_api_types() {
         assert!(matches!(&e, ClientError::Api { status, .. } if status.as_u16() == 403), "{e}");
         assert_eq!(e.code(), Some(ErrorCode::WrongTenant));
         let e = t.append(AppendRequest::new(Claim::new(ClaimKind::Erasure, serde_json::json!({})).unwrap())).await.unwrap_err();
-        assert_eq!(e.code(), Some(ErrorCode::InvalidClaim), "{e}");
+        assert_eq!(e.code(), Some(ErrorCode::ReservedKind), "{e}");
 
         let wrong = LedgerClient::new(&server.base, "evl_0000000000000000_AAAA").unwrap().tenant(TenantId::new("rooftop-1").unwrap());
         assert!(matches!(wrong.append(finding(4)).await.unwrap_err().code(), Some(ErrorCode::InvalidToken | ErrorCode::MalformedToken)));

@@ -63,8 +63,12 @@
 //! request_timeout_seconds = 30
 //! token_cache_ms = 1000         # a revoked token is refused at most this long after `token revoke`
 //! shutdown_grace_seconds = 30
+//! header_read_timeout_ms = 10000  # a request head must arrive within this from its first byte
+//! idle_timeout_seconds = 60       # a connection with no request and no I/O is closed after this
+//! max_connections = 1024          # one more connection is closed at once
 //! # tls_cert = "/etc/ledger/tls/cert.pem"   # both set: HTTPS (rustls); neither: plain HTTP
 //! # tls_key = "/etc/ledger/tls/key.pem"
+//! # tls_min_version = "1.3"       # default: TLS 1.3 only; "1.2" also accepts TLS 1.2 clients
 //!
 //! [oidc]                        # optional: people must also present an MFA ID token
 //! issuer = "https://login.dealer.example.ca/"
@@ -332,10 +336,33 @@ pub struct HttpConfig {
     pub token_cache_ms: u64,
     /// How long shutdown waits for in-flight requests (seconds).
     pub shutdown_grace_seconds: u64,
+    /// Longest a request head may take to arrive from its first byte (milliseconds).
+    pub header_read_timeout_ms: u64,
+    /// Longest a connection may stay open with no request in progress and no I/O (seconds).
+    pub idle_timeout_seconds: u64,
+    /// Most connections open at once.
+    pub max_connections: usize,
     /// PEM certificate chain: serve HTTPS (with `tls_key`). Unset: plain HTTP.
     pub tls_cert: Option<PathBuf>,
     /// PEM private key for `tls_cert`.
     pub tls_key: Option<PathBuf>,
+    /// The lowest TLS version accepted when serving HTTPS: `"1.3"` (default) or `"1.2"`
+    /// (from the environment, `LEDGER_HTTP__TLS_MIN_VERSION=1.2` reads as a number: taken too).
+    #[serde(deserialize_with = "version_text")]
+    pub tls_min_version: String,
+}
+
+fn version_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum V {
+        Text(String),
+        Number(f64),
+    }
+    Ok(match V::deserialize(d)? {
+        V::Text(t) => t,
+        V::Number(n) => format!("{n:?}"),
+    })
 }
 
 impl Default for HttpConfig {
@@ -350,8 +377,12 @@ impl Default for HttpConfig {
             request_timeout_seconds: d.request_timeout.as_secs(),
             token_cache_ms: u64::try_from(d.token_cache.as_millis()).unwrap_or(u64::MAX),
             shutdown_grace_seconds: 30,
+            header_read_timeout_ms: u64::try_from(d.header_read_timeout.as_millis()).unwrap_or(u64::MAX),
+            idle_timeout_seconds: d.idle_timeout.as_secs(),
+            max_connections: d.max_connections,
             tls_cert: None,
             tls_key: None,
+            tls_min_version: "1.3".into(),
         }
     }
 }
@@ -367,7 +398,18 @@ impl HttpConfig {
             rate_burst: self.rate_burst,
             request_timeout: std::time::Duration::from_secs(self.request_timeout_seconds),
             token_cache: std::time::Duration::from_millis(self.token_cache_ms),
+            header_read_timeout: std::time::Duration::from_millis(self.header_read_timeout_ms),
+            idle_timeout: std::time::Duration::from_secs(self.idle_timeout_seconds),
+            max_connections: self.max_connections,
         }
+    }
+
+    /// The TLS versions to offer.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] for a `tls_min_version` other than `"1.3"` or `"1.2"`.
+    pub fn tls_versions(&self) -> Result<crate::tls::TlsVersions, ConfigError> {
+        crate::tls::TlsVersions::from_min_version(&self.tls_min_version).map_err(|m| ConfigError::Invalid(format!("[http]: {m}")))
     }
 }
 
@@ -428,6 +470,12 @@ impl Config {
         }
         if cfg.http.tls_cert.is_some() != cfg.http.tls_key.is_some() {
             return Err(ConfigError::Invalid("[http]: set both tls_cert and tls_key, or neither".into()));
+        }
+        cfg.http.tls_versions()?;
+        if cfg.http.header_read_timeout_ms == 0 || cfg.http.idle_timeout_seconds == 0 || cfg.http.max_connections == 0 {
+            return Err(ConfigError::Invalid(
+                "[http]: header_read_timeout_ms, idle_timeout_seconds and max_connections must be at least 1".into(),
+            ));
         }
         if cfg.sealing.tick_seconds == 0 || cfg.anchoring.tick_seconds == 0 {
             return Err(ConfigError::Invalid("tick_seconds must be at least 1".into()));
@@ -504,6 +552,25 @@ mod tests {
             "jwks_file = \"/k/j.json\"\nnonce = true",                            // unknown key
         ] {
             assert!(Config::parse(&oidc(bad), vec![]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn connection_limits_and_tls_versions() {
+        let c = Config::parse(BASE, vec![]).unwrap();
+        let l = c.http.limits();
+        assert_eq!((l.header_read_timeout.as_secs(), l.idle_timeout.as_secs(), l.max_connections), (10, 60, 1024));
+        assert_eq!(c.http.tls_versions().unwrap(), crate::tls::TlsVersions::Tls13Only, "TLS 1.3 only unless configured");
+        let env = vec![
+            ("LEDGER_HTTP__TLS_MIN_VERSION".to_owned(), "1.2".to_owned()),
+            ("LEDGER_HTTP__MAX_CONNECTIONS".to_owned(), "8".to_owned()),
+            ("LEDGER_HTTP__HEADER_READ_TIMEOUT_MS".to_owned(), "500".to_owned()),
+        ];
+        let c = Config::parse(BASE, env).unwrap();
+        assert_eq!(c.http.tls_versions().unwrap(), crate::tls::TlsVersions::AllowTls12);
+        assert_eq!((c.http.limits().max_connections, c.http.limits().header_read_timeout.as_millis()), (8, 500));
+        for bad in ["tls_min_version = \"1.1\"", "tls_min_version = \"1.0\"", "max_connections = 0", "idle_timeout_seconds = 0"] {
+            assert!(Config::parse(&format!("{BASE}\n[http]\n{bad}"), vec![]).is_err(), "{bad}");
         }
     }
 

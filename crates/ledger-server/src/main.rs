@@ -537,7 +537,8 @@ async fn serve(path: &Path) -> Result<(), Error> {
     let tcp = tokio::net::TcpListener::bind(cfg.listen).await.map_err(|e| format!("bind {}: {e}", cfg.listen))?;
     let listener = match (&cfg.http.tls_cert, &cfg.http.tls_key) {
         (Some(cert), Some(key)) => {
-            ledger_server::http::Bind::Tls(ledger_server::tls::TlsListener::new(tcp, ledger_server::tls::server_config(cert, key)?)?)
+            let tls = ledger_server::tls::server_config_with(cert, key, cfg.http.tls_versions()?)?;
+            ledger_server::http::Bind::Tls(ledger_server::tls::TlsListener::new(tcp, tls)?)
         }
         _ => ledger_server::http::Bind::Plain(tcp),
     };

@@ -15,6 +15,9 @@ pub struct HttpMetrics {
     pub http_errors: Counter,
     /// Audit-log appends that failed (label `reason`).
     pub audit_failures: Counter,
+    /// Connections the server closed on its own (label `reason`: `limit` when over
+    /// `max_connections`, `timeout` for the header read or idle timeout).
+    pub connections_closed: Counter,
 }
 
 static GLOBAL: std::sync::LazyLock<HttpMetrics> = std::sync::LazyLock::new(HttpMetrics::default);
@@ -33,6 +36,11 @@ pub fn render() -> String {
     e.counter("ledger_http_requests_total", "HTTP requests, by route template and status.", &h.http_requests)
         .histogram("ledger_http_request_seconds", "HTTP request latency.", &h.http_seconds)
         .counter("ledger_http_errors_total", "HTTP error responses, by stable error code.", &h.http_errors)
-        .counter("ledger_audit_failures_total", "Audit-log appends that failed.", &h.audit_failures);
+        .counter("ledger_audit_failures_total", "Audit-log appends that failed.", &h.audit_failures)
+        .counter(
+            "ledger_http_connections_closed_total",
+            "Connections closed by the server: over max_connections, or past the header read or idle timeout.",
+            &h.connections_closed,
+        );
     e.finish()
 }

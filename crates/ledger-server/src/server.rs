@@ -89,7 +89,7 @@ where
         tracing::info!("shutting down: draining in-flight requests");
         let _ = drained_tx.send(());
     };
-    let serve = http::serve(listener.into(), router, signal);
+    let serve = http::serve(listener.into(), router, opts.limits.conn(), signal);
     tokio::pin!(serve);
     let result = tokio::select! {
         r = &mut serve => r,

@@ -432,7 +432,7 @@ async fn hostile_bodies<S: Store + Clone>(store: S) {
     let not_object = json!({"kind": "leakage_finding", "body": [1, 2]});
     assert_eq!(raw(not_object.to_string().into_bytes(), "application/json").await, (422, "invalid_claim".into()));
     let ledger_kind = json!({"kind": "erasure", "body": {}});
-    assert_eq!(raw(ledger_kind.to_string().into_bytes(), "application/json").await, (422, "invalid_claim".into()));
+    assert_eq!(raw(ledger_kind.to_string().into_bytes(), "application/json").await, (403, "reserved_kind".into()));
     let too_many = json!({"claims": (0..11).map(claim).collect::<Vec<_>>()});
     let r = call(&c, "POST", &format!("{}/v1/tenants/t1/claims/batch", srv.base), Some(&tok), Some(&too_many)).await;
     assert_eq!((r.status, r.code()), (400, "invalid_argument"));

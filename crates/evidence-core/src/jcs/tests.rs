@@ -108,3 +108,21 @@ proptest::proptest! {
         proptest::prop_assert!(back.to_bits() == f.to_bits() || (back.to_bits() == 0 && f.to_bits() == 1 << 63));
     }
 }
+
+/// Integers wider than 64 bits reach serde as rounded doubles: the text scan refuses them
+/// unless the text is already the canonical form of that double.
+#[test]
+fn wide_integers_are_refused_unless_canonical() {
+    for bad in [
+        "1234567890123456789012345678901234567890",
+        "-1234567890123456789012345678901234567890",
+        "18446744073709551617",
+        "[1,{\"a\":99999999999999999999}]",
+    ] {
+        assert!(matches!(canonicalize_text(bad.as_bytes()), Err(JcsError::UnsafeInteger(_))), "{bad}");
+    }
+    assert_eq!(canonicalize_text(b"295147905179352830000").unwrap(), b"295147905179352830000");
+    assert_eq!(canonicalize_text(b"[18446744073709551615]").unwrap_err(), JcsError::UnsafeInteger("18446744073709551615".into()));
+    assert_eq!(canonicalize_text(b"1e40").unwrap(), b"1e+40");
+    assert!(canonicalize_text(br#"{"s":"99999999999999999999999","t":"\"123456789012345678901234567890"}"#).is_ok());
+}

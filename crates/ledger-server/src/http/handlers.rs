@@ -2,7 +2,7 @@
 //! guard layer's job (see the module above); a handler only does its operation.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
@@ -15,6 +15,7 @@ use ledger_api::{
     Health, Page, Reason, ReceiptList, SizePair, Tenant, TenantList, TenantPolicy,
 };
 
+use super::extract::{PathArgs, QueryArgs, in_store_range};
 use super::{ApiError, AppState, ErrorCode, JsonBody};
 use crate::audit;
 
@@ -31,6 +32,21 @@ fn tenant_id(s: &str) -> ApiResult<TenantId> {
 async fn open<S: Store>(st: &AppState<S>, tenant: &str) -> ApiResult<TenantLedger<S::Tenant>> {
     let id = tenant_id(tenant)?;
     Ok(st.ledger.tenant(&id).await?)
+}
+
+/// `seq` when the tenant's log holds a claim with it: 400 `out_of_range` above what the
+/// store holds, 404 `no_such_claim` at or past the log's size (whether or not sealed).
+async fn existing<T: ledger::store::TenantStore>(t: &TenantLedger<T>, seq: u64) -> ApiResult<Seq> {
+    let seq = in_store_range(seq, "sequence number")?;
+    let size = t.store().size().await?;
+    if seq >= size {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            ErrorCode::NoSuchClaim,
+            format!("no claim {seq} in this tenant's log (it holds {size})"),
+        ));
+    }
+    Ok(Seq(seq))
 }
 
 pub(super) async fn healthz() -> Json<Health> {
@@ -96,7 +112,7 @@ pub(super) async fn list_tenants<S: Store>(State(st): State<AppState<S>>) -> Api
     Ok(Json(TenantList { tenants }))
 }
 
-pub(super) async fn verifier_key<S: Store>(State(st): State<AppState<S>>, Path(tenant): Path<String>) -> ApiResult<Response> {
+pub(super) async fn verifier_key<S: Store>(State(st): State<AppState<S>>, PathArgs(tenant): PathArgs<String>) -> ApiResult<Response> {
     let t = open(&st, &tenant).await?;
     let v = st.ledger.verifier(t.store().tenant())?;
     Ok(text(format!("{}\n", v.to_vkey())))
@@ -104,9 +120,16 @@ pub(super) async fn verifier_key<S: Store>(State(st): State<AppState<S>>, Path(t
 
 fn into_request(c: AppendClaim) -> ApiResult<AppendRequest> {
     let kind = ClaimKind::from_name(&c.kind).ok_or_else(|| {
-        let names: Vec<&str> = ClaimKind::ALL.iter().map(|k| k.name()).collect();
+        let names: Vec<&str> = ClaimKind::ALL.iter().filter(|k| !k.is_reserved_for_ledger()).map(|k| k.name()).collect();
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidClaim, format!("unknown claim kind; one of {}", names.join(", ")))
     })?;
+    if kind.is_reserved_for_ledger() {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::ReservedKind,
+            format!("{kind} claims are written by the ledger itself (retract, erase and the audit log have their own endpoints)"),
+        ));
+    }
     let claim =
         Claim::new(kind, c.body).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidClaim, e.to_string()))?;
     let mut req = AppendRequest::new(claim).with_links(c.links);
@@ -116,7 +139,7 @@ fn into_request(c: AppendClaim) -> ApiResult<AppendRequest> {
 
 pub(super) async fn append<S: Store>(
     State(st): State<AppState<S>>,
-    Path(tenant): Path<String>,
+    PathArgs(tenant): PathArgs<String>,
     JsonBody(body): JsonBody<AppendClaim>,
 ) -> ApiResult<Response> {
     let t = open(&st, &tenant).await?;
@@ -126,7 +149,7 @@ pub(super) async fn append<S: Store>(
 
 pub(super) async fn append_batch<S: Store>(
     State(st): State<AppState<S>>,
-    Path(tenant): Path<String>,
+    PathArgs(tenant): PathArgs<String>,
     JsonBody(body): JsonBody<AppendBatch>,
 ) -> ApiResult<Response> {
     if body.claims.is_empty() || body.claims.len() > st.limits.batch_max {
@@ -140,37 +163,46 @@ pub(super) async fn append_batch<S: Store>(
 
 pub(super) async fn get_claim<S: Store>(
     State(st): State<AppState<S>>,
-    Path((tenant, seq)): Path<(String, u64)>,
+    PathArgs((tenant, seq)): PathArgs<(String, u64)>,
 ) -> ApiResult<Json<ClaimStatus>> {
     let t = open(&st, &tenant).await?;
-    let receipt = t.receipt(Seq(seq)).await?;
+    let receipt = t.receipt(existing(&t, seq).await?).await?;
     let latest = t.store().latest_checkpoint().await?;
     let tree_size = latest.as_ref().map_or(0, |c| c.root.tree_size.0);
     Ok(Json(ClaimStatus { receipt, sealed: seq < tree_size, tree_size }))
 }
 
-pub(super) async fn bundle_one<S: Store>(State(st): State<AppState<S>>, Path((tenant, seq)): Path<(String, u64)>) -> ApiResult<Response> {
+pub(super) async fn bundle_one<S: Store>(
+    State(st): State<AppState<S>>,
+    PathArgs((tenant, seq)): PathArgs<(String, u64)>,
+) -> ApiResult<Response> {
     let t = open(&st, &tenant).await?;
-    let b = t.bundle(&[Seq(seq)]).await?;
+    let b = t.bundle(&[existing(&t, seq).await?]).await?;
     Ok(Json(b).into_response())
 }
 
 pub(super) async fn bundle_many<S: Store>(
     State(st): State<AppState<S>>,
-    Path(tenant): Path<String>,
+    PathArgs(tenant): PathArgs<String>,
     JsonBody(body): JsonBody<BundleRequest>,
 ) -> ApiResult<Response> {
     if body.seqs.is_empty() || body.seqs.len() > st.limits.batch_max {
         return Err(ApiError::invalid(format!("a bundle holds 1 to {} claims", st.limits.batch_max)));
     }
     let t = open(&st, &tenant).await?;
-    let seqs: Vec<Seq> = body.seqs.into_iter().map(Seq).collect();
+    let mut seqs = Vec::with_capacity(body.seqs.len());
+    for s in body.seqs {
+        seqs.push(existing(&t, s).await?);
+    }
     Ok(Json(t.bundle(&seqs).await?).into_response())
 }
 
-pub(super) async fn tlog_proof<S: Store>(State(st): State<AppState<S>>, Path((tenant, seq)): Path<(String, u64)>) -> ApiResult<Response> {
+pub(super) async fn tlog_proof<S: Store>(
+    State(st): State<AppState<S>>,
+    PathArgs((tenant, seq)): PathArgs<(String, u64)>,
+) -> ApiResult<Response> {
     let t = open(&st, &tenant).await?;
-    let (_entry, proof) = t.tlog_proof(Seq(seq)).await?;
+    let (_entry, proof) = t.tlog_proof(existing(&t, seq).await?).await?;
     Ok(text(proof.encode()))
 }
 
@@ -183,26 +215,27 @@ fn reason(r: &Reason) -> ApiResult<&str> {
 
 pub(super) async fn retract<S: Store>(
     State(st): State<AppState<S>>,
-    Path((tenant, seq)): Path<(String, u64)>,
+    PathArgs((tenant, seq)): PathArgs<(String, u64)>,
     JsonBody(body): JsonBody<Reason>,
 ) -> ApiResult<Response> {
     let t = open(&st, &tenant).await?;
-    let receipt = t.retract(Seq(seq), reason(&body)?).await?;
+    let receipt = t.retract(existing(&t, seq).await?, reason(&body)?).await?;
     Ok((StatusCode::CREATED, Json(receipt)).into_response())
 }
 
 pub(super) async fn erase<S: Store>(
     State(st): State<AppState<S>>,
-    Path((tenant, seq)): Path<(String, u64)>,
+    PathArgs((tenant, seq)): PathArgs<(String, u64)>,
     JsonBody(body): JsonBody<Reason>,
 ) -> ApiResult<Response> {
     let t = open(&st, &tenant).await?;
-    let receipt = t.erase(Seq(seq), reason(&body)?).await?;
+    let receipt = t.erase(existing(&t, seq).await?, reason(&body)?).await?;
     Ok((StatusCode::CREATED, Json(receipt)).into_response())
 }
 
-fn bounds(p: Page) -> (u64, u32) {
-    (p.from.unwrap_or(0), u32::try_from(p.limit.unwrap_or(100).clamp(1, 1000)).unwrap_or(1000))
+fn bounds(p: Page) -> ApiResult<(u64, u32)> {
+    let from = in_store_range(p.from.unwrap_or(0), "from")?;
+    Ok((from, u32::try_from(p.limit.unwrap_or(100).clamp(1, 1000)).unwrap_or(1000)))
 }
 
 fn checkpoint_wire(c: &CheckpointRow) -> Checkpoint {
@@ -242,40 +275,40 @@ fn anchor_wire(a: &AnchorRow) -> ledger_api::Anchor {
 
 pub(super) async fn list_checkpoints<S: Store>(
     State(st): State<AppState<S>>,
-    Path(tenant): Path<String>,
-    Query(page): Query<Page>,
+    PathArgs(tenant): PathArgs<String>,
+    QueryArgs(page): QueryArgs<Page>,
 ) -> ApiResult<Json<CheckpointList>> {
     let t = open(&st, &tenant).await?;
-    let (from, limit) = bounds(page);
+    let (from, limit) = bounds(page)?;
     let rows = t.checkpoints(from, limit).await?;
     Ok(Json(CheckpointList { checkpoints: rows.iter().map(checkpoint_wire).collect() }))
 }
 
 pub(super) async fn get_checkpoint<S: Store>(
     State(st): State<AppState<S>>,
-    Path((tenant, cseq)): Path<(String, u64)>,
+    PathArgs((tenant, cseq)): PathArgs<(String, u64)>,
 ) -> ApiResult<Json<Checkpoint>> {
     let t = open(&st, &tenant).await?;
-    let c = t.checkpoint(CheckpointSeq(cseq)).await?;
+    let c = t.checkpoint(CheckpointSeq(in_store_range(cseq, "checkpoint number")?)).await?;
     let anchors = t.anchor_state(c.seq).await?;
     Ok(Json(Checkpoint { anchors: Some(anchors.iter().map(anchor_wire).collect()), ..checkpoint_wire(&c) }))
 }
 
 pub(super) async fn checkpoint_note<S: Store>(
     State(st): State<AppState<S>>,
-    Path((tenant, cseq)): Path<(String, u64)>,
+    PathArgs((tenant, cseq)): PathArgs<(String, u64)>,
 ) -> ApiResult<Response> {
     let t = open(&st, &tenant).await?;
-    let c = t.checkpoint(CheckpointSeq(cseq)).await?;
+    let c = t.checkpoint(CheckpointSeq(in_store_range(cseq, "checkpoint number")?)).await?;
     Ok(text(c.note.note))
 }
 
 pub(super) async fn anchors<S: Store>(
     State(st): State<AppState<S>>,
-    Path((tenant, cseq)): Path<(String, u64)>,
+    PathArgs((tenant, cseq)): PathArgs<(String, u64)>,
 ) -> ApiResult<Json<AnchorList>> {
     let t = open(&st, &tenant).await?;
-    let c = t.checkpoint(CheckpointSeq(cseq)).await?;
+    let c = t.checkpoint(CheckpointSeq(in_store_range(cseq, "checkpoint number")?)).await?;
     let rows = t.anchor_state(c.seq).await?;
     Ok(Json(AnchorList { checkpoint: c.seq.0, anchors: rows.iter().map(anchor_wire).collect() }))
 }
@@ -302,9 +335,10 @@ async fn checkpoint_of_size<T: ledger::store::TenantStore>(t: &TenantLedger<T>, 
 
 pub(super) async fn consistency<S: Store>(
     State(st): State<AppState<S>>,
-    Path(tenant): Path<String>,
-    Query(q): Query<SizePair>,
+    PathArgs(tenant): PathArgs<String>,
+    QueryArgs(q): QueryArgs<SizePair>,
 ) -> ApiResult<Json<Consistency>> {
+    in_store_range(q.new, "tree size")?;
     if q.old > q.new {
         return Err(ApiError::invalid("old must not be larger than new"));
     }
@@ -317,13 +351,13 @@ pub(super) async fn consistency<S: Store>(
 
 pub(super) async fn audit<S: Store>(
     State(st): State<AppState<S>>,
-    Path(tenant): Path<String>,
-    Query(page): Query<Page>,
+    PathArgs(tenant): PathArgs<String>,
+    QueryArgs(page): QueryArgs<Page>,
 ) -> ApiResult<Json<AuditPage>> {
     let id = tenant_id(&tenant)?;
     // The tenant must exist; its audit log is created on first use.
     st.ledger.tenant(&id).await?;
-    let (from, limit) = bounds(page);
+    let (from, limit) = bounds(page)?;
     let (log, size, entries) = audit::read(&st.ledger, &id, from, u64::from(limit)).await?;
     let latest = log.store().latest_checkpoint().await?;
     Ok(Json(AuditPage { log: log.store().tenant().clone(), size, entries, latest_checkpoint: latest.map(|c| c.note.note) }))

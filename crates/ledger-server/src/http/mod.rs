@@ -18,7 +18,9 @@
 //! parsing, and parsed with unknown fields refused. Errors are `{"error": {"code",
 //! "message"}}` with the stable codes of [`error`].
 
+pub mod conn;
 pub mod error;
+pub mod extract;
 mod handlers;
 pub mod mfa;
 pub mod spec;
@@ -64,6 +66,25 @@ pub struct HttpLimits {
     /// cost is that a revocation (made by `ledger-server token revoke`, possibly from another
     /// process) takes effect up to this long after it is stored.
     pub token_cache: Duration,
+    /// Longest a request head (request line and headers) may take to arrive once its first
+    /// byte has. Default 10 s.
+    pub header_read_timeout: Duration,
+    /// Longest a connection may stay open with no request in progress and no I/O (idle
+    /// keep-alive, or a socket that never sends). Default 60 s.
+    pub idle_timeout: Duration,
+    /// Most connections open at once; one more is closed at once. Default 1024.
+    pub max_connections: usize,
+}
+
+impl HttpLimits {
+    /// The connection limits.
+    pub fn conn(&self) -> conn::ConnLimits {
+        conn::ConnLimits {
+            header_read_timeout: self.header_read_timeout,
+            idle_timeout: self.idle_timeout,
+            max_connections: self.max_connections,
+        }
+    }
 }
 
 impl Default for HttpLimits {
@@ -76,6 +97,9 @@ impl Default for HttpLimits {
             rate_burst: 200.0,
             request_timeout: Duration::from_secs(30),
             token_cache: Duration::from_secs(1),
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_mins(1),
+            max_connections: 1024,
         }
     }
 }
@@ -173,7 +197,24 @@ pub fn router<S: Store + Clone>(state: AppState<S>) -> Router {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, ErrorCode::MethodNotAllowed, "method not allowed")
         })
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(body_limit, declared_length))
         .with_state(state)
+}
+
+/// Refuses a request whose declared `Content-Length` is over the body limit at once, before
+/// authentication and before a byte of the body is read (a body without a length, or one
+/// that lies, is still cut at the limit while it is read).
+async fn declared_length(State(limit): State<usize>, req: Request, next: Next) -> Response {
+    let declared = req.headers().get(axum::http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).map(|v| v.trim().parse::<u64>());
+    match declared {
+        Some(Ok(n)) if n > u64::try_from(limit).unwrap_or(u64::MAX) => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::BodyTooLarge,
+            format!("the declared body of {n} bytes is over the {limit}-byte limit"),
+        )
+        .into_response(),
+        _ => next.run(req).await,
+    }
 }
 
 fn record_metrics(route: &str, started: Instant, resp: &Response) {
@@ -200,9 +241,12 @@ async fn guard<S: Store>(State(st): State<AppState<S>>, req: Request, next: Next
     let route = parts.extensions.get::<MatchedPath>().map(|m| m.as_str().to_owned()).unwrap_or_default();
     let method = parts.method.as_str().to_owned();
     let target = parts.uri.path().to_owned();
+    // A path whose parameters are not UTF-8 after percent-decoding names no tenant: it is
+    // refused (after authentication, so it is audited) rather than authorised as if it
+    // named none.
     let tenant_param = match <RawPathParams as axum::extract::FromRequestParts<()>>::from_request_parts(&mut parts, &()).await {
-        Ok(p) => p.iter().find(|(k, _)| *k == "tenant").map(|(_, v)| v.to_owned()),
-        Err(_) => None,
+        Ok(p) => Ok(p.iter().find(|(k, _)| *k == "tenant").map(|(_, v)| v.to_owned())),
+        Err(_) => Err(ApiError::invalid("path: a parameter is not valid UTF-8 after percent-decoding")),
     };
     let Some(spec) = spec::find(&method, &route) else {
         let resp = ApiError::no_route().into_response();
@@ -223,7 +267,7 @@ async fn guard<S: Store>(State(st): State<AppState<S>>, req: Request, next: Next
         Some(gate) => gate.check(&principal, parts.headers.get(mfa::ID_TOKEN_HEADER)).await.map(|sub| principal.mfa_subject = sub),
         None => Ok(()),
     };
-    let resp = if let Err(e) = mfa.and_then(|()| authorize(&st, &principal, action, tenant_param.as_deref())) {
+    let resp = if let Err(e) = mfa.and_then(|()| authorize(&st, &principal, action, tenant_param?.as_deref())) {
         e.into_response()
     } else if let Err(e) = crate::audit::open(&st.ledger, principal.tenant.as_ref()).await {
         // No audit log, no operation: nothing has happened yet.
@@ -401,10 +445,26 @@ impl<S: Store + Clone, T: DeserializeOwned> FromRequest<AppState<S>> for JsonBod
             }
         })?;
         check_depth(&bytes, st.limits.json_depth)?;
-        serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
+        // Read strictly first (RFC 8785 / I-JSON): a body is never altered silently, so a
+        // duplicate member name at any depth, or an integer a double cannot hold, is
+        // refused rather than resolved (serde_json alone keeps the last duplicate and
+        // rounds wide integers). Then the endpoint's type reads the checked value.
+        let value = evidence_core::jcs::parse_strict(&bytes).map_err(|e| strict_error(&e))?;
+        serde_json::from_value(value).map(JsonBody).map_err(|e| {
             ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::MalformedJson, format!("the body is not valid for this endpoint: {e}"))
         })
     }
+}
+
+fn strict_error(e: &evidence_core::jcs::JcsError) -> ApiError {
+    use evidence_core::jcs::JcsError as J;
+    let (code, what) = match e {
+        J::DuplicateKey(_) => (ErrorCode::DuplicateMember, "the body is not I-JSON"),
+        J::UnsafeInteger(_) | J::NonFinite => (ErrorCode::UnsafeNumber, "the body is not I-JSON"),
+        J::TooDeep => (ErrorCode::JsonTooDeep, "the body is refused"),
+        _ => (ErrorCode::MalformedJson, "the body is not valid JSON"),
+    };
+    ApiError::new(StatusCode::BAD_REQUEST, code, format!("{what}: {e}"))
 }
 
 /// Refuses JSON nested deeper than `max` (arrays and objects), without parsing it.
@@ -456,7 +516,7 @@ impl Bind {
     pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
         match self {
             Bind::Plain(l) => l.local_addr(),
-            Bind::Tls(l) => axum::serve::Listener::local_addr(l),
+            Bind::Tls(l) => l.local_addr(),
         }
     }
 }
@@ -467,14 +527,23 @@ impl From<tokio::net::TcpListener> for Bind {
     }
 }
 
-/// Serves `router` on `bind` until `shutdown` resolves, then drains in-flight requests.
+/// Serves `router` on `bind` under the connection limits until `shutdown` resolves, then
+/// drains in-flight requests (see [`conn`]).
 ///
 /// # Errors
 /// I/O errors of the listener.
-pub async fn serve(bind: Bind, router: Router, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn serve(
+    bind: Bind,
+    router: Router,
+    limits: conn::ConnLimits,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     match bind {
-        Bind::Plain(l) => axum::serve(l, router).with_graceful_shutdown(shutdown).await,
-        Bind::Tls(l) => axum::serve(l, router).with_graceful_shutdown(shutdown).await,
+        Bind::Plain(l) => conn::serve(l, None, router, limits, shutdown).await,
+        Bind::Tls(l) => {
+            let (tcp, acceptor) = l.into_parts();
+            conn::serve(tcp, Some(acceptor), router, limits, shutdown).await
+        }
     }
 }
 

@@ -271,6 +271,44 @@ pub fn find(method: &str, path: &str) -> Option<&'static RouteSpec> {
     ROUTES.iter().find(|r| r.method == method && r.path == path)
 }
 
+/// The documented error responses of a route besides `default` (status, the codes it
+/// carries): derived from what the route takes, as the handlers and extractors refuse it.
+pub fn error_responses(r: &RouteSpec) -> Vec<(u16, String)> {
+    let mut out = Vec::new();
+    let has_params = r.path.contains('{') || r.query.is_some();
+    let mut bad = Vec::new();
+    if has_params {
+        bad.extend([
+            "invalid_argument (a path segment or query parameter that does not parse)",
+            "out_of_range (a number at or above 2^63)",
+        ]);
+    }
+    if r.request.is_some() {
+        bad.extend([
+            "malformed_json",
+            "duplicate_member (a member name twice in one object, at any depth)",
+            "unsafe_number (an integer no IEEE-754 double holds exactly)",
+            "json_too_deep",
+        ]);
+    }
+    if !bad.is_empty() {
+        out.push((400, format!("Refused: {}", bad.join(", "))));
+    }
+    if r.path.contains("{seq}") || r.path == routes::BUNDLES {
+        out.push((404, "no_such_claim: the sequence number is at or past the log's size (unknown_tenant: no such tenant)".to_owned()));
+    } else if r.path.contains("{cseq}") || r.path == routes::CONSISTENCY {
+        out.push((404, "no_such_checkpoint (unknown_tenant: no such tenant)".to_owned()));
+    }
+    if r.path == routes::CLAIMS || r.path == routes::CLAIMS_BATCH {
+        out.push((403, "reserved_kind: a kind only the ledger writes (also forbidden, wrong_tenant)".to_owned()));
+    }
+    if r.request.is_some() {
+        out.push((413, "body_too_large: over the body limit (a declared Content-Length is refused before the body is read)".to_owned()));
+        out.push((415, "unsupported_media_type: the body must be application/json".to_owned()));
+    }
+    out
+}
+
 /// The OpenAPI 3.1 document, generated from [`ROUTES`]: each route's request, response and
 /// query types contribute their JSON Schemas (draft 2020-12, as OpenAPI 3.1 uses) to
 /// `components/schemas`.
@@ -315,12 +353,18 @@ pub fn openapi() -> serde_json::Value {
             Body::Text(media) => json!({"description": "OK", "content": {media: {"schema": {"type": "string"}}}}),
             Body::Json(schema) => json!({"description": "OK", "content": {"application/json": {"schema": schema(&mut g)}}}),
         };
-        let err = json!({"description": "Error (stable code in error.code)", "content": {"application/json": {"schema": error.clone()}}});
+        let err = |d: &str| json!({"description": d, "content": {"application/json": {"schema": error.clone()}}});
+        let mut responses = Map::new();
+        responses.insert(r.status.to_string(), ok);
+        responses.insert("default".into(), err("Error (stable code in error.code)"));
+        for (status, desc) in error_responses(r) {
+            responses.insert(status.to_string(), err(&desc));
+        }
         let mut op = json!({
             "operationId": r.operation,
             "summary": r.summary,
             "parameters": params,
-            "responses": {r.status.to_string(): ok, "default": err},
+            "responses": responses,
         });
         if let Some(action) = r.action {
             op["security"] = json!([{"bearer": []}, {"bearer": [], "idToken": []}]);
@@ -425,6 +469,20 @@ mod tests {
         sent.sort();
         described.sort();
         assert_eq!(sent, described);
+    }
+
+    /// The refusals of the edges (typed 400/404/403/413) are in the document.
+    #[test]
+    fn error_responses_are_documented() {
+        let doc = openapi();
+        let bundle = &doc["paths"][routes::CLAIM_BUNDLE]["get"]["responses"];
+        assert!(bundle["404"]["description"].as_str().unwrap().contains("no_such_claim"));
+        assert!(bundle["400"]["description"].as_str().unwrap().contains("out_of_range"));
+        let append = &doc["paths"][routes::CLAIMS]["post"]["responses"];
+        for (status, code) in [("400", "duplicate_member"), ("400", "unsafe_number"), ("403", "reserved_kind"), ("413", "body_too_large")] {
+            assert!(append[status]["description"].as_str().unwrap().contains(code), "{status} {code}");
+        }
+        assert!(doc["paths"][routes::HEALTHZ]["get"]["responses"].get("400").is_none());
     }
 
     #[test]
