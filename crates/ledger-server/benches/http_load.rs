@@ -262,6 +262,7 @@ fn main() {
             anchor_tick: Duration::from_secs(1),
             grace: Duration::from_secs(10),
             mfa: None,
+            reports: None,
         };
         let server = LocalServer::start(ledger, opts).await;
         let base = Arc::new(server.base.clone());

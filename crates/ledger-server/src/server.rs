@@ -28,6 +28,8 @@ pub struct ServiceOptions {
     pub grace: Duration,
     /// MFA-asserting ID tokens required of people (None: bearer tokens alone).
     pub mfa: Option<std::sync::Arc<crate::http::mfa::MfaGate>>,
+    /// The signed-report generator (None: the report route answers 503).
+    pub reports: Option<std::sync::Arc<crate::report::ReportService>>,
 }
 
 impl Default for ServiceOptions {
@@ -38,6 +40,7 @@ impl Default for ServiceOptions {
             anchor_tick: Duration::from_secs(5),
             grace: Duration::from_secs(30),
             mfa: None,
+            reports: None,
         }
     }
 }
@@ -61,7 +64,7 @@ where
 {
     let sealer = spawn_sealer(ledger.clone(), opts.seal_tick);
     let anchorer = spawn_anchor_worker(ledger.clone(), tsa, fabric, opts.anchor_tick);
-    let state = AppState::new(ledger, opts.limits.clone()).with_mfa(opts.mfa.clone());
+    let state = AppState::new(ledger, opts.limits.clone()).with_mfa(opts.mfa.clone()).with_reports(opts.reports.clone());
     let router = http::router(state.clone());
     let (drained_tx, drained_rx) = tokio::sync::oneshot::channel::<()>();
     let draining = state.clone();

@@ -39,6 +39,7 @@ async fn start<S: Store + Clone>(ledger: Ledger<S>, limits: HttpLimits) -> Serve
         anchor_tick: Duration::from_millis(200),
         grace: Duration::from_secs(5),
         mfa: None,
+        reports: None,
     };
     let local = LocalServer::start(ledger, opts).await;
     let trust = dev::trust_file(&signer(), vec![local.tsa_root_pem.clone()], Vec::new(), true);

@@ -91,6 +91,33 @@ impl<T: TenantStore> TenantLedger<T> {
                 break;
             }
         }
+        self.bundle_from(seqs, chosen, &chosen_anchors, latest).await
+    }
+
+    /// An `evidence-bundle/v1` for `seqs` proven against `checkpoint` (which must seal them
+    /// all) with its anchors, and no later checkpoints: a function of the log up to that
+    /// checkpoint, whatever was sealed after it (what a signed report attaches).
+    ///
+    /// # Errors
+    /// [`LedgerError::NotSealed`] when `checkpoint` does not seal a claim.
+    pub async fn bundle_at(&self, seqs: &[Seq], checkpoint: &CheckpointRow) -> Result<Bundle, LedgerError> {
+        if let Some(s) = seqs.iter().find(|s| s.0 >= checkpoint.root.tree_size.0) {
+            return Err(LedgerError::NotSealed(*s));
+        }
+        if seqs.is_empty() {
+            return Err(LedgerError::Invalid("no claims asked for".into()));
+        }
+        let anchors = self.inner.store.anchors(checkpoint.seq).await?;
+        self.bundle_from(seqs, checkpoint, &anchors, checkpoint).await
+    }
+
+    async fn bundle_from(
+        &self,
+        seqs: &[Seq],
+        chosen: &CheckpointRow,
+        chosen_anchors: &[crate::store::AnchorRow],
+        latest: &CheckpointRow,
+    ) -> Result<Bundle, LedgerError> {
         let mut claims = Vec::with_capacity(seqs.len());
         for &seq in seqs {
             let parts = self.claim_parts(seq).await?;
