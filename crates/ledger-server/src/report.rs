@@ -180,6 +180,8 @@ pub struct ReportService {
     trust_file_source: String,
     currency: String,
     max_findings: usize,
+    /// Reports built at once (each holds its bundles and PDF in memory): at most two.
+    slots: tokio::sync::Semaphore,
 }
 
 impl std::fmt::Debug for ReportService {
@@ -207,6 +209,7 @@ impl ReportService {
             trust_file_source: trust_file_source.to_owned(),
             currency: "CAD".into(),
             max_findings: DEFAULT_MAX_FINDINGS,
+            slots: tokio::sync::Semaphore::new(2),
         }
     }
 
@@ -243,6 +246,7 @@ impl ReportService {
         use std::time::Instant;
         let mut timings = Timings::default();
         let period = parse_period(from, to)?;
+        let _slot = self.slots.acquire().await.map_err(|e| ReportError::Task(e.to_string()))?;
         let started = Instant::now();
         let input = build_input(t, ledger_name, period, self).await?;
         timings.collect = started.elapsed();
@@ -250,7 +254,11 @@ impl ReportService {
         let checkpoint = input.checkpoint.seq;
         let findings = input.findings.len();
         let me = Arc::clone(self);
-        let (prepared, unsigned_sha256, tsq, render, sign) = tokio::task::spawn_blocking(move || {
+        let config = t.config().clone();
+        let handle = tokio::runtime::Handle::current();
+        // One blocking task: the prepared signature borrows the identity. The TSA round trip
+        // runs on the runtime from here (block_on is allowed on the blocking pool).
+        let (signed, unsigned_sha256, steps) = tokio::task::spawn_blocking(move || {
             let started = Instant::now();
             let rendered = reports::render(&input)?;
             let render = started.elapsed();
@@ -260,22 +268,17 @@ impl ReportService {
             let mut nonce = [0u8; 8];
             getrandom::fill(&mut nonce).map_err(|e| ReportError::Timestamp(format!("random nonce: {e}")))?;
             let tsq = prepared.timestamp_request(nonce)?;
-            Ok::<_, ReportError>((prepared, rendered.sha256, tsq, render, started.elapsed()))
-        })
-        .await
-        .map_err(|e| ReportError::Task(e.to_string()))??;
-        timings.render = render;
-        let started = Instant::now();
-        let tsr = self.stamp(&tsq, t.config()).await?;
-        timings.tsa = started.elapsed();
-        let me = Arc::clone(self);
-        let (signed, finish) = tokio::task::spawn_blocking(move || {
+            let sign = started.elapsed();
             let started = Instant::now();
-            prepared.finish(&tsr, &me.tsa_roots).map(|s| (s, started.elapsed()))
+            let tsr = handle.block_on(me.stamp(&tsq, &config))?;
+            let tsa = started.elapsed();
+            let started = Instant::now();
+            let signed = prepared.finish(&tsr, &me.tsa_roots)?;
+            Ok::<_, ReportError>((signed, rendered.sha256, (render, sign + started.elapsed(), tsa)))
         })
         .await
         .map_err(|e| ReportError::Task(e.to_string()))??;
-        timings.sign = sign + finish;
+        (timings.render, timings.sign, timings.tsa) = steps;
         let body = json!({
             "schema": "ledger/report_issued/v1",
             "report": "findings",

@@ -38,6 +38,11 @@ const ROSTER: &[(&str, &str)] =
 
 const TENANT: &str = "rooftop-7";
 
+fn client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder().timeout(Duration::from_secs(600)).build().unwrap()
+}
+
 // ---- tools ------------------------------------------------------------------------------
 
 fn require_tools() -> bool {
@@ -122,7 +127,7 @@ async fn wait_tsa_anchored(t: &ledger::TenantLedger<ledger::store::sqlite::Sqlit
     panic!("checkpoint {cseq:?} not anchored");
 }
 
-/// `n` findings in November 2026 (one retracted, one superseded), one in December, sealed and
+/// `n` (at least 3) findings in November 2026 (one retracted, one superseded), one in December, sealed and
 /// anchored; served with the development report generator when `with_reports`.
 async fn fixture(n: usize, with_reports: bool) -> Fixture {
     let dir = TempDir::new("report-http");
@@ -179,7 +184,7 @@ async fn fixture(n: usize, with_reports: bool) -> Fixture {
 
 impl Fixture {
     async fn get(&self, token: &str, query: &str) -> reqwest::Response {
-        reqwest::Client::new()
+        client()
             .get(format!("{}/v1/tenants/{TENANT}/reports/findings.pdf{query}", self.base))
             .bearer_auth(token)
             .send()
@@ -376,7 +381,7 @@ async fn roles_periods_and_unsealed_tenants_get_typed_errors() {
     let other_t = fx.ledger.tenant(&tid("other-rooftop")).await.unwrap();
     other_t.append(request(finding_body(0, "2026-11-02"))).await.unwrap();
     let auditor_other = bearer(&fx.store, Role::Auditor, Some("other-rooftop"), 25).await;
-    let r = reqwest::Client::new()
+    let r = client()
         .get(format!("{}/v1/tenants/other-rooftop/reports/findings.pdf?from=2026-11-01&to=2026-11-30", fx.base))
         .bearer_auth(&auditor_other)
         .send()
@@ -389,7 +394,7 @@ async fn roles_periods_and_unsealed_tenants_get_typed_errors() {
     fx.shutdown().await;
 
     // A server without a report-signing identity: 503 reports_not_configured.
-    let fx = fixture(1, false).await;
+    let fx = fixture(3, false).await;
     let auditor = bearer(&fx.store, Role::Auditor, Some(TENANT), 26).await;
     assert_eq!(error_code(fx.get(&auditor, "?from=2026-11-01&to=2026-11-30").await).await, (503, "reports_not_configured".into()));
     fx.shutdown().await;
@@ -427,7 +432,7 @@ async fn large_report_through_the_http_route() {
     let n: usize = std::env::var("REPORT_FINDINGS").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
     let fx = fixture(n, true).await;
     let auditor = bearer(&fx.store, Role::Auditor, Some(TENANT), 41).await;
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(600)).build().unwrap();
+    let client = client();
     let started = std::time::Instant::now();
     let r = client
         .get(format!("{}/v1/tenants/{TENANT}/reports/findings.pdf?from=2026-11-01&to=2026-11-30", fx.base))
