@@ -201,7 +201,7 @@ pub fn report_service(dir: &Path) -> Result<crate::report::ReportService, DevErr
     let roots = rfc3161::certificates_from_pem_or_der(pki.root_pem.as_bytes()).map_err(|e| DevError::Corrupt(e.to_string()))?;
     Ok(crate::report::ReportService::new(
         identity,
-        crate::report::Stamper::Dev(DevTsaRail::for_reports(pki)),
+        crate::report::Stamper::Dev(Box::new(DevTsaRail::for_reports(pki))),
         roots,
         true,
         "ledger-server dev writes the trust file to data/trust.json (development material: it proves nothing to a third party); \

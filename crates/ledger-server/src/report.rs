@@ -54,7 +54,7 @@ const SCAN_CHUNK: u64 = 1000;
 /// Where the signature time-stamp comes from.
 pub enum Stamper {
     /// The development TSA, in process (`ledger-server dev`, tests): not evidence.
-    Dev(crate::dev::DevTsaRail),
+    Dev(Box<crate::dev::DevTsaRail>),
     /// The configured TSAs over HTTP (tried in order, with the tenant's residency policy).
     Http(tsa_client::TsaClient),
 }
@@ -200,7 +200,13 @@ impl ReportService {
     /// only tokens that chain to `tsa_roots`. `development` labels every page "DEVELOPMENT:
     /// not evidence"; `trust_file_source` says, in a sentence, where the verifier's trust
     /// file comes from.
-    pub fn new(identity: SigningIdentity, stamper: Stamper, tsa_roots: Vec<Certificate>, development: bool, trust_file_source: &str) -> Self {
+    pub fn new(
+        identity: SigningIdentity,
+        stamper: Stamper,
+        tsa_roots: Vec<Certificate>,
+        development: bool,
+        trust_file_source: &str,
+    ) -> Self {
         Self {
             identity,
             stamper,
@@ -479,7 +485,8 @@ pub async fn build_input<T: TenantStore>(
             let Some((_, claim)) = parts.record else { continue };
             let body = claim.body;
             if leaf.kind_code == finding_code {
-                let date = body.get("as_of").and_then(Value::as_str).and_then(|s| Date::parse(s).ok()).unwrap_or(Date::of(leaf.appended_at));
+                let date =
+                    body.get("as_of").and_then(Value::as_str).and_then(|s| Date::parse(s).ok()).unwrap_or(Date::of(leaf.appended_at));
                 if date >= period.from && date <= period.to {
                     if findings.len() == svc.max_findings {
                         return Err(ReportError::TooLarge { count: findings.len() + 1, max: svc.max_findings });
@@ -489,7 +496,8 @@ pub async fn build_input<T: TenantStore>(
             } else if let Some(target) = body.get("seq").and_then(Value::as_u64) {
                 let by = leaf.seq.0;
                 let c = if leaf.kind_code == retraction {
-                    let reason = body.get("reason").and_then(Value::as_str).unwrap_or("").chars().filter(|c| !c.is_control()).take(500).collect();
+                    let reason =
+                        body.get("reason").and_then(Value::as_str).unwrap_or("").chars().filter(|c| !c.is_control()).take(500).collect();
                     Correction::Retracted { by, reason }
                 } else {
                     Correction::Superseded { by }
@@ -623,7 +631,11 @@ fn finding_row(
     let mut identifiers = Vec::new();
     // Per-producer rules use the producer's code as the subject: it is already shown.
     if !subject.is_empty() && subject != staff {
-        identifiers.push(if analyzer == "service" { reports::OperationalId::RepairOrder(subject) } else { reports::OperationalId::Deal(subject) });
+        identifiers.push(if analyzer == "service" {
+            reports::OperationalId::RepairOrder(subject)
+        } else {
+            reports::OperationalId::Deal(subject)
+        });
     }
     reports::Finding {
         kind: ClaimKind::LeakageFinding.name().to_owned(),
@@ -654,7 +666,11 @@ impl From<ReportError> for crate::http::ApiError {
             e @ ReportError::TooLarge { .. } => Self::new(S::PAYLOAD_TOO_LARGE, ErrorCode::ReportTooLarge, e.to_string()),
             ReportError::Timestamp(why) => {
                 tracing::warn!(error = %why, "report signature time-stamp failed");
-                let mut e = Self::new(S::BAD_GATEWAY, ErrorCode::TimestampUnavailable, "no TSA answered the report signature's time-stamp request with a token that verifies; retry later");
+                let mut e = Self::new(
+                    S::BAD_GATEWAY,
+                    ErrorCode::TimestampUnavailable,
+                    "no TSA answered the report signature's time-stamp request with a token that verifies; retry later",
+                );
                 e.retry_after = Some(30);
                 e
             }
@@ -695,7 +711,10 @@ mod tests {
         let row = finding_row(Seq(4), UnixMillis(1_795_000_000_000), &body, "ab".repeat(32), 1, &anchors(), reports::Status::Active);
         assert_eq!(row.personnel, vec![reports::PersonnelCode::new("FI-07").unwrap()]);
         assert_eq!(row.at_stake_cents, Some(140_000));
-        assert_eq!(row.amounts.iter().map(|a| (a.label.as_str(), a.cents)).collect::<Vec<_>>(), [("reserve", 140_000), ("amount financed", 3_100_000)]);
+        assert_eq!(
+            row.amounts.iter().map(|a| (a.label.as_str(), a.cents)).collect::<Vec<_>>(),
+            [("reserve", 140_000), ("amount financed", 3_100_000)]
+        );
         assert_eq!(row.date, Date::parse("2026-11-03").unwrap());
         assert_eq!(row.identifiers, vec![reports::OperationalId::Deal("D-24117".into())]);
         assert_eq!(row.tsa_gen_time, Some(UnixMillis(1_795_000_000_000)));

@@ -40,7 +40,7 @@ const TENANT: &str = "rooftop-7";
 
 fn client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder().timeout(Duration::from_secs(600)).build().unwrap()
+    reqwest::Client::builder().timeout(Duration::from_mins(10)).build().unwrap()
 }
 
 // ---- tools ------------------------------------------------------------------------------
@@ -82,12 +82,18 @@ fn run(cmd: &mut Command) -> (bool, String) {
 fn finding_body(i: usize, as_of: &str) -> Value {
     let (code, _) = ROSTER[i % ROSTER.len()];
     match i % 3 {
-        0 => json!({"schema": "pipeline/leakage_finding/v1", "analyzer": "fi", "rule": "fi.reserve_outlier", "subject": format!("D-{:05}", 10_000 + i),
-                    "staff_code": code, "measures": {"reserve": format!("{}.50", 900 + i), "amount_financed": "31000.00", "reserve_pct": "4.50", "max_reserve_pct": "3.00"}, "as_of": as_of}),
-        1 => json!({"schema": "pipeline/leakage_finding/v1", "analyzer": "structure", "rule": "structure.front_loss", "subject": format!("D-{:05}", 10_000 + i),
-                    "staff_code": code, "measures": {"front_gross": format!("-{}.00", 1200 + i), "max_front_loss": "500.00"}, "as_of": as_of}),
-        _ => json!({"schema": "pipeline/leakage_finding/v1", "analyzer": "service", "rule": "service.unbilled_labour", "subject": format!("RO-{:06}", 500_000 + i),
-                    "staff_code": code, "measures": {"labour_hours": "3.50", "billed_hours": "1.00"}, "as_of": as_of}),
+        0 => {
+            json!({"schema": "pipeline/leakage_finding/v1", "analyzer": "fi", "rule": "fi.reserve_outlier", "subject": format!("D-{:05}", 10_000 + i),
+                    "staff_code": code, "measures": {"reserve": format!("{}.50", 900 + i), "amount_financed": "31000.00", "reserve_pct": "4.50", "max_reserve_pct": "3.00"}, "as_of": as_of})
+        }
+        1 => {
+            json!({"schema": "pipeline/leakage_finding/v1", "analyzer": "structure", "rule": "structure.front_loss", "subject": format!("D-{:05}", 10_000 + i),
+                    "staff_code": code, "measures": {"front_gross": format!("-{}.00", 1200 + i), "max_front_loss": "500.00"}, "as_of": as_of})
+        }
+        _ => {
+            json!({"schema": "pipeline/leakage_finding/v1", "analyzer": "service", "rule": "service.unbilled_labour", "subject": format!("RO-{:06}", 500_000 + i),
+                    "staff_code": code, "measures": {"labour_hours": "3.50", "billed_hours": "1.00"}, "as_of": as_of})
+        }
     }
 }
 
@@ -146,7 +152,7 @@ async fn fixture(n: usize, with_reports: bool) -> Fixture {
     let pki = TempDir::new("report-pki");
     let reports = with_reports.then(|| Arc::new(dev::report_service(pki.path()).unwrap()));
     // Room for the 10 000-finding measurement in a debug build.
-    let limits = ledger_server::http::HttpLimits { request_timeout: Duration::from_secs(600), ..Default::default() };
+    let limits = ledger_server::http::HttpLimits { request_timeout: Duration::from_mins(10), ..Default::default() };
     let opts = ServiceOptions {
         limits,
         seal_tick: Duration::from_hours(1),
@@ -184,12 +190,7 @@ async fn fixture(n: usize, with_reports: bool) -> Fixture {
 
 impl Fixture {
     async fn get(&self, token: &str, query: &str) -> reqwest::Response {
-        client()
-            .get(format!("{}/v1/tenants/{TENANT}/reports/findings.pdf{query}", self.base))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
+        client().get(format!("{}/v1/tenants/{TENANT}/reports/findings.pdf{query}", self.base)).bearer_auth(token).send().await.unwrap()
     }
 
     fn ca_pem(&self) -> PathBuf {
@@ -347,8 +348,11 @@ async fn auditor_gets_a_signed_report_that_independent_tools_accept() {
         if bin.is_file() {
             let trust = dir.path().join("trust.json");
             std::fs::write(&trust, serde_json::to_vec(&fx.trust).unwrap()).unwrap();
-            let (ok, out) =
-                run(Command::new(&bin).arg("bundle").arg(out_dir.join(format!("claim-{}.bundle.json", fx.in_period[0]))).arg("--trust").arg(&trust));
+            let (ok, out) = run(Command::new(&bin)
+                .arg("bundle")
+                .arg(out_dir.join(format!("claim-{}.bundle.json", fx.in_period[0])))
+                .arg("--trust")
+                .arg(&trust));
             assert!(ok, "evidence-verify: {out}");
         } else {
             eprintln!("evidence-verify not built at {}: verified with evidence-core's Verifier only", bin.display());
@@ -371,7 +375,9 @@ async fn roles_periods_and_unsealed_tenants_get_typed_errors() {
     assert_eq!(error_code(fx.get(&operator, "?from=2026-11-01&to=2026-11-30").await).await, (403, "forbidden".into()));
     assert_eq!(error_code(fx.get(&admin, "?from=2026-11-01&to=2026-11-30").await).await, (403, "forbidden".into()));
     assert_eq!(error_code(fx.get(&other, "?from=2026-11-01&to=2026-11-30").await).await, (403, "wrong_tenant".into()));
-    for q in ["?from=2026-11-30&to=2026-11-01", "?from=2026-02-30&to=2026-03-01", "?from=2026-11-01", "", "?from=2026-11-01&to=2026-11-30&x=1"] {
+    for q in
+        ["?from=2026-11-30&to=2026-11-01", "?from=2026-02-30&to=2026-03-01", "?from=2026-11-01", "", "?from=2026-11-01&to=2026-11-30&x=1"]
+    {
         assert_eq!(error_code(fx.get(&principal, q).await).await, (400, "invalid_period".into()), "{q}");
     }
     // Nothing refused was recorded as issued.

@@ -347,7 +347,11 @@ pub(super) async fn findings_report<S: Store>(
         ));
     };
     let Query(q) = query.map_err(|_| {
-        ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidPeriod, "the query must be ?from=YYYY-MM-DD&to=YYYY-MM-DD and nothing else")
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidPeriod,
+            "the query must be ?from=YYYY-MM-DD&to=YYYY-MM-DD and nothing else",
+        )
     })?;
     let t = open(&st, &tenant).await?;
     let issued = svc.issue(st.ledger.name(), &t, &q.from, &q.to).await?;
