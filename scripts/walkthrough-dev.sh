@@ -41,7 +41,7 @@ pyhanko=${pyhanko:-$(command -v pyhanko || true)}
 if [ -n "$pyhanko" ] && command -v pdfdetach >/dev/null; then
   "$pyhanko" sign validate --no-revocation-check --trust data/dev/report-signing-ca.pem \
     --trust data/dev/tsa-root.pem findings.pdf | tee pyhanko.txt
-  grep -q 'The signature is judged VALID' pyhanko.txt
+  grep -q 'INTACT:TRUSTED,TIMESTAMP_TOKEN<INTACT:TRUSTED>,UNTOUCHED' pyhanko.txt
   pdfdetach -saveall findings.pdf
   "$bin/evidence-verify" bundle claim-0.bundle.json --trust data/trust.json
 elif [ "${REPORTS_REQUIRE_TOOLS:-0}" = 1 ]; then
