@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README walk-through, run literally against `ledger-server dev`: start the development
 # server, append a claim with curl, wait for the seal and its anchors, download the bundle,
-# verify it with evidence-verify, tamper with it and see it fail, then stop the server
+# verify it with evidence-verify, fetch the signed findings report, validate it with pyHanko
+# and verify a bundle extracted from it, tamper with the bundle and see it fail, then stop the server
 # gracefully. Used by .ci/run; run it yourself after `cargo build --bins`.
 set -euo pipefail
 bin=$(cd "${BIN_DIR:-target/debug}" && pwd)
@@ -29,6 +30,26 @@ for _ in $(seq 60); do
 done
 "$bin/evidence-verify" bundle bundle.json --trust data/trust.json --report report.html
 # --- end of the README's commands ---
+
+# --- the README's signed report (steps 4 and 5) ---
+curl -sf "http://127.0.0.1:$port/v1/tenants/demo/reports/findings.pdf?from=2000-01-01&to=2099-12-31" \
+  -H "Authorization: Bearer $TOKEN" -o findings.pdf
+head -c 5 findings.pdf | grep -q '%PDF-'
+# pyHanko: the venv .ci/run makes ($REPORTS_PYHANKO_PYTHON), else one on PATH.
+pyhanko=${REPORTS_PYHANKO_PYTHON:+$(dirname "$REPORTS_PYHANKO_PYTHON")/pyhanko}
+pyhanko=${pyhanko:-$(command -v pyhanko || true)}
+if [ -n "$pyhanko" ] && command -v pdfdetach >/dev/null; then
+  "$pyhanko" sign validate --no-revocation-check --trust data/dev/report-signing-ca.pem \
+    --trust data/dev/tsa-root.pem findings.pdf | tee pyhanko.txt
+  grep -q 'INTACT:TRUSTED,TIMESTAMP_TOKEN<INTACT:TRUSTED>,UNTOUCHED' pyhanko.txt
+  pdfdetach -saveall findings.pdf
+  "$bin/evidence-verify" bundle claim-0.bundle.json --trust data/trust.json
+elif [ "${REPORTS_REQUIRE_TOOLS:-0}" = 1 ]; then
+  echo "pyhanko and pdfdetach are required (REPORTS_REQUIRE_TOOLS=1)"; exit 1
+else
+  echo "SKIPPED: report validation (pyhanko or pdfdetach missing)"
+fi
+# --- end of the report commands ---
 
 test -s report.html
 # A tampered bundle must not verify (exit 1).

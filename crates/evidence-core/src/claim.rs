@@ -104,6 +104,9 @@ claim_kinds! {
     Reanchor = 67, "reanchor";
     /// Flags a time window (e.g. PII found in a model request).
     Incident = 68, "incident";
+    /// A signed PDF report the ledger server issued: the PDF's SHA-256 before and after
+    /// signing, the period, and the content hashes of the claims it lists.
+    ReportIssued = 69, "report_issued";
 }
 
 impl ClaimKind {

@@ -114,6 +114,16 @@ codes! {
     Internal = "internal",
     /// 503: the server is shutting down.
     Draining = "draining",
+    /// 400: the report period is not two `YYYY-MM-DD` dates with `from <= to`.
+    InvalidPeriod = "invalid_period",
+    /// 409: nothing to cut a report at: no checkpoint of the tenant has its RFC 3161 anchor yet.
+    NothingAnchored = "nothing_anchored",
+    /// 413: more findings in the period than one report holds; ask for a shorter period.
+    ReportTooLarge = "report_too_large",
+    /// 503: this server has no report-signing identity configured.
+    ReportsNotConfigured = "reports_not_configured",
+    /// 502: no TSA answered the report signature's time-stamp request with a token that verifies.
+    TimestampUnavailable = "timestamp_unavailable",
 }
 
 impl std::fmt::Display for ErrorCode {

@@ -149,6 +149,18 @@ pub struct Page {
     pub limit: Option<u64>,
 }
 
+/// The query of `…/reports/findings.pdf`: the reporting period, both days inclusive (UTC).
+/// A finding belongs to the period by its business date (the pipeline's `as_of`), else by
+/// the day it was appended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportPeriod {
+    /// First day, `YYYY-MM-DD`.
+    pub from: String,
+    /// Last day, `YYYY-MM-DD` (not before `from`).
+    pub to: String,
+}
+
 /// The query of `…/consistency`: two **tree sizes** (numbers of leaves), not checkpoint
 /// numbers; each must be the size of a checkpoint of the tenant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

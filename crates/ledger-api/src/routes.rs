@@ -42,6 +42,8 @@ pub const CHECKPOINT_ANCHORS: &str = "/v1/tenants/{tenant}/checkpoints/{cseq}/an
 pub const CONSISTENCY: &str = "/v1/tenants/{tenant}/consistency";
 /// The tenant's audit log.
 pub const AUDIT: &str = "/v1/tenants/{tenant}/audit";
+/// A signed, time-stamped PDF report of the tenant's findings in a period.
+pub const REPORT_FINDINGS_PDF: &str = "/v1/tenants/{tenant}/reports/findings.pdf";
 
 /// `template` with each `{name}` replaced by its value from `params` (values are used as
 /// given: tenant ids and numbers need no escaping in a path).

@@ -70,6 +70,13 @@
 //! # tls_key = "/etc/ledger/tls/key.pem"
 //! # tls_min_version = "1.3"       # default: TLS 1.3 only; "1.2" also accepts TLS 1.2 clients
 //!
+//! [reports]                     # optional: signed PDF findings reports
+//! signing_key = "/etc/ledger/report-signer.key"   # PEM, PKCS#8 / SEC1 / PKCS#1, not encrypted (0600)
+//! signing_certs = "/etc/ledger/report-signer.pem" # signer certificate, then its chain
+//! trust_file_source = "Trust file and report-signing CA: https://ledger.example.ca/trust/"
+//! # currency = "CAD"
+//! # max_findings = 10000
+//!
 //! [oidc]                        # optional: people must also present an MFA ID token
 //! issuer = "https://login.dealer.example.ca/"
 //! audience = "evidence-ledger"  # this ledger's client id at the identity provider
@@ -146,6 +153,51 @@ pub struct Config {
     pub http: HttpConfig,
     /// MFA for people: OIDC ID tokens from the identity provider (unset: bearer tokens alone).
     pub oidc: Option<OidcConfig>,
+    /// Signed PDF reports (unset: `…/reports/findings.pdf` answers 503 reports_not_configured).
+    pub reports: Option<ReportsConfig>,
+}
+
+/// `[reports]`: the identity signed findings reports are signed with. The signature
+/// time-stamp comes from the `[[tsa]]` list (with the tenant's residency policy) and must
+/// chain to their `roots`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportsConfig {
+    /// The signing key, PEM: PKCS#8 (`PRIVATE KEY`), SEC1 (`EC PRIVATE KEY`, P-256) or PKCS#1
+    /// (`RSA PRIVATE KEY`, 2048 bits or more); not encrypted; keep it 0600.
+    pub signing_key: PathBuf,
+    /// The signer's certificate, PEM, then its chain (intermediates; the root may follow).
+    pub signing_certs: PathBuf,
+    /// One sentence for the report's "How to verify" page: where the verifier's trust file
+    /// and the report-signing CA are published.
+    pub trust_file_source: String,
+    /// ISO 4217 code the amounts are printed in.
+    #[serde(default = "default_currency")]
+    pub currency: String,
+    /// Most findings per report (a longer period is refused with 413).
+    #[serde(default = "default_max_findings")]
+    pub max_findings: usize,
+}
+
+fn default_currency() -> String {
+    "CAD".into()
+}
+
+fn default_max_findings() -> usize {
+    crate::report::DEFAULT_MAX_FINDINGS
+}
+
+impl ReportsConfig {
+    /// Reads the key and certificates.
+    ///
+    /// # Errors
+    /// [`ConfigError`] when a file is unreadable or not a supported key / certificate.
+    pub fn identity(&self) -> Result<reports::SigningIdentity, ConfigError> {
+        let read = |p: &Path| std::fs::read_to_string(p).map_err(|source| ConfigError::Io { path: p.to_owned(), source });
+        let key = zeroize::Zeroizing::new(read(&self.signing_key)?);
+        let certs = read(&self.signing_certs)?;
+        reports::SigningIdentity::from_pem(&key, &certs).map_err(|e| ConfigError::Invalid(format!("[reports]: {e}")))
+    }
 }
 
 /// `[oidc]`: which roles must present an MFA-asserting OIDC ID token besides their bearer

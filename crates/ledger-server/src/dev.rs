@@ -128,6 +128,87 @@ fn generate(root_p: &Path, cert_p: &Path, key_p: &Path) -> Result<(), DevError> 
     write_private(key_p, &zeroize::Zeroizing::new(tsa_key.serialize_der()))
 }
 
+/// The development report-signing material: a CA (`<dir>/dev/report-signing-ca.pem`, beside
+/// `tsa-root.pem`), a signer certificate it issued with the CA after it
+/// (`report-signer.pem`) and the signer's PKCS#8 key (`report-signer.key`, mode 0600).
+#[derive(Debug)]
+pub struct DevReportSigner {
+    /// The CA, PEM (what a PDF validator must trust).
+    pub ca_pem: String,
+    /// Signer certificate then CA, PEM.
+    pub certs_pem: String,
+    /// The signer's key, PEM (PKCS#8).
+    pub key_pem: zeroize::Zeroizing<String>,
+}
+
+/// Loads `<dir>/dev/report-*`, creating the development report-signing CA and signer on
+/// first use.
+///
+/// # Errors
+/// [`DevError`].
+pub fn load_or_create_report_signer(dir: &Path) -> Result<DevReportSigner, DevError> {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256};
+    let d = dir.join("dev");
+    std::fs::create_dir_all(&d).map_err(io(&d))?;
+    let (ca_p, cert_p, key_p) = (d.join("report-signing-ca.pem"), d.join("report-signer.pem"), d.join("report-signer.key"));
+    if !key_p.exists() {
+        let pki = |e: rcgen::Error| DevError::Pki(e.to_string());
+        #[allow(clippy::cast_possible_truncation)]
+        let year = 1970 + (ledger::now().0 / (365_2425 * 8640)) as i32;
+        let validity = |p: &mut CertificateParams| {
+            p.not_before = rcgen::date_time_ymd(2000, 1, 1);
+            p.not_after = rcgen::date_time_ymd(year + 10, 1, 1);
+        };
+        let ca_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(pki)?;
+        let mut ca = CertificateParams::new(Vec::<String>::new()).map_err(pki)?;
+        ca.distinguished_name.push(DnType::CommonName, "evidence-ledger DEVELOPMENT report-signing CA (not evidence)");
+        ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        validity(&mut ca);
+        let ca_cert = ca.self_signed(&ca_key).map_err(pki)?;
+        let issuer = Issuer::new(ca, ca_key);
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(pki)?;
+        let mut p = CertificateParams::new(Vec::<String>::new()).map_err(pki)?;
+        p.distinguished_name.push(DnType::CommonName, "evidence-ledger DEVELOPMENT report signer (not evidence)");
+        p.distinguished_name.push(DnType::OrganizationName, "ledger-server dev");
+        p.is_ca = IsCa::ExplicitNoCa;
+        p.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::ContentCommitment];
+        p.use_authority_key_identifier_extension = true;
+        validity(&mut p);
+        let cert = p.signed_by(&key, &issuer).map_err(pki)?;
+        std::fs::write(&ca_p, ca_cert.pem()).map_err(io(&ca_p))?;
+        std::fs::write(&cert_p, format!("{}{}", cert.pem(), ca_cert.pem())).map_err(io(&cert_p))?;
+        write_private(&key_p, zeroize::Zeroizing::new(key.serialize_pem()).as_bytes())?;
+    }
+    Ok(DevReportSigner {
+        ca_pem: std::fs::read_to_string(&ca_p).map_err(io(&ca_p))?,
+        certs_pem: std::fs::read_to_string(&cert_p).map_err(io(&cert_p))?,
+        key_pem: zeroize::Zeroizing::new(std::fs::read_to_string(&key_p).map_err(io(&key_p))?),
+    })
+}
+
+/// The report generator of `ledger-server dev` (and tests): signs with the development
+/// report signer of `dir`, time-stamps with the development TSA of `dir`, and labels every
+/// page as development material.
+///
+/// # Errors
+/// [`DevError`] (the signer's PEM not readable by the report crate included).
+pub fn report_service(dir: &Path) -> Result<crate::report::ReportService, DevError> {
+    let signer = load_or_create_report_signer(dir)?;
+    let identity = reports::SigningIdentity::from_pem(&signer.key_pem, &signer.certs_pem)
+        .map_err(|e| DevError::Corrupt(format!("{}: {e}", dir.join("dev").display())))?;
+    let pki = load_or_create_pki(dir)?;
+    let roots = rfc3161::certificates_from_pem_or_der(pki.root_pem.as_bytes()).map_err(|e| DevError::Corrupt(e.to_string()))?;
+    Ok(crate::report::ReportService::new(
+        identity,
+        crate::report::Stamper::Dev(Box::new(DevTsaRail::for_reports(pki))),
+        roots,
+        true,
+        "ledger-server dev writes the trust file to data/trust.json (development material: it proves nothing to a third party); \
+         the report's signature chains to data/dev/report-signing-ca.pem and its time-stamp to data/dev/tsa-root.pem.",
+    ))
+}
+
 /// The RFC 3161 rail over the development TSA (in process, no network). Its tokens are
 /// labelled by the policy OID [`DEV_POLICY`](evidence_core::internal::dev_tsa::DEV_POLICY) and
 /// verify only against the development root.
@@ -142,6 +223,22 @@ impl DevTsaRail {
     pub fn new(pki: DevPki) -> Self {
         let start = u64::try_from(ledger::now().0).unwrap_or(0);
         Self { tsa: pki.tsa, serial: AtomicU64::new(start) }
+    }
+
+    /// A rail for report signature time-stamps: the same TSA, with serial numbers from a
+    /// separate range (2^60 and up) so that they never repeat the anchoring rail's.
+    pub fn for_reports(pki: DevPki) -> Self {
+        let start = u64::try_from(ledger::now().0).unwrap_or(0) | (1 << 60);
+        Self { tsa: pki.tsa, serial: AtomicU64::new(start) }
+    }
+
+    /// Answers a DER `TimeStampReq` (any imprint) with a `TimeStampResp` at the current time.
+    ///
+    /// # Errors
+    /// The request does not parse or cannot be answered (the reason as text).
+    pub fn respond(&self, request: &[u8]) -> Result<Vec<u8>, String> {
+        let serial = self.serial.fetch_add(1, Ordering::Relaxed);
+        self.tsa.respond(request, ledger::now(), serial).map_err(|e| e.to_string())
     }
 }
 

@@ -6,6 +6,7 @@
 //! binary. See `README.md` in this crate for the configuration, the API, roles and tokens.
 //!
 //! - [`http`], [`server`], [`config`], [`dev`], [`tls`]: the `/v1` service, `serve` and `dev`.
+//! - [`report`]: signed, time-stamped PDF findings reports (`…/reports/findings.pdf`).
 //! - [`auth`], [`oidc`], [`audit`], [`metrics`]: bearer tokens and roles, MFA-asserting
 //!   OIDC ID tokens for people, the audit log, Prometheus text.
 #![forbid(unsafe_code)]
@@ -18,5 +19,6 @@ pub mod dev;
 pub mod http;
 pub mod metrics;
 pub mod oidc;
+pub mod report;
 pub mod server;
 pub mod tls;

@@ -28,7 +28,8 @@ bundle, and check it with `evidence-verify bundle BUNDLE --trust ./data/trust.js
 Production:
   ledger-server serve --config /etc/ledger/ledger.toml
   ledger-server tenant create rooftop-17 --config /etc/ledger/ledger.toml
-  ledger-server token create --tenant rooftop-17 --role auditor --label \"KPMG audit 2026\" --config ...";
+  ledger-server token create --tenant rooftop-17 --role auditor --label \"KPMG audit 2026\" --config ...
+  ledger-server report --tenant rooftop-17 --from 2026-10-01 --to 2026-12-31 --out q4.pdf --config ...";
 
 /// The evidence ledger: per-tenant verifiable logs of claims, sealed into signed
 /// checkpoints and anchored by RFC 3161 time-stamps (and Hyperledger Fabric).
@@ -73,6 +74,49 @@ enum Command {
         #[arg(long)]
         generate: bool,
     },
+    /// Issues a signed, time-stamped PDF report of a tenant's findings in a period, exactly
+    /// as `GET /v1/tenants/{tenant}/reports/findings.pdf` does (and records it as a
+    /// `report_issued` claim).
+    Report(ReportArgs),
+}
+
+const REPORT_HELP: &str = "\
+The report is cut at the tenant's newest checkpoint anchored by its TSA, lists every
+leakage_finding whose business date (as_of) is in the period, with its status (retracted,
+superseded), checkpoint, TSA genTime and anchoring state, and attaches each one's evidence
+bundle. It is signed (PAdES B-T) with the [reports] identity of --config and time-stamped by
+the [[tsa]] list; with --data (a `ledger-server dev` directory) with the development
+report-signing CA and TSA of DIR/dev (labelled DEVELOPMENT in the PDF).
+
+Examples:
+  ledger-server report --data ./data --tenant demo --from 2026-01-01 --to 2026-12-31 --out report.pdf
+  ledger-server report --config /etc/ledger/ledger.toml --tenant rooftop-17 \\
+      --from 2026-10-01 --to 2026-12-31 --out rooftop-17-q4.pdf
+
+Check it: pyhanko sign validate --trust SIGNING-CA.pem --trust TSA-ROOT.pem --no-revocation-check report.pdf
+          pdfdetach -saveall report.pdf && evidence-verify bundle claim-N.bundle.json --trust trust.json";
+
+#[derive(Debug, Args)]
+#[command(after_help = REPORT_HELP)]
+struct ReportArgs {
+    /// A `serve` configuration file (store, ledger key, master key, [reports], [[tsa]]).
+    #[arg(long, env = "LEDGER_CONFIG", conflicts_with = "data")]
+    config: Option<PathBuf>,
+    /// A `ledger-server dev` data directory (development signing material and TSA).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// The tenant.
+    #[arg(long)]
+    tenant: String,
+    /// First day of the period, YYYY-MM-DD.
+    #[arg(long)]
+    from: String,
+    /// Last day of the period, YYYY-MM-DD (inclusive).
+    #[arg(long)]
+    to: String,
+    /// Where to write the signed PDF.
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -224,6 +268,7 @@ async fn run(cmd: Command) -> Result<(), Error> {
         Command::Token(t) => token(t).await,
         Command::Tenant(t) => tenant(t).await,
         Command::RotateKey { config, new_key, generate } => rotate_key(&config, &new_key, generate).await,
+        Command::Report(r) => report(r).await,
     }
 }
 
@@ -533,6 +578,7 @@ async fn serve(path: &Path) -> Result<(), Error> {
         fabric_deadline: Duration::from_secs(cfg.anchoring.fabric_deadline_seconds),
         grace: Duration::from_secs(cfg.http.shutdown_grace_seconds),
         mfa: cfg.oidc.as_ref().map(ledger_server::config::OidcConfig::gate).transpose()?.map(std::sync::Arc::new),
+        reports: report_service(&cfg, &endpoints, &roots)?.map(std::sync::Arc::new),
     };
     let tcp = tokio::net::TcpListener::bind(cfg.listen).await.map_err(|e| format!("bind {}: {e}", cfg.listen))?;
     let listener = match (&cfg.http.tls_cert, &cfg.http.tls_key) {
@@ -635,17 +681,22 @@ async fn dev_server(args: DevArgs) -> Result<(), Error> {
          token         {} (dealer_principal, 7 days; also in {})\n\
          trust file    {}\n\
          Fabric        emulator at {} (channel evidence), in process\n\
-         chaincode     {chaincode_line}\n",
+         chaincode     {chaincode_line}\n\
+         reports       signed with {} (TSA root {})\n",
         args.seal_every,
         bearer,
         token_path.display(),
         trust_path.display(),
-        emulator.url()
+        emulator.url(),
+        data.join("dev").join("report-signing-ca.pem").display(),
+        data.join("dev").join("tsa-root.pem").display()
     );
+    let reports = dev::report_service(&data)?;
     let opts = ServiceOptions {
         seal_tick: Duration::from_secs(1),
         anchor_tick: Duration::from_secs(1),
         grace: Duration::from_secs(10),
+        reports: Some(std::sync::Arc::new(reports)),
         ..ServiceOptions::default()
     };
     server::run(ledger, dev::DevTsaRail::new(pki), fabric, listener, opts, server::shutdown_signal()).await?;
@@ -689,4 +740,92 @@ fn fabric_rail(
     }
     let rail = ledger::rails::GatewayFabricRail::new(fabric_anchor::AnchorClient::new(client), roots, &f.network, f.jurisdiction.clone());
     Ok((rail, msps))
+}
+
+/// The `[reports]` generator of a `serve` configuration (None without `[reports]`).
+fn report_service(
+    cfg: &Config,
+    endpoints: &[tsa_client::TsaEndpoint],
+    roots: &[evidence_core::rfc3161::Certificate],
+) -> Result<Option<ledger_server::report::ReportService>, Error> {
+    let Some(r) = &cfg.reports else { return Ok(None) };
+    if endpoints.is_empty() {
+        return Err("[reports] needs a [[tsa]]: the report signature is time-stamped by the tenant's TSA".into());
+    }
+    let client = tsa_client::TsaClient::new(endpoints.to_vec(), tsa_client::ClientConfig::default())?;
+    let svc = ledger_server::report::ReportService::new(
+        r.identity()?,
+        ledger_server::report::Stamper::Http(client),
+        roots.to_vec(),
+        false,
+        &r.trust_file_source,
+    )
+    .with_currency(&r.currency)
+    .with_max_findings(r.max_findings);
+    tracing::info!(?svc, "signed reports enabled");
+    Ok(Some(svc))
+}
+
+async fn report(args: ReportArgs) -> Result<(), Error> {
+    let tenant = TenantId::new(&args.tenant)?;
+    macro_rules! issue {
+        ($store:expr, $signer:expr, $keys:expr, $svc:expr) => {{
+            let ledger = Ledger::new($store, $signer, $keys);
+            let t = ledger.tenant(&tenant).await?;
+            let svc = std::sync::Arc::new($svc);
+            svc.issue(ledger.name(), &t, &args.from, &args.to).await?
+        }};
+    }
+    let issued = if let Some(data) = &args.data {
+        if !data.join("catalogue.db").exists() {
+            return Err(format!("{}: no ledger data here (expected catalogue.db)", data.display()).into());
+        }
+        let signer = dev::load_or_create_signer(&data.join("ledger.skey"), "dev-ledger.localhost")?;
+        let keys = FileKeyring::open(MasterKey::open_or_create(&data.join("master.key"))?, data.join("keyring"))?;
+        let svc = dev::report_service(data)?;
+        let store = SqliteStore::open(data, Durability::PowerLoss).await?;
+        issue!(store, signer, keys, svc)
+    } else if let Some(path) = &args.config {
+        let cfg = Config::load(path, std::env::vars())?;
+        let signer = evidence_core::note::NoteSigner::parse(
+            std::fs::read_to_string(&cfg.ledger_key).map_err(|e| format!("{}: {e}", cfg.ledger_key.display()))?.trim(),
+        )
+        .map_err(|e| format!("{}: {e}", cfg.ledger_key.display()))?;
+        let mut roots = Vec::new();
+        let mut endpoints = Vec::new();
+        for t in &cfg.tsa {
+            for r in &t.roots {
+                let pem = std::fs::read(r).map_err(|e| format!("{}: {e}", r.display()))?;
+                roots.extend(evidence_core::rfc3161::certificates_from_pem_or_der(&pem).map_err(|e| format!("{}: {e}", r.display()))?);
+            }
+            endpoints.push(tsa_client::TsaEndpoint::new(t.name.clone(), &t.url, tsa_client::Jurisdiction::new(&t.jurisdiction)?)?);
+        }
+        let svc = report_service(&cfg, &endpoints, &roots)?.ok_or("the configuration has no [reports] section")?;
+        let master = match (&cfg.master_key_file, &cfg.master_key_env) {
+            (Some(p), _) => MasterKey::from_file(p)?,
+            (None, Some(var)) => MasterKey::from_env(var)?,
+            (None, None) => return Err("set master_key_file or master_key_env".into()),
+        };
+        let keys = FileKeyring::open(master, cfg.keyring_path().ok_or("keyring_dir is required with [store] database_url")?)?;
+        match store_from_config(&cfg).await? {
+            AnyStore::Sqlite(s) => issue!(s, signer, keys, svc),
+            AnyStore::Pg(s) => issue!(s, signer, keys, svc),
+        }
+    } else {
+        return Err("say where the ledger is: --config FILE (a serve configuration) or --data DIR (a dev directory)".into());
+    };
+    let tmp = args.out.with_extension("pdf.tmp");
+    std::fs::write(&tmp, &issued.pdf).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, &args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
+    eprintln!(
+        "report of {} findings cut at checkpoint {} written to {} ({} bytes, SHA-256 {}), signature time-stamped at {} (unix ms); recorded as claim {} (report_issued)",
+        issued.findings,
+        issued.checkpoint,
+        args.out.display(),
+        issued.pdf.len(),
+        hex::encode(issued.signed_sha256),
+        issued.timestamp_gen_time.0,
+        issued.receipt.seq.0
+    );
+    Ok(())
 }

@@ -35,6 +35,8 @@ pub struct ServiceOptions {
     pub grace: Duration,
     /// MFA-asserting ID tokens required of people (None: bearer tokens alone).
     pub mfa: Option<std::sync::Arc<crate::http::mfa::MfaGate>>,
+    /// The signed-report generator (None: the report route answers 503).
+    pub reports: Option<std::sync::Arc<crate::report::ReportService>>,
 }
 
 impl Default for ServiceOptions {
@@ -48,6 +50,7 @@ impl Default for ServiceOptions {
             fabric_deadline: ledger::anchor::FABRIC_DEADLINE,
             grace: Duration::from_secs(30),
             mfa: None,
+            reports: None,
         }
     }
 }
@@ -79,7 +82,7 @@ where
     };
     // One worker per rail: a TSA that hangs never holds up Fabric anchors.
     let anchorer = spawn_rail_workers(ledger.clone(), tsa, fabric, &anchoring);
-    let state = AppState::new(ledger, opts.limits.clone()).with_mfa(opts.mfa.clone());
+    let state = AppState::new(ledger, opts.limits.clone()).with_mfa(opts.mfa.clone()).with_reports(opts.reports.clone());
     let router = http::router(state.clone());
     let (drained_tx, drained_rx) = tokio::sync::oneshot::channel::<()>();
     let draining = state.clone();

@@ -29,6 +29,7 @@ async fn start<S: Store + Clone>(ledger: Ledger<S>, limits: HttpLimits) -> Local
         anchor_tick: Duration::from_hours(1),
         grace: Duration::from_secs(5),
         mfa: None,
+        ..ServiceOptions::default()
     };
     LocalServer::start(ledger, opts).await
 }

@@ -12,7 +12,7 @@ use ledger::TenantLedger;
 use ledger::store::{AnchorRow, AnchorState, CheckpointRow, Rail, Store, TenantConfig, TenantStore as _};
 use ledger_api::{
     AnchorList, AppendBatch, AppendClaim, AuditPage, BundleRequest, Checkpoint, CheckpointList, ClaimStatus, Consistency, CreateTenant,
-    Health, Page, Reason, ReceiptList, SizePair, Tenant, TenantList, TenantPolicy,
+    Health, Page, Reason, ReceiptList, ReportPeriod, SizePair, Tenant, TenantList, TenantPolicy,
 };
 
 use super::extract::{PathArgs, QueryArgs, in_store_range};
@@ -361,4 +361,52 @@ pub(super) async fn audit<S: Store>(
     let (log, size, entries) = audit::read(&st.ledger, &id, from, u64::from(limit)).await?;
     let latest = log.store().latest_checkpoint().await?;
     Ok(Json(AuditPage { log: log.store().tenant().clone(), size, entries, latest_checkpoint: latest.map(|c| c.note.note) }))
+}
+
+pub(super) async fn findings_report<S: Store>(
+    State(st): State<AppState<S>>,
+    PathArgs(tenant): PathArgs<String>,
+    query: Result<QueryArgs<ReportPeriod>, ApiError>,
+) -> ApiResult<Response> {
+    let Some(svc) = st.reports.clone() else {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::ReportsNotConfigured,
+            "this server has no report-signing identity: set [reports] signing_key and signing_certs (see the ledger-server README)",
+        ));
+    };
+    let QueryArgs(q) = query.map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidPeriod,
+            "the query must be ?from=YYYY-MM-DD&to=YYYY-MM-DD and nothing else",
+        )
+    })?;
+    let t = open(&st, &tenant).await?;
+    let issued = svc.issue(st.ledger.name(), &t, &q.from, &q.to).await?;
+    tracing::info!(
+        tenant = %t.store().tenant(),
+        findings = issued.findings,
+        checkpoint = issued.checkpoint,
+        claim = issued.receipt.seq.0,
+        sha256 = %hex::encode(issued.signed_sha256),
+        timing = %issued.timings.header(),
+        "report issued"
+    );
+    let name = format!("attachment; filename=\"findings-{}-{}-{}.pdf\"", t.store().tenant(), q.from, q.to);
+    let mut r = ([(CONTENT_TYPE, "application/pdf")], issued.pdf).into_response();
+    let h = r.headers_mut();
+    if let Ok(v) = axum::http::HeaderValue::from_str(&name) {
+        h.insert(axum::http::header::CONTENT_DISPOSITION, v);
+    }
+    if let Ok(v) = axum::http::HeaderValue::from_str(&issued.receipt.seq.0.to_string()) {
+        h.insert("x-ledger-report-claim", v);
+    }
+    if let Ok(v) = axum::http::HeaderValue::from_str(&hex::encode(issued.signed_sha256)) {
+        h.insert("x-ledger-report-sha256", v);
+    }
+    if let Ok(v) = axum::http::HeaderValue::from_str(&issued.timings.header()) {
+        h.insert("server-timing", v);
+    }
+    Ok(r)
 }

@@ -112,6 +112,7 @@ pub struct AppState<S: Store> {
     tokens: Arc<TokenCache>,
     draining: Arc<AtomicBool>,
     mfa: Option<Arc<mfa::MfaGate>>,
+    pub(crate) reports: Option<Arc<crate::report::ReportService>>,
 }
 
 impl<S: Store> Clone for AppState<S> {
@@ -123,6 +124,7 @@ impl<S: Store> Clone for AppState<S> {
             tokens: Arc::clone(&self.tokens),
             draining: Arc::clone(&self.draining),
             mfa: self.mfa.clone(),
+            reports: self.reports.clone(),
         }
     }
 }
@@ -143,7 +145,16 @@ impl<S: Store> AppState<S> {
             tokens: Arc::new(TokenCache::default()),
             draining: Arc::new(AtomicBool::new(false)),
             mfa: None,
+            reports: None,
         }
+    }
+
+    /// Serves signed findings reports with this generator (without one,
+    /// `…/reports/findings.pdf` answers `503 reports_not_configured`).
+    #[must_use]
+    pub fn with_reports(mut self, reports: Option<Arc<crate::report::ReportService>>) -> Self {
+        self.reports = reports;
+        self
     }
 
     /// Requires MFA-asserting ID tokens for the gate's roles (see [`mfa`]).
@@ -184,6 +195,7 @@ pub fn router<S: Store + Clone>(state: AppState<S>) -> Router {
         .route(routes::CHECKPOINT_ANCHORS, get(h::anchors::<S>))
         .route(routes::CONSISTENCY, get(h::consistency::<S>))
         .route(routes::AUDIT, get(h::audit::<S>))
+        .route(routes::REPORT_FINDINGS_PDF, get(h::findings_report::<S>))
         .route_layer(middleware::from_fn_with_state(state.clone(), guard::<S>));
     let public = Router::new()
         .route(routes::HEALTHZ, get(h::healthz))

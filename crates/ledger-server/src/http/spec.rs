@@ -264,6 +264,20 @@ pub const ROUTES: &[RouteSpec] = &[
             200,
         )
     },
+    RouteSpec {
+        query: Some(inline::<ledger_api::ReportPeriod>()),
+        ..r(
+            "GET",
+            routes::REPORT_FINDINGS_PDF,
+            // The PDF embeds every listed claim's evidence bundle: the roles that may export.
+            Some(Action::Export),
+            "getFindingsReport",
+            "A signed (PAdES B-T), time-stamped PDF of the tenant's findings in a period, cut at the newest anchored checkpoint, with every listed claim's evidence bundle attached; recorded as a report_issued claim.",
+            None,
+            Text("application/pdf"),
+            200,
+        )
+    },
 ];
 
 /// Finds the row for a method and matched path template.

@@ -25,6 +25,16 @@ impl<T: TenantStore> TenantLedger<T> {
         .await
     }
 
+    /// Appends a `report_issued` claim (the ledger server writes it when it issues a signed
+    /// report; clients cannot, the kind is ledger-generated). `body` names the PDF's SHA-256
+    /// before and after signing, the period and the listed claims' content hashes.
+    ///
+    /// # Errors
+    /// [`LedgerError`] (a body over the claim size limit included).
+    pub async fn report_issued(&self, body: serde_json::Value) -> Result<AppendReceipt, LedgerError> {
+        self.append_generated(ClaimKind::ReportIssued, body, Vec::new(), LeafEffect::None).await
+    }
+
     /// Appends `replacement` and a `supersession` claim linking the target and the
     /// replacement, in one transaction. Returns (replacement, supersession) receipts.
     ///

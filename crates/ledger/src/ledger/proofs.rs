@@ -158,6 +158,34 @@ impl<T: TenantStore> TenantLedger<T> {
                 pending: pending_rails(latest_rows.as_deref().unwrap_or_default()),
             });
         };
+        let newer: Vec<&CheckpointRow> = covering.iter().copied().filter(|c| c.seq > chosen.seq).collect();
+        self.bundle_from(seqs, chosen, &chosen_anchors, &newer).await
+    }
+
+    /// An `evidence-bundle/v1` for `seqs` proven against `checkpoint` (which must seal them
+    /// all) with its anchors, and no later checkpoints: a function of the log up to that
+    /// checkpoint, whatever was sealed after it (what a signed report attaches).
+    ///
+    /// # Errors
+    /// [`LedgerError::NotSealed`] when `checkpoint` does not seal a claim.
+    pub async fn bundle_at(&self, seqs: &[Seq], checkpoint: &CheckpointRow) -> Result<Bundle, LedgerError> {
+        if let Some(s) = seqs.iter().find(|s| s.0 >= checkpoint.root.tree_size.0) {
+            return Err(LedgerError::NotSealed(*s));
+        }
+        if seqs.is_empty() {
+            return Err(LedgerError::Invalid("no claims asked for".into()));
+        }
+        let anchors = self.inner.store.anchors(checkpoint.seq).await?;
+        self.bundle_from(seqs, checkpoint, &anchors, &[]).await
+    }
+
+    async fn bundle_from(
+        &self,
+        seqs: &[Seq],
+        chosen: &CheckpointRow,
+        chosen_anchors: &[crate::store::AnchorRow],
+        newer: &[&CheckpointRow],
+    ) -> Result<Bundle, LedgerError> {
         let mut claims = Vec::with_capacity(seqs.len());
         for &seq in seqs {
             let parts = self.claim_parts(seq).await?;
@@ -204,9 +232,8 @@ impl<T: TenantStore> TenantLedger<T> {
                 },
             }
         }
-        let newer: Vec<&CheckpointRow> = covering.iter().copied().filter(|c| c.seq > chosen.seq).collect();
         let mut later_checkpoints = Vec::new();
-        for c in later_selection(&newer) {
+        for c in later_selection(newer) {
             later_checkpoints.push(LaterCheckpoint { checkpoint: c.note.clone(), proof: self.consistency_proof(chosen, c).await? });
         }
         Ok(Bundle {
