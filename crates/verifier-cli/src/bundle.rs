@@ -5,15 +5,16 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use clap::Args;
-use evidence_core::bundle::{Bundle, MAX_BUNDLE_BYTES, RecordStatus};
+use evidence_core::bundle::{BUNDLE_FORMAT, Bundle, MAX_BUNDLE_BYTES, RecordStatus};
 use evidence_core::checkpoint::{ChainLink, verify_chain};
 use evidence_core::claim::Claim;
 use evidence_core::types::TenantId;
-use evidence_core::{TrustStore, Verdict, Verifier};
+use evidence_core::{NoteVerifier, TrustStore, UnixMillis, Verdict, Verifier};
 
 use crate::input::read_limited;
 use crate::outcome::{Outcome, not_verified};
-use crate::report::Rendered;
+use crate::report::{InputFile, Inputs, Rendered};
+use crate::sniff;
 
 /// The largest trust file or record read.
 const MAX_SMALL_FILE: usize = 16 << 20;
@@ -71,15 +72,24 @@ pub struct BatchArgs {
 /// Verify a run of signed checkpoints of one tenant: every signature, the hash chain, and
 /// the consistency proofs between them (the log only grew, no fork).
 ///
-/// The input is JSON: `{"ledger": "...", "tenant": "...", "links": [{"checkpoint": "<signed note>",
-/// "consistency": {"old_size", "new_size", "path"} | null}, ...]}`. Exit status as for `bundle`.
+/// The input is JSON (the ledger server does not serve this file yet: build it from
+/// `GET …/checkpoints/{cseq}/note` and `GET …/consistency`):
+/// `{"format": "evidence-checkpoints/v1", "ledger": "...", "tenant": "...", "links":
+/// [{"checkpoint": "<signed note>", "consistency": {"old_size", "new_size", "path"} | null}, ...]}`
+/// (`format` may be left out). The keys come from a trust file (`--trust`) or are given
+/// with `--key` (as `GET …/verifier-key` returns them), or both. Exit status as for `bundle`;
+/// a file that is not a checkpoints file at all is "could not check" (2).
 #[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("keyring").required(true).multiple(true).args(["trust", "keys"]))]
 pub struct CheckpointsArgs {
     /// The checkpoints file.
     file: PathBuf,
     /// The trust file.
     #[arg(long, value_name = "TRUST.json")]
-    trust: PathBuf,
+    trust: Option<PathBuf>,
+    /// A trusted checkpoint verifier key, `name+hexid+base64key` (signed-note form). Repeatable.
+    #[arg(long = "key", value_name = "VKEY")]
+    keys: Vec<String>,
     /// Print the result as JSON.
     #[arg(long)]
     json: bool,
@@ -87,8 +97,17 @@ pub struct CheckpointsArgs {
 
 /// Reads and validates the trust file (every key, root and policy parsed up front).
 pub fn load_trust(path: &Path) -> Result<TrustStore, String> {
+    load_trust_file(path).map(|(t, _)| t)
+}
+
+/// As [`load_trust`], also returning the file's bytes (for the report's SHA-256).
+fn load_trust_file(path: &Path) -> Result<(TrustStore, Vec<u8>), String> {
     let bytes = read_limited(path, MAX_SMALL_FILE)?;
-    TrustStore::from_json(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+    if let Some(hint) = sniff::not_a(&bytes, "a trust file", |v| sniff::has_format(v, evidence_core::trust::TRUST_FORMAT)) {
+        return Err(format!("{}: {hint}", path.display()));
+    }
+    let trust = TrustStore::from_json(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok((trust, bytes))
 }
 
 /// The verifier over `trust`: the trust file's anchoring policy, or no anchors at all with
@@ -101,9 +120,16 @@ fn verifier(trust: TrustStore, allow_unanchored: bool) -> Verifier {
     v
 }
 
-/// The verdict for one bundle file: `Err` when it could not be checked at all.
+/// The verdict for one bundle file: `Err` when it could not be checked at all (unreadable,
+/// or plainly not a bundle).
 enum One {
-    Checked { bundle: Box<Bundle>, report: Box<evidence_core::BundleReport> },
+    Checked {
+        bundle: Box<Bundle>,
+        report: Box<evidence_core::BundleReport>,
+        file: InputFile,
+        /// The claim the `--record` file belongs to.
+        record_for: Option<u64>,
+    },
     Malformed(String),
 }
 
@@ -111,12 +137,24 @@ fn check_one(path: &Path, verifier: &Verifier, record: Option<&Claim>) -> Result
     let bytes = read_limited(path, MAX_BUNDLE_BYTES)?;
     let mut bundle = match Bundle::from_json(&bytes) {
         Ok(b) => b,
-        Err(e) => return Ok(One::Malformed(e.to_string())),
+        Err(e) => {
+            // A file that says it is a bundle but does not parse is a malformed bundle (not
+            // verified); anything else is not a bundle at all (could not check).
+            return match sniff::not_a(&bytes, "an evidence bundle", |v| sniff::has_format(v, BUNDLE_FORMAT)) {
+                Some(hint) => Err(format!("{}: {hint}", path.display())),
+                None => Ok(One::Malformed(e.to_string())),
+            };
+        }
     };
+    let file = InputFile::new(path, &bytes);
+    let mut record_for = None;
     if let Some(record) = record {
         let ch = record.content_hash().map_err(|e| format!("--record: {e}"))?;
         match bundle.claims.iter_mut().find(|c| c.content_hash == Some(ch)) {
             Some(c) => {
+                if c.record.is_none() {
+                    record_for = Some(c.seq);
+                }
                 c.record = Some(record.clone());
                 c.record_status = RecordStatus::Disclosed;
             }
@@ -128,27 +166,46 @@ fn check_one(path: &Path, verifier: &Verifier, record: Option<&Claim>) -> Result
         }
     }
     let report = verifier.verify(&bundle);
-    Ok(One::Checked { bundle: Box::new(bundle), report: Box::new(report) })
+    Ok(One::Checked { bundle: Box::new(bundle), report: Box::new(report), file, record_for })
+}
+
+/// The CLI's one clock reading (evidence-core reads no clock; nothing checked depends on it).
+fn now() -> UnixMillis {
+    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    UnixMillis(i64::try_from(ms).unwrap_or(i64::MAX))
 }
 
 pub fn run_bundle(args: &BundleArgs) -> Outcome {
-    let trust = match load_trust(&args.trust) {
+    let verified_at = now();
+    let path_text = args.bundle.display().to_string();
+    let cnc = |reason: &str| {
+        if args.json {
+            println!(
+                "{}",
+                serde_json::json!({"format": "evidence-verify-report/v1", "verdict": "could_not_check", "bundle": path_text, "error": reason})
+            );
+            return Outcome::CouldNotCheck;
+        }
+        could_not_check(reason)
+    };
+    let (trust, trust_bytes) = match load_trust_file(&args.trust) {
         Ok(t) => t,
-        Err(e) => return could_not_check(&e),
+        Err(e) => return cnc(&e),
     };
     let record = match &args.record {
-        Some(p) => match read_limited(p, MAX_SMALL_FILE)
-            .and_then(|b| serde_json::from_slice::<Claim>(&b).map_err(|e| format!("{}: not a claim record: {e}", p.display())))
-        {
+        Some(p) => match read_limited(p, MAX_SMALL_FILE).and_then(|b| {
+            serde_json::from_slice::<Claim>(&b)
+                .map(|c| (c, InputFile::new(p, &b)))
+                .map_err(|e| format!("{}: not a claim record: {e}", p.display()))
+        }) {
             Ok(c) => Some(c),
-            Err(e) => return could_not_check(&e),
+            Err(e) => return cnc(&e),
         },
         None => None,
     };
-    let path_text = args.bundle.display().to_string();
     let verifier = verifier(trust, args.allow_unanchored);
-    match check_one(&args.bundle, &verifier, record.as_ref()) {
-        Err(e) => could_not_check(&e),
+    match check_one(&args.bundle, &verifier, record.as_ref().map(|r| &r.0)) {
+        Err(e) => cnc(&e),
         Ok(One::Malformed(reason)) => {
             if args.json {
                 println!(
@@ -160,8 +217,15 @@ pub fn run_bundle(args: &BundleArgs) -> Outcome {
             }
             Outcome::NotVerified
         }
-        Ok(One::Checked { bundle, report }) => {
-            let r = Rendered { path: &path_text, bundle: &bundle, report: &report };
+        Ok(One::Checked { bundle, report, file, record_for }) => {
+            let inputs = Inputs {
+                bundle: file,
+                trust: InputFile::new(&args.trust, &trust_bytes),
+                record: record.map(|r| r.1),
+                record_for,
+                verified_at,
+            };
+            let r = Rendered { path: &path_text, bundle: &bundle, report: &report, inputs: &inputs };
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&r.json()).unwrap_or_default());
             } else {
@@ -252,29 +316,60 @@ pub fn run_batch(args: &BatchArgs) -> Outcome {
     }
 }
 
+/// The `format` of a checkpoints file.
+pub const CHECKPOINTS_FORMAT: &str = "evidence-checkpoints/v1";
+
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CheckpointsFile {
+    #[serde(default)]
+    format: Option<String>,
     ledger: String,
     tenant: TenantId,
     links: Vec<ChainLink>,
 }
 
+fn is_checkpoints_file(v: &serde_json::Value) -> bool {
+    sniff::has_format(v, CHECKPOINTS_FORMAT) || (v.get("format").is_none() && v.get("links").is_some())
+}
+
 pub fn run_checkpoints(args: &CheckpointsArgs) -> Outcome {
-    let trust = match load_trust(&args.trust) {
+    let cnc = |reason: &str| crate::outcome::could_not_check(args.json, reason);
+    let trust = match args.trust.as_deref().map(load_trust).transpose() {
         Ok(t) => t,
-        Err(e) => return could_not_check(&e),
+        Err(e) => return cnc(&e),
+    };
+    let keys: Result<Vec<NoteVerifier>, _> =
+        args.keys.iter().map(|k| NoteVerifier::parse(k).map_err(|e| format!("--key {k:?}: {e}"))).collect();
+    let keys = match keys {
+        Ok(k) => k,
+        Err(e) => return cnc(&e),
     };
     let bytes = match read_limited(&args.file, MAX_BUNDLE_BYTES) {
         Ok(b) => b,
-        Err(e) => return could_not_check(&e),
+        Err(e) => return cnc(&e),
     };
-    let result = serde_json::from_slice::<CheckpointsFile>(&bytes).map_err(|e| format!("not a checkpoints file: {e}")).and_then(|f| {
-        let verifiers = trust.checkpoint_verifiers(&f.ledger, &f.tenant);
+    if let Some(hint) = sniff::not_a(&bytes, "a checkpoints file", is_checkpoints_file) {
+        return cnc(&format!("{}: {hint}", args.file.display()));
+    }
+    let result = serde_json::from_slice::<CheckpointsFile>(&bytes).map_err(|e| format!("malformed checkpoints file: {e}")).and_then(|f| {
+        if let Some(fmt) = f.format.as_deref().filter(|f| *f != CHECKPOINTS_FORMAT) {
+            return Err(format!("unsupported checkpoints file format {fmt:?} (expected {CHECKPOINTS_FORMAT})"));
+        }
+        let mut verifiers = keys.clone();
+        if let Some(trust) = &trust {
+            verifiers.extend(trust.checkpoint_verifiers(&f.ledger, &f.tenant));
+        }
         if verifiers.is_empty() {
             return Err(format!("the trust file has no key for ledger {:?}", f.ledger));
         }
-        verify_chain(&f.links, &verifiers).map_err(|e| e.to_string())
+        let cps = verify_chain(&f.links, &verifiers).map_err(|e| e.to_string())?;
+        // Every checkpoint must be the named tenant's (the keys from --key are not tied to it).
+        let want = evidence_core::checkpoint::origin_for(&f.ledger, &f.tenant);
+        if let Some(c) = cps.iter().find(|c| c.tenant != f.tenant || c.origin != want) {
+            return Err(format!("checkpoint {} is of log {:?}, the file names {want:?}", c.seq, c.origin));
+        }
+        Ok(cps)
     });
     match result {
         Ok(cps) => {
@@ -291,8 +386,8 @@ pub fn run_checkpoints(args: &CheckpointsArgs) -> Outcome {
                     println!("PASS  checkpoint {:>6}  size {:>10}  root {}  sealed {}", c.seq, c.root.tree_size, c.root.hash, c.sealed_at);
                 }
                 println!(
-                    "VERIFIED  {} checkpoints: each signed by the ledger key, each naming its predecessor's hash, and the log only grew between them.",
-                    cps.len()
+                    "VERIFIED  {}: each signed by the ledger key, each naming its predecessor's hash, and the log only grew between them.",
+                    crate::report::plural(cps.len(), "checkpoint", "checkpoints")
                 );
             }
             Outcome::Verified

@@ -14,6 +14,7 @@ mod fabric_block;
 mod input;
 mod outcome;
 mod report;
+mod sniff;
 mod timestamp;
 mod tlog_proof;
 

@@ -142,10 +142,18 @@ fn tampered_and_malformed_bundles_exit_1_unreadable_exit_2() {
     std::fs::write(f.dir.path().join("tampered.json"), serde_json::to_vec(&t).unwrap()).unwrap();
     std::fs::write(f.dir.path().join("garbage.json"), b"{\"format\":").unwrap();
     std::fs::write(f.dir.path().join("huge-nesting.json"), "[".repeat(100_000)).unwrap();
-    for name in ["tampered.json", "garbage.json", "huge-nesting.json"] {
+    let (code, out) = run(f.dir.path(), &["bundle", "tampered.json", "--trust", "trust.json", "--allow-unanchored"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("NOT VERIFIED"), "{out}");
+    // A file that claims to be a bundle but is damaged is not verified.
+    std::fs::write(f.dir.path().join("damaged.json"), br#"{"format":"evidence-bundle/v1","claims":7}"#).unwrap();
+    let (code, out) = run(f.dir.path(), &["bundle", "damaged.json", "--trust", "trust.json", "--allow-unanchored"]);
+    assert_eq!(code, 1, "{out}");
+    // Files that are not bundles at all (truncated JSON, hostile nesting) could not be checked.
+    for name in ["garbage.json", "huge-nesting.json"] {
         let (code, out) = run(f.dir.path(), &["bundle", name, "--trust", "trust.json", "--allow-unanchored"]);
-        assert_eq!(code, 1, "{name}: {out}");
-        assert!(out.contains("NOT VERIFIED"), "{name}: {out}");
+        assert_eq!(code, 2, "{name}: {out}");
+        assert!(out.contains("could not check") && out.contains("not JSON"), "{name}: {out}");
     }
     for args in [
         vec!["bundle", "missing.json", "--trust", "trust.json"],
@@ -172,6 +180,11 @@ fn batch_summarises_a_directory() {
     assert!(out.contains("20 bundles: 20 verified, 0 not verified"), "{out}");
     std::fs::write(d.join("zz-bad.json"), b"nope").unwrap();
     let (code, out) = run(f.dir.path(), &["batch", "batch", "--trust", "trust.json", "--allow-unanchored", "--json"]);
+    assert_eq!(code, 2, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!((v["verified"].as_u64(), v["could_not_check"].as_u64()), (Some(20), Some(1)));
+    std::fs::write(d.join("zz-bad.json"), br#"{"format":"evidence-bundle/v1"}"#).unwrap();
+    let (code, out) = run(f.dir.path(), &["batch", "batch", "--trust", "trust.json", "--allow-unanchored", "--json"]);
     assert_eq!(code, 1, "{out}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!((v["verified"].as_u64(), v["not_verified"].as_u64()), (Some(20), Some(1)));
@@ -189,4 +202,127 @@ fn checkpoints_chain() {
     std::fs::write(f.dir.path().join("broken.json"), serde_json::to_vec(&v).unwrap()).unwrap();
     let (code, out) = run(f.dir.path(), &["checkpoints", "broken.json", "--trust", "trust.json"]);
     assert_eq!(code, 1, "{out}");
+}
+
+fn sha256_hex(path: &Path) -> String {
+    hex::encode(evidence_core::sha256(&[&std::fs::read(path).unwrap()]))
+}
+
+fn report_json(dir: &Path, args: &[&str]) -> (i32, serde_json::Value) {
+    let (code, out) = run(dir, args);
+    (code, serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}")))
+}
+
+#[test]
+fn report_ties_itself_to_its_inputs() {
+    let f = fixture();
+    let d = f.dir.path();
+    let (code, v) =
+        report_json(d, &["bundle", "withheld.json", "--trust", "trust.json", "--record", "record.json", "--allow-unanchored", "--json"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["inputs"]["bundle"]["sha256"], sha256_hex(&d.join("withheld.json")));
+    assert_eq!(v["inputs"]["trust"]["sha256"], sha256_hex(&d.join("trust.json")));
+    assert_eq!(v["inputs"]["record"]["sha256"], sha256_hex(&d.join("record.json")));
+    assert_eq!(v["verifier"]["version"], env!("CARGO_PKG_VERSION"));
+    assert!(matches!(v["verifier"]["build_source"].as_str(), Some("git" | "crate_version")), "{v}");
+    let at = v["verified_at"].as_str().unwrap();
+    assert!(evidence_core::UnixMillis::parse_rfc3339(at).is_some(), "{at}");
+    assert!(v["verified_at_source"].as_str().unwrap().contains("read once"));
+    // The claim's content, and where it came from.
+    assert_eq!(v["claims"][0]["content"]["kind"], "leakage_finding");
+    assert_eq!(v["claims"][0]["content"]["body"]["deal"], "D-2");
+    assert_eq!(v["claims"][0]["record_source"], "--record");
+    // Weakened (--allow-unanchored): verified, but not evidence.
+    assert_eq!((v["verdict"].as_str(), v["evidence"].as_bool()), (Some("verified"), Some(false)));
+    assert_eq!(v["trust"], "production");
+    let terms: Vec<&str> = v["glossary"].as_array().unwrap().iter().map(|t| t["term"].as_str().unwrap()).collect();
+    for t in ["leaf", "root", "checkpoint", "commitment", "genTime", "MSP", "orderer", "validation flag"] {
+        assert!(terms.contains(&t), "{t} missing from {terms:?}");
+    }
+    // Without the record: withheld, no content; no record input.
+    let (_, v) = report_json(d, &["bundle", "withheld.json", "--trust", "trust.json", "--allow-unanchored", "--json"]);
+    assert_eq!(v["claims"][0]["record"], "withheld");
+    assert!(v["claims"][0]["content"].is_null() && v["inputs"]["record"].is_null(), "{v}");
+    let (_, text) = run(d, &["bundle", "withheld.json", "--trust", "trust.json", "--allow-unanchored"]);
+    assert!(text.contains("record withheld") && text.contains(&sha256_hex(&d.join("withheld.json"))), "{text}");
+    assert!(text.contains("Terms used:") && text.contains("1 claim\n"), "{text}");
+}
+
+#[test]
+fn development_trust_is_in_the_verdict_itself() {
+    let f = fixture();
+    let d = f.dir.path();
+    let mut trust: serde_json::Value = serde_json::from_slice(&std::fs::read(d.join("trust.json")).unwrap()).unwrap();
+    trust["development"] = serde_json::Value::Bool(true);
+    std::fs::write(d.join("dev-trust.json"), serde_json::to_vec(&trust).unwrap()).unwrap();
+    let (code, v) = report_json(d, &["bundle", "bundle.json", "--trust", "dev-trust.json", "--allow-unanchored", "--json"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["verdict"], "verified");
+    assert_eq!(v["verdict_text"], "verified against development trust material: not evidence");
+    assert_eq!((v["evidence"].as_bool(), v["trust"].as_str()), (Some(false), Some("development")));
+    let (_, text) = run(d, &["bundle", "bundle.json", "--trust", "dev-trust.json", "--allow-unanchored", "--report", "dev.html"]);
+    assert!(text.contains("Result: verified against development trust material: not evidence"), "{text}");
+    assert!(!text.contains("Result: VERIFIED"), "{text}");
+    let html = std::fs::read_to_string(d.join("dev.html")).unwrap();
+    assert!(html.contains("id=\"development-banner\"") && html.contains("class=\"verdict dev\""), "{html}");
+    assert!(html.contains("Result: verified against development trust material: not evidence"));
+    // Production trust, nothing weakened: the plain verdict (evidence needs anchors; the
+    // fixture has none, so this stays not evidence because of --allow-unanchored).
+    let (_, text) = run(d, &["bundle", "bundle.json", "--trust", "trust.json", "--allow-unanchored"]);
+    assert!(!text.contains("development trust material"), "{text}");
+}
+
+#[test]
+fn failing_report_states_what_was_established_first() {
+    let f = fixture();
+    let d = f.dir.path();
+    let mut t = f.bundle.clone();
+    t.claims[0].record = Some(Claim::new(ClaimKind::LeakageFinding, serde_json::json!({"rule": "other"})).unwrap());
+    std::fs::write(d.join("tampered.json"), serde_json::to_vec(&t).unwrap()).unwrap();
+    let (code, v) = report_json(d, &["bundle", "tampered.json", "--trust", "trust.json", "--allow-unanchored", "--json"]);
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(v["first_failure"]["id"], "claim.record");
+    let proves: Vec<&str> = v["proves"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
+    assert!(proves.iter().any(|p| p.contains("signed checkpoint 0")), "{proves:?}");
+    assert!(proves.iter().any(|p| p.contains("is leaf 2") && p.contains("not established")), "{proves:?}");
+    assert!(!proves.iter().any(|p| p.contains("bound to the disclosed record")), "{proves:?}");
+    let (_, text) = run(d, &["bundle", "tampered.json", "--trust", "trust.json", "--allow-unanchored", "--report", "bad.html"]);
+    assert!(text.contains("What the checks established before the first failing check (claim.record):\n  - "), "{text}");
+    let html = std::fs::read_to_string(d.join("bad.html")).unwrap();
+    assert!(html.contains("class=\"verdict fail\"") && html.contains("First failing check"), "{html}");
+}
+
+#[test]
+fn a_server_error_body_is_could_not_check_with_a_hint() {
+    let f = fixture();
+    let d = f.dir.path();
+    std::fs::write(d.join("err.json"), br#"{"error":{"code":"not_found","message":"no claim 99 in tenant rooftop-9"}}"#).unwrap();
+    let (code, out) = run(d, &["bundle", "err.json", "--trust", "trust.json"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("this file is an error response from the server: not_found: no claim 99"), "{out}");
+    let (code, v) = report_json(d, &["bundle", "err.json", "--trust", "trust.json", "--json"]);
+    assert_eq!((code, v["verdict"].as_str()), (2, Some("could_not_check")), "{v}");
+    let (code, out) = run(d, &["checkpoints", "err.json", "--trust", "trust.json"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("error response from the server"), "{out}");
+    let (code, out) = run(d, &["checkpoints", "bundle.json", "--trust", "trust.json"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("evidence-bundle/v1") && out.contains("not a checkpoints file"), "{out}");
+}
+
+#[test]
+fn checkpoints_with_a_key_instead_of_a_trust_file() {
+    let f = fixture();
+    let d = f.dir.path();
+    let signer = NoteSigner::from_seed(LEDGER, &[21; 32]).unwrap();
+    let key = evidence_core::checkpoint::tenant_verifier(LEDGER, &TenantId::new("rooftop-9").unwrap(), *signer.verifier().key())
+        .unwrap()
+        .to_vkey();
+    let (code, out) = run(d, &["checkpoints", "checkpoints.json", "--key", &key]);
+    assert_eq!(code, 0, "{out}");
+    let stranger = NoteSigner::from_seed("ledger.test/tenant/rooftop-9", &[7; 32]).unwrap().verifier().to_vkey();
+    let (code, out) = run(d, &["checkpoints", "checkpoints.json", "--key", &stranger]);
+    assert_eq!(code, 1, "{out}");
+    let (code, out) = run(d, &["checkpoints", "checkpoints.json"]);
+    assert_eq!(code, 2, "{out}");
 }

@@ -88,9 +88,7 @@ fn refuses_what_does_not_verify_with_exit_1() {
     // Malformed proofs are "not verified", not "could not check".
     let text = std::fs::read_to_string(f.dir.path().join("p.tlog-proof")).unwrap();
     for (i, bad) in
-        [text.replacen("index 9", "index 09", 1), text.replace('\n', "\r\n"), "garbage".into(), text[..text.len() / 2].to_owned()]
-            .into_iter()
-            .enumerate()
+        [text.replacen("index 9", "index 09", 1), text.replace('\n', "\r\n"), text[..text.len() / 2].to_owned()].into_iter().enumerate()
     {
         let name = format!("bad{i}.tlog-proof");
         std::fs::write(f.dir.path().join(&name), bad).unwrap();
@@ -131,4 +129,46 @@ fn json_reports_not_verified_and_could_not_check() {
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(v["verified"], serde_json::Value::Null);
     assert!(v["error"].as_str().unwrap().contains("missing.tlog-proof"), "{v}");
+}
+
+#[test]
+fn what_is_not_a_proof_is_could_not_check() {
+    let f = fixture();
+    let d = f.dir.path();
+    std::fs::write(d.join("err.tlog-proof"), br#"{"error":{"code":"not_found","message":"no claim 99"}}"#).unwrap();
+    std::fs::write(d.join("garbage.tlog-proof"), b"garbage").unwrap();
+    for (name, hint) in [("err.tlog-proof", "error response from the server: not_found"), ("garbage.tlog-proof", "does not begin with")] {
+        let (code, out) = run(d, &[name, "--entry", "entry.bin", "--key", &f.vkey]);
+        assert_eq!(code, 2, "{name}: {out}");
+        assert!(out.contains(hint), "{name}: {out}");
+    }
+}
+
+#[test]
+fn trust_file_instead_of_key() {
+    use evidence_core::bundle::Base64;
+    use evidence_core::trust::{LedgerKey, TRUST_FORMAT, TrustFile};
+    let f = fixture();
+    let d = f.dir.path();
+    let signer = NoteSigner::from_seed(&f.origin, &[3; 32]).unwrap();
+    let trust = |seed: u8| TrustFile {
+        format: TRUST_FORMAT.into(),
+        ledgers: vec![LedgerKey {
+            name: "ledger.test".into(),
+            ed25519_public_key: Base64(NoteSigner::from_seed(&f.origin, &[seed; 32]).unwrap().verifier().key().as_bytes().to_vec()),
+        }],
+        tsa_roots_pem: vec![],
+        fabric_msps: vec![],
+        require: None,
+        development: false,
+    };
+    assert_eq!(signer.verifier().key(), NoteSigner::from_seed(&f.origin, &[3; 32]).unwrap().verifier().key());
+    std::fs::write(d.join("trust.json"), serde_json::to_vec(&trust(3)).unwrap()).unwrap();
+    std::fs::write(d.join("other-trust.json"), serde_json::to_vec(&trust(4)).unwrap()).unwrap();
+    let (code, out) = run(d, &["p.tlog-proof", "--entry", "entry.bin", "--trust", "trust.json"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = run(d, &["p.tlog-proof", "--entry", "entry.bin", "--trust", "other-trust.json"]);
+    assert_eq!(code, 1, "{out}");
+    let (code, out) = run(d, &["p.tlog-proof", "--entry", "other.bin", "--trust", "trust.json"]);
+    assert_eq!(code, 1, "{out}");
 }
