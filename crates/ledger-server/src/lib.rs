@@ -20,3 +20,4 @@ pub mod metrics;
 pub mod oidc;
 pub mod server;
 pub mod tls;
+pub mod uploads;
