@@ -7,7 +7,8 @@ use super::{Dialect, SqlTenant};
 use crate::store::uploads::{NewUpload, UploadChange, UploadRow, UploadState, UploadStore};
 use crate::store::{StoreError, i64_of, size_u64};
 
-const COLS: &str = "n, id, via, source, profile, export, max_bytes, expires_at, created_at, updated_at, state, lease_until, bytes, sha256, errors, claims";
+const COLS: &str =
+    "n, id, via, source, profile, export, max_bytes, expires_at, created_at, updated_at, state, lease_until, bytes, sha256, errors, claims";
 
 fn opt_u64(v: Option<i64>, what: &str) -> Result<Option<u64>, StoreError> {
     v.map(|v| size_u64(v, what)).transpose()
