@@ -22,3 +22,4 @@ pub mod oidc;
 pub mod report;
 pub mod server;
 pub mod tls;
+pub mod uploads;

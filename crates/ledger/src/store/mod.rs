@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 pub mod postgres;
 pub mod sql;
 pub mod sqlite;
+pub mod uploads;
 
 pub use sql::{Backend, Dialect, SqlStore, SqlTenant};
 
@@ -405,7 +406,7 @@ pub struct SealSigned {
 /// A deployment's storage: the catalogue and the per-tenant logs.
 pub trait Store: Send + Sync + 'static {
     /// The per-tenant handle.
-    type Tenant: TenantStore;
+    type Tenant: TenantStore + uploads::UploadStore;
 
     /// Creates a tenant (or returns the existing one, keeping its stored policy).
     fn create_tenant(&self, tenant: &TenantId, config: &TenantConfig) -> impl Future<Output = Result<Self::Tenant, StoreError>> + Send {

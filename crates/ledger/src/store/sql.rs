@@ -852,3 +852,6 @@ with_sql_bounds! { (D::DB) impl<D: Dialect> TenantStore for SqlTenant<D> {
         self.inner.dialect.after_erasure(&self.inner.pool).await
     }
 }}
+
+// Upload rows (the `uploads` table), a second impl block over the same tenant handle.
+mod uploads;
