@@ -56,11 +56,7 @@ fn dev_bundle_anchored_through_the_node_chaincode_verifies() {
     let base = format!("http://127.0.0.1:{port}");
     let started = Instant::now();
     while !c.get(format!("{base}/readyz")).send().is_ok_and(|r| r.status() == 200) {
-        assert!(
-            started.elapsed() < Duration::from_mins(2),
-            "dev server not ready:\n{}",
-            std::fs::read_to_string(&log).unwrap_or_default()
-        );
+        assert!(started.elapsed() < Duration::from_mins(2), "dev server not ready:\n{}", std::fs::read_to_string(&log).unwrap_or_default());
         std::thread::sleep(Duration::from_millis(100));
     }
     let banner = std::fs::read_to_string(&log).unwrap();
