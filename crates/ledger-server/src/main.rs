@@ -242,6 +242,8 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("LEDGER_LOG").unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
+        // Colour codes only on a terminal: logs captured to files and journals stay plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -321,7 +323,7 @@ async fn token(cmd: TokenCommand) -> Result<(), Error> {
             let now = ledger::now();
             println!(
                 "{:<16}  {:<24}  {:<16}  {:<10}  {:<24}  {:<24}  label",
-                "id", "tenant", "role", "state", "expires (unix ms)", "principal"
+                "id", "tenant", "role", "state", "expires (UTC)", "principal"
             );
             for t in all {
                 let state = if t.revoked_at.is_some() {
@@ -339,7 +341,7 @@ async fn token(cmd: TokenCommand) -> Result<(), Error> {
                     tenant,
                     t.role.name(),
                     state,
-                    t.expires_at.0,
+                    t.expires_at.to_rfc3339(),
                     t.label
                 );
             }
@@ -401,12 +403,12 @@ async fn issue_token<S: Store>(store: &S, t: NewToken<'_>) -> Result<String, Err
     issued.record.principal = t.principal.map(str::to_owned);
     store.put_token(&issued.record).await?;
     eprintln!(
-        "token {} for {} as {}{} until {} (unix ms)",
+        "token {} for {} as {}{} until {}",
         issued.record.id,
         issued.record.tenant.as_ref().map_or("the ledger", TenantId::as_str),
         t.role,
         t.principal.map(|p| format!(" ({p})")).unwrap_or_default(),
-        issued.record.expires_at.0
+        issued.record.expires_at.to_rfc3339()
     );
     Ok(issued.bearer)
 }
@@ -818,13 +820,13 @@ async fn report(args: ReportArgs) -> Result<(), Error> {
     std::fs::write(&tmp, &issued.pdf).map_err(|e| format!("{}: {e}", tmp.display()))?;
     std::fs::rename(&tmp, &args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
     eprintln!(
-        "report of {} findings cut at checkpoint {} written to {} ({} bytes, SHA-256 {}), signature time-stamped at {} (unix ms); recorded as claim {} (report_issued)",
+        "report of {} findings cut at checkpoint {} written to {} ({} bytes, SHA-256 {}), signature time-stamped at {}; recorded as claim {} (report_issued)",
         issued.findings,
         issued.checkpoint,
         args.out.display(),
         issued.pdf.len(),
         hex::encode(issued.signed_sha256),
-        issued.timestamp_gen_time.0,
+        issued.timestamp_gen_time.to_rfc3339(),
         issued.receipt.seq.0
     );
     Ok(())

@@ -531,7 +531,8 @@ async fn bundles_wait_for_anchors<S: Store + Clone>(store: S) {
     }
     // Anchored (an independent TSA, by hand): the bundle is served and its token verifies.
     let tsa = test_support::OpensslTsa::generate("HTTP TSA", "CA").unwrap();
-    assert_eq!(t.process_anchors(&tsa, &ledger::anchor::NoFabric, 10).await.unwrap().anchored, 1);
+    // (The sealer's pass at start-up may have sealed an earlier checkpoint too: at least ours.)
+    assert!(t.process_anchors(&tsa, &ledger::anchor::NoFabric, 10).await.unwrap().anchored >= 1);
     let r = call(&c, "GET", &format!("{b}/v1/tenants/rooftop-na/claims/1/bundle"), Some(&auditor), None).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let bundle: Bundle = serde_json::from_str(&r.text).unwrap();
