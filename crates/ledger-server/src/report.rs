@@ -21,7 +21,7 @@
 //!    ([`TenantLedger::bundle_at`]): what `GET …/claims/{seq}/bundle` serves when the cut is
 //!    the newest anchored checkpoint, without the consistency proofs to checkpoints sealed
 //!    after the cut (so that the report does not change as the log grows).
-//! 4. **Render and sign** ([`reports::render`], [`reports::prepare`]), the signature
+//! 4. **Render and sign** ([`reports::render()`], [`reports::prepare`]), the signature
 //!    time-stamp from the tenant's TSA (the configured `[[tsa]]` list with the tenant's
 //!    residency policy, or the development TSA), verified against the TSA roots before it is
 //!    embedded.
@@ -145,7 +145,7 @@ pub struct IssuedReport {
 pub struct Timings {
     /// Reading the ledger: checkpoints, anchors, findings, corrections and bundles.
     pub collect: std::time::Duration,
-    /// Layout ([`reports::render`]).
+    /// Layout ([`reports::render()`]).
     pub render: std::time::Duration,
     /// Signing: the incremental update, the CMS, and embedding the verified token.
     pub sign: std::time::Duration,
