@@ -18,14 +18,14 @@ for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && b
 
 # --- the README's commands, verbatim except for the port ---
 TOKEN=$(cat data/dev/token)
-curl -s -X POST "http://127.0.0.1:$port/v1/tenants/demo/claims" \
+curl -sf -X POST "http://127.0.0.1:$port/v1/tenants/demo/claims" \
   -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
   -d '{"kind":"leakage_finding","body":{"analyzer":"cit","deal":"D-24117","staff":"FI-07","finding":"contract in transit 41 days","amount":"1250.00"}}'
 echo
 # Wait for the seal (every 5 s here, 60 s by default) and its anchors.
 for _ in $(seq 60); do
-  curl -s "http://127.0.0.1:$port/v1/tenants/demo/claims/0/bundle" -H "Authorization: Bearer $TOKEN" -o bundle.json
-  grep -q '"timestamps":\[{' bundle.json && grep -q '"fabric":\[{' bundle.json && break
+  curl -sf "http://127.0.0.1:$port/v1/tenants/demo/claims/0/bundle" -H "Authorization: Bearer $TOKEN" -o bundle.json \
+    && grep -q '"timestamps":\[{' bundle.json && grep -q '"fabric":\[{' bundle.json && break
   sleep 1
 done
 "$bin/evidence-verify" bundle bundle.json --trust data/trust.json --report report.html
