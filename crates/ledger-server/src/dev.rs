@@ -87,29 +87,40 @@ pub fn load_or_create_pki(dir: &Path) -> Result<DevPki, DevError> {
     Ok(DevPki { root_pem, tsa })
 }
 
-fn generate(root_p: &Path, cert_p: &Path, key_p: &Path) -> Result<(), DevError> {
-    use rcgen::{
-        BasicConstraints, CertificateParams, CustomExtension, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256,
-    };
-    let pki = |e: rcgen::Error| DevError::Pki(e.to_string());
-    // Valid from 2000 until ten years from now (years from the Unix epoch, rounded down).
+#[allow(clippy::needless_pass_by_value)] // map_err hands the error over by value
+fn pki_err(e: rcgen::Error) -> DevError {
+    DevError::Pki(e.to_string())
+}
+
+/// Development certificates are valid from 2000 until ten years from now (years from the
+/// Unix epoch, rounded down).
+fn dev_validity(p: &mut rcgen::CertificateParams) {
     #[allow(clippy::cast_possible_truncation)]
     let year = 1970 + (ledger::now().0 / (365_2425 * 8640)) as i32;
-    let validity = |p: &mut CertificateParams| {
-        p.not_before = rcgen::date_time_ymd(2000, 1, 1);
-        p.not_after = rcgen::date_time_ymd(year + 10, 1, 1);
-    };
-    let root_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(pki)?;
-    let mut root = CertificateParams::new(Vec::<String>::new()).map_err(pki)?;
-    root.distinguished_name.push(DnType::CommonName, "evidence-ledger DEVELOPMENT TSA root (not evidence)");
-    root.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    root.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    validity(&mut root);
-    let root_cert = root.self_signed(&root_key).map_err(pki)?;
-    let issuer = Issuer::new(root, root_key);
+    p.not_before = rcgen::date_time_ymd(2000, 1, 1);
+    p.not_after = rcgen::date_time_ymd(year + 10, 1, 1);
+}
 
-    let tsa_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(pki)?;
-    let mut tsa = CertificateParams::new(Vec::<String>::new()).map_err(pki)?;
+/// A development root CA named `common_name` (P-256, path length 0): its certificate and the
+/// issuer that signs with it.
+fn dev_root_ca(common_name: &str) -> Result<(rcgen::Certificate, rcgen::Issuer<'static, rcgen::KeyPair>), DevError> {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256};
+    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(pki_err)?;
+    let mut ca = CertificateParams::new(Vec::<String>::new()).map_err(pki_err)?;
+    ca.distinguished_name.push(DnType::CommonName, common_name);
+    ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    dev_validity(&mut ca);
+    let cert = ca.self_signed(&key).map_err(pki_err)?;
+    Ok((cert, Issuer::new(ca, key)))
+}
+
+fn generate(root_p: &Path, cert_p: &Path, key_p: &Path) -> Result<(), DevError> {
+    use rcgen::{CertificateParams, CustomExtension, DnType, IsCa, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256};
+    let (root_cert, issuer) = dev_root_ca("evidence-ledger DEVELOPMENT TSA root (not evidence)")?;
+
+    let tsa_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(pki_err)?;
+    let mut tsa = CertificateParams::new(Vec::<String>::new()).map_err(pki_err)?;
     tsa.distinguished_name.push(DnType::CommonName, "evidence-ledger DEVELOPMENT TSA (not evidence)");
     tsa.is_ca = IsCa::ExplicitNoCa;
     tsa.key_usages = vec![KeyUsagePurpose::DigitalSignature];
@@ -120,8 +131,8 @@ fn generate(root_p: &Path, cert_p: &Path, key_p: &Path) -> Result<(), DevError> 
     eku.set_criticality(true);
     tsa.custom_extensions.push(eku);
     tsa.use_authority_key_identifier_extension = true;
-    validity(&mut tsa);
-    let tsa_cert = tsa.signed_by(&tsa_key, &issuer).map_err(pki)?;
+    dev_validity(&mut tsa);
+    let tsa_cert = tsa.signed_by(&tsa_key, &issuer).map_err(pki_err)?;
 
     std::fs::write(root_p, root_cert.pem()).map_err(io(root_p))?;
     std::fs::write(cert_p, tsa_cert.der().as_ref()).map_err(io(cert_p))?;
@@ -147,35 +158,21 @@ pub struct DevReportSigner {
 /// # Errors
 /// [`DevError`].
 pub fn load_or_create_report_signer(dir: &Path) -> Result<DevReportSigner, DevError> {
-    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256};
+    use rcgen::{CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256};
     let d = dir.join("dev");
     std::fs::create_dir_all(&d).map_err(io(&d))?;
     let (ca_p, cert_p, key_p) = (d.join("report-signing-ca.pem"), d.join("report-signer.pem"), d.join("report-signer.key"));
     if !key_p.exists() {
-        let pki = |e: rcgen::Error| DevError::Pki(e.to_string());
-        #[allow(clippy::cast_possible_truncation)]
-        let year = 1970 + (ledger::now().0 / (365_2425 * 8640)) as i32;
-        let validity = |p: &mut CertificateParams| {
-            p.not_before = rcgen::date_time_ymd(2000, 1, 1);
-            p.not_after = rcgen::date_time_ymd(year + 10, 1, 1);
-        };
-        let ca_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(pki)?;
-        let mut ca = CertificateParams::new(Vec::<String>::new()).map_err(pki)?;
-        ca.distinguished_name.push(DnType::CommonName, "evidence-ledger DEVELOPMENT report-signing CA (not evidence)");
-        ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-        ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        validity(&mut ca);
-        let ca_cert = ca.self_signed(&ca_key).map_err(pki)?;
-        let issuer = Issuer::new(ca, ca_key);
-        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(pki)?;
-        let mut p = CertificateParams::new(Vec::<String>::new()).map_err(pki)?;
+        let (ca_cert, issuer) = dev_root_ca("evidence-ledger DEVELOPMENT report-signing CA (not evidence)")?;
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(pki_err)?;
+        let mut p = CertificateParams::new(Vec::<String>::new()).map_err(pki_err)?;
         p.distinguished_name.push(DnType::CommonName, "evidence-ledger DEVELOPMENT report signer (not evidence)");
         p.distinguished_name.push(DnType::OrganizationName, "ledger-server dev");
         p.is_ca = IsCa::ExplicitNoCa;
         p.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::ContentCommitment];
         p.use_authority_key_identifier_extension = true;
-        validity(&mut p);
-        let cert = p.signed_by(&key, &issuer).map_err(pki)?;
+        dev_validity(&mut p);
+        let cert = p.signed_by(&key, &issuer).map_err(pki_err)?;
         std::fs::write(&ca_p, ca_cert.pem()).map_err(io(&ca_p))?;
         std::fs::write(&cert_p, format!("{}{}", cert.pem(), ca_cert.pem())).map_err(io(&cert_p))?;
         write_private(&key_p, zeroize::Zeroizing::new(key.serialize_pem()).as_bytes())?;
