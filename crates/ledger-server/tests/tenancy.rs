@@ -8,31 +8,18 @@ use std::time::Duration;
 
 use ledger::Ledger;
 use ledger::store::{Store, TenantStore as _};
-use ledger_server::auth::{self, Role};
+use ledger_server::auth::Role;
 use ledger_server::http::HttpLimits;
-use ledger_server::server::ServiceOptions;
 use serde_json::{Value, json};
 use test_support::LocalServer;
 use test_support::fixtures::{keys, signer, tid};
 
 async fn start<S: Store + Clone>(ledger: Ledger<S>) -> LocalServer {
-    let opts = ServiceOptions {
-        limits: HttpLimits::default(),
-        seal_tick: Duration::from_hours(1),
-        anchor_tick: Duration::from_hours(1),
-        grace: Duration::from_secs(5),
-        mfa: None,
-        ..ServiceOptions::default()
-    };
-    LocalServer::start(ledger, opts).await
+    LocalServer::start(ledger, test_support::server::quiet_options(HttpLimits::default())).await
 }
 
 async fn token<S: Store>(store: &S, tenant: Option<&str>, role: Role) -> String {
-    let mut id = [0u8; 8];
-    getrandom::fill(&mut id).unwrap();
-    let issued = auth::issue(id, [id[1]; 32], tenant.map(tid), role, "test", ledger::now(), 86_400_000).unwrap();
-    store.put_token(&issued.record).await.unwrap();
-    issued.bearer
+    test_support::server::token(store, tenant, role).await
 }
 
 fn client() -> reqwest::Client {

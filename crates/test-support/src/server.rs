@@ -124,3 +124,32 @@ impl Drop for ServedLedger {
         }
     }
 }
+
+/// Service options for tests that set states up by hand: no scheduled seal or anchoring pass
+/// runs within a test's lifetime (the tick is an hour), drain within 5 s, no MFA.
+pub fn quiet_options(limits: ledger_server::http::HttpLimits) -> ledger_server::server::ServiceOptions {
+    ledger_server::server::ServiceOptions {
+        limits,
+        seal_tick: std::time::Duration::from_hours(1),
+        anchor_tick: std::time::Duration::from_hours(1),
+        grace: std::time::Duration::from_secs(5),
+        mfa: None,
+        ..ledger_server::server::ServiceOptions::default()
+    }
+}
+
+/// A bearer token of `role` for `tenant` (None: the ledger), valid for a day, stored in
+/// `store`. Ids are unique within the test process; the secret is not (a test token).
+///
+/// # Panics
+/// When the token cannot be issued or stored (a test set-up failure).
+pub async fn token<S: ledger::store::Store>(store: &S, tenant: Option<&str>, role: ledger_server::auth::Role) -> String {
+    let n = crate::COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut id = [0u8; 8];
+    id[..4].copy_from_slice(&std::process::id().to_be_bytes());
+    id[4..].copy_from_slice(&u32::try_from(n & 0xffff_ffff).unwrap_or_default().to_be_bytes());
+    let tenant = tenant.map(|t| evidence_core::TenantId::new(t).expect("tenant id"));
+    let issued = ledger_server::auth::issue(id, [id[7] | 1; 32], tenant, role, "test", ledger::now(), 86_400_000).expect("issue a token");
+    store.put_token(&issued.record).await.expect("store the token");
+    issued.bearer
+}
