@@ -124,6 +124,19 @@ codes! {
     ReportsNotConfigured = "reports_not_configured",
     /// 502: no TSA answered the report signature's time-stamp request with a token that verifies.
     TimestampUnavailable = "timestamp_unavailable",
+    /// 503: this server has no `[uploads]` section.
+    UploadsNotConfigured = "uploads_not_configured",
+    /// 404: no such upload in this tenant.
+    NoSuchUpload = "no_such_upload",
+    /// 403: the upload URL's signature does not verify (altered, another tenant's, or signed
+    /// by a retired key).
+    BadUploadUrl = "bad_upload_url",
+    /// 410: the upload URL has expired.
+    UploadExpired = "upload_expired",
+    /// 409: the upload URL was already used (one `PUT` per URL).
+    UploadUsed = "upload_used",
+    /// 415/422: the body is refused as `pipeline ingest` refuses it (not CSV, binary).
+    UploadRefused = "upload_refused",
 }
 
 impl std::fmt::Display for ErrorCode {

@@ -19,8 +19,10 @@ use serde::{Deserialize, Serialize};
 
 mod error;
 pub mod routes;
+mod uploads;
 
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
+pub use uploads::{CreateUpload, UploadList, UploadStatus, UploadTicket};
 
 /// `POST /v1/tenants`: create a tenant (idempotent: an existing tenant keeps its policy).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -55,6 +55,13 @@ pub fn fill(template: &str, params: &[(&str, &str)]) -> String {
     out
 }
 
+/// Create a signed upload URL; list uploads.
+pub const UPLOADS: &str = "/v1/tenants/{tenant}/uploads";
+/// One upload's state.
+pub const UPLOAD: &str = "/v1/tenants/{tenant}/uploads/{upload_id}";
+/// The signed URL's target: one `PUT` of the body, authorised by the URL's signature alone.
+pub const UPLOAD_BODY: &str = "/v1/tenants/{tenant}/uploads/{upload_id}/body";
+
 #[cfg(test)]
 mod tests {
     #[test]

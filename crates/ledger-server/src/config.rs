@@ -83,6 +83,17 @@
 //! jwks_url = "https://login.dealer.example.ca/.well-known/jwks.json"  # or jwks_file
 //! # acr_values = ["phr"]        # accepted instead of amr containing "mfa"
 //! # roles = ["dealer_principal", "cfo", "dealer_operator", "auditor", "admin"]  # default
+//!
+//! [uploads]                     # optional: dealer uploads (signed URLs, SFTP drop)
+//! # dir = "/var/lib/ledger/uploads"           # encrypted files; default <sqlite_dir>/uploads
+//! public_url = "https://ledger.example.ca"    # base of the signed URLs
+//! expiry_seconds = 900                        # at most 3600
+//! max_bytes = 268435456                       # 256 MiB
+//! url_keys = [{ id = "k2", key_file = "/etc/ledger/upload-k2.key" }]  # first signs; default: derived, id m1
+//! sftp_stable_ms = 5000                       # a drop file unchanged this long is taken
+//! [[uploads.sftp]]
+//! tenant = "rooftop-7"
+//! root = "/srv/sftp/rooftop-7/drop"           # incoming/ processing/ done/ refused/
 //! ```
 
 use std::net::SocketAddr;
@@ -155,6 +166,9 @@ pub struct Config {
     pub oidc: Option<OidcConfig>,
     /// Signed PDF reports (unset: `…/reports/findings.pdf` answers 503 reports_not_configured).
     pub reports: Option<ReportsConfig>,
+    /// Dealer uploads: signed URLs and SFTP drop directories (unset: the upload routes answer
+    /// 503 uploads_not_configured). See [`crate::uploads::UploadsConfig`].
+    pub uploads: Option<crate::uploads::UploadsConfig>,
 }
 
 /// `[reports]`: the identity signed findings reports are signed with. The signature

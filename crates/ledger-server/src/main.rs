@@ -482,6 +482,19 @@ fn open_keys(cfg: &Config) -> Result<FileKeyring, Error> {
     Ok(FileKeyring::open(master, keyring)?)
 }
 
+/// The `[uploads]` settings: tenant file keys and the default URL key derive from the master key.
+fn upload_settings(cfg: &Config) -> Result<Option<ledger_server::uploads::UploadSettings>, Error> {
+    let Some(u) = &cfg.uploads else { return Ok(None) };
+    let text = zeroize::Zeroizing::new(match (&cfg.master_key_file, &cfg.master_key_env) {
+        (Some(p), _) => std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?,
+        (None, Some(var)) => std::env::var(var).map_err(|_| format!("{var} is not set"))?,
+        (None, None) => return Err("set master_key_file or master_key_env".into()),
+    });
+    let master = ledger::crypto::SecretKey::from_hex(text.trim())?;
+    let default_dir = cfg.store.sqlite_dir.as_ref().map(|d| d.join("uploads"));
+    Ok(Some(u.resolve(&master, default_dir, cfg.listen)?))
+}
+
 /// The trust file's ledger keys: the current one and the retired ones from the configuration.
 fn retired_keys(cfg: &Config) -> Result<Vec<evidence_core::trust::LedgerKey>, Error> {
     let mut out = Vec::new();
@@ -581,6 +594,7 @@ async fn serve(path: &Path) -> Result<(), Error> {
         grace: Duration::from_secs(cfg.http.shutdown_grace_seconds),
         mfa: cfg.oidc.as_ref().map(ledger_server::config::OidcConfig::gate).transpose()?.map(std::sync::Arc::new),
         reports: report_service(&cfg, &endpoints, &roots)?.map(std::sync::Arc::new),
+        uploads: upload_settings(&cfg)?,
     };
     let tcp = tokio::net::TcpListener::bind(cfg.listen).await.map_err(|e| format!("bind {}: {e}", cfg.listen))?;
     let listener = match (&cfg.http.tls_cert, &cfg.http.tls_key) {

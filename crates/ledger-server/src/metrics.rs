@@ -42,5 +42,6 @@ pub fn render() -> String {
             "Connections closed by the server: over max_connections, or past the header read or idle timeout.",
             &h.connections_closed,
         );
+    crate::uploads::render_into(&mut e);
     e.finish()
 }

@@ -37,6 +37,8 @@ pub struct ServiceOptions {
     pub mfa: Option<std::sync::Arc<crate::http::mfa::MfaGate>>,
     /// The signed-report generator (None: the report route answers 503).
     pub reports: Option<std::sync::Arc<crate::report::ReportService>>,
+    /// Dealer uploads (None: the upload routes answer 503).
+    pub uploads: Option<crate::uploads::UploadSettings>,
 }
 
 impl Default for ServiceOptions {
@@ -51,6 +53,7 @@ impl Default for ServiceOptions {
             grace: Duration::from_secs(30),
             mfa: None,
             reports: None,
+            uploads: None,
         }
     }
 }
@@ -82,7 +85,9 @@ where
     };
     // One worker per rail: a TSA that hangs never holds up Fabric anchors.
     let anchorer = spawn_rail_workers(ledger.clone(), tsa, fabric, &anchoring);
-    let state = AppState::new(ledger, opts.limits.clone()).with_mfa(opts.mfa.clone()).with_reports(opts.reports.clone());
+    let (uploads, upload_tasks) = crate::uploads::service::start(&ledger, opts.uploads.clone());
+    let state =
+        AppState::new(ledger, opts.limits.clone()).with_mfa(opts.mfa.clone()).with_reports(opts.reports.clone()).with_uploads(uploads);
     let router = http::router(state.clone());
     let (drained_tx, drained_rx) = tokio::sync::oneshot::channel::<()>();
     let draining = state.clone();
@@ -104,6 +109,9 @@ where
             Ok(())
         }
     };
+    if let Some(t) = upload_tasks {
+        t.abort();
+    }
     sealer.shutdown().await;
     anchorer.shutdown().await;
     result

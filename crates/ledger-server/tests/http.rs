@@ -347,7 +347,7 @@ async fn roles_and_isolation<S: Store + Clone>(store: S) {
     // A token of tenant A gets wrong_tenant on every endpoint of B, and of a tenant that
     // does not exist, with no difference between the two.
     let a = token(&store, Some("tenant-a"), Role::DealerPrincipal, DAY).await;
-    for r in ROUTES.iter().filter(|r| r.path.contains("{tenant}")) {
+    for r in ROUTES.iter().filter(|r| r.action.is_some() && r.path.contains("{tenant}")) {
         for other in ["tenant-b", "no-such-tenant", "tenant-b.audit"] {
             let url = format!("{b}{}", fill(r.path, other));
             let resp = call(&c, r.method, &url, Some(&a), body_for(r.path).as_ref()).await;

@@ -113,6 +113,7 @@ pub struct AppState<S: Store> {
     draining: Arc<AtomicBool>,
     mfa: Option<Arc<mfa::MfaGate>>,
     pub(crate) reports: Option<Arc<crate::report::ReportService>>,
+    pub(crate) uploads: Option<Arc<crate::uploads::UploadService<S>>>,
 }
 
 impl<S: Store> Clone for AppState<S> {
@@ -125,6 +126,7 @@ impl<S: Store> Clone for AppState<S> {
             draining: Arc::clone(&self.draining),
             mfa: self.mfa.clone(),
             reports: self.reports.clone(),
+            uploads: self.uploads.clone(),
         }
     }
 }
@@ -146,7 +148,16 @@ impl<S: Store> AppState<S> {
             draining: Arc::new(AtomicBool::new(false)),
             mfa: None,
             reports: None,
+            uploads: None,
         }
+    }
+
+    /// Takes dealer uploads with this service (without one, the upload routes answer
+    /// `503 uploads_not_configured`).
+    #[must_use]
+    pub fn with_uploads(mut self, uploads: Option<Arc<crate::uploads::UploadService<S>>>) -> Self {
+        self.uploads = uploads;
+        self
     }
 
     /// Serves signed findings reports with this generator (without one,
@@ -196,6 +207,8 @@ pub fn router<S: Store + Clone>(state: AppState<S>) -> Router {
         .route(routes::CONSISTENCY, get(h::consistency::<S>))
         .route(routes::AUDIT, get(h::audit::<S>))
         .route(routes::REPORT_FINDINGS_PDF, get(h::findings_report::<S>))
+        .route(routes::UPLOADS, post(crate::uploads::http::create::<S>).get(crate::uploads::http::list::<S>))
+        .route(routes::UPLOAD, get(crate::uploads::http::get_one::<S>))
         .route_layer(middleware::from_fn_with_state(state.clone(), guard::<S>));
     let public = Router::new()
         .route(routes::HEALTHZ, get(h::healthz))
@@ -203,6 +216,11 @@ pub fn router<S: Store + Clone>(state: AppState<S>) -> Router {
         .route(routes::METRICS, get(h::metrics))
         .route(routes::OPENAPI, get(h::openapi))
         .route_layer(middleware::from_fn(observe));
+    // The signed upload URL: no bearer guard, no JSON body limit (it streams up to its own).
+    let upload_body = Router::new()
+        .route(routes::UPLOAD_BODY, axum::routing::put(crate::uploads::http::put_body::<S>))
+        .route_layer(middleware::from_fn(observe))
+        .with_state(state.clone());
     v1.merge(public)
         .fallback(|| async { ApiError::no_route() })
         .method_not_allowed_fallback(|| async {
@@ -211,6 +229,7 @@ pub fn router<S: Store + Clone>(state: AppState<S>) -> Router {
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn_with_state(body_limit, declared_length))
         .with_state(state)
+        .merge(upload_body)
 }
 
 /// Refuses a request whose declared `Content-Length` is over the body limit at once, before

@@ -278,6 +278,49 @@ pub const ROUTES: &[RouteSpec] = &[
             200,
         )
     },
+    r(
+        "POST",
+        routes::UPLOADS,
+        Some(Action::Append),
+        "createUpload",
+        "A signed URL that takes one PUT of a DMS export (expiry and size limit in the answer); the file is then ingested as `pipeline ingest` does.",
+        Some(schema::<ledger_api::CreateUpload>()),
+        Json(schema::<ledger_api::UploadTicket>()),
+        201,
+    ),
+    RouteSpec {
+        query: PAGE,
+        ..r(
+            "GET",
+            routes::UPLOADS,
+            Some(Action::Read),
+            "listUploads",
+            "The tenant's uploads, oldest first.",
+            None,
+            Json(schema::<ledger_api::UploadList>()),
+            200,
+        )
+    },
+    r(
+        "GET",
+        routes::UPLOAD,
+        Some(Action::Read),
+        "getUpload",
+        "One upload: state, errors (as `pipeline check --json`), claims.",
+        None,
+        Json(schema::<ledger_api::UploadStatus>()),
+        200,
+    ),
+    r(
+        "PUT",
+        routes::UPLOAD_BODY,
+        None,
+        "putUploadBody",
+        "The signed upload URL (no bearer token: the URL's signature is the credential). 200 ingested, 422 refused (errors as `pipeline check --json`), 202 received; 403 bad_upload_url, 410 upload_expired, 409 upload_used, 413 body_too_large, 415 upload_refused.",
+        None,
+        Json(schema::<ledger_api::UploadStatus>()),
+        200,
+    ),
 ];
 
 /// Finds the row for a method and matched path template.
