@@ -478,7 +478,7 @@ impl<S: Store + Clone> UploadService<S> {
             "schema": UPLOAD_SCHEMA,
             "upload_id": id,
             "via": row.upload.via,
-            "path": came_by(&row),
+            "path": came_by(t.store().tenant(), &row),
             "file_sha256": sha,
             "file_bytes": report.stats.bytes_read,
             "profile": row.upload.profile,
@@ -506,7 +506,7 @@ impl<S: Store + Clone> UploadService<S> {
         let outcome = row.state.as_str();
         super::metrics().uploads.inc(&[("via", row.upload.via.as_str()), ("outcome", outcome)]);
         let event = json!({
-            "upload_id": id, "via": row.upload.via, "event": outcome, "path": came_by(&row),
+            "upload_id": id, "via": row.upload.via, "event": outcome, "path": came_by(t.store().tenant(), &row),
             "file_sha256": row.sha256, "claims": seqs, "pii": has_pii(&report.errors),
         });
         let _ = audit(&self.ledger, t.store().tenant(), outcome, &event).await;
@@ -550,9 +550,9 @@ impl<S: Store + Clone> UploadService<S> {
     }
 }
 
-fn came_by(row: &UploadRow) -> String {
+fn came_by(tenant: &TenantId, row: &UploadRow) -> String {
     if row.upload.via == "url" {
-        format!("PUT {}", ledger_api::routes::UPLOAD_BODY.replace("{upload_id}", &row.upload.id))
+        format!("PUT {}", ledger_api::routes::UPLOAD_BODY.replace("{tenant}", tenant.as_str()).replace("{upload_id}", &row.upload.id))
     } else {
         row.upload.source.clone()
     }
