@@ -175,6 +175,17 @@ async fn url_path<S: Store + Clone>(store: S) {
     assert_eq!((r.status, r.code()), (409, "upload_used"), "{}", r.text);
     assert_eq!(ta.store().size().await.unwrap(), size);
 
+    // Two PUTs of one URL at once: exactly one is taken.
+    let r = send(create(&svc, "dealer-a", sales.clone())).await;
+    let race = at(r.body["url"].as_str().unwrap());
+    let race_id = r.body["upload_id"].as_str().unwrap().to_owned();
+    let body = big_csv(48 * 1024);
+    let (x, y) = tokio::join!(send(c.put(&race).body(body.clone())), send(c.put(&race).body(body.clone())));
+    let mut statuses = [x.status, y.status];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409], "{} / {}", x.text, y.text);
+    assert_eq!(ta.store().upload(&race_id).await.unwrap().unwrap().state, UploadState::Ingested);
+
     // Status and list, to readers of the tenant only.
     let r = send(c.get(format!("{b}/v1/tenants/dealer-a/uploads/{id}")).bearer_auth(&auditor)).await;
     assert_eq!(r.body["state"], "ingested", "{}", r.text);
@@ -256,13 +267,15 @@ async fn url_path<S: Store + Clone>(store: S) {
     assert!(!files.tenant(&tid("dealer-a")).unwrap().exists(&id3), "a PII file is deleted");
     assert!(!files_dir.path().join("dealer-a").join(format!("{id3}.evuf")).exists());
 
-    // Paging.
-    let r = send(c.get(format!("{b}/v1/tenants/dealer-a/uploads?limit=2")).bearer_auth(&auditor)).await;
-    assert_eq!(r.body["uploads"].as_array().unwrap().len(), 2, "{}", r.text);
+    // Paging (four uploads).
+    let r = send(c.get(format!("{b}/v1/tenants/dealer-a/uploads?limit=3")).bearer_auth(&auditor)).await;
+    assert_eq!(r.body["uploads"].as_array().unwrap().len(), 3, "{}", r.text);
+    assert_eq!(r.body["uploads"][0]["upload_id"], id.as_str());
     let next = r.body["next"].as_u64().unwrap();
-    let r = send(c.get(format!("{b}/v1/tenants/dealer-a/uploads?from={next}&limit=2")).bearer_auth(&auditor)).await;
+    let r = send(c.get(format!("{b}/v1/tenants/dealer-a/uploads?from={next}&limit=3")).bearer_auth(&auditor)).await;
     assert_eq!(r.body["uploads"].as_array().unwrap().len(), 1, "{}", r.text);
     assert_eq!(r.body["uploads"][0]["upload_id"], id3.as_str());
+    assert!(r.body["next"].is_null());
 
     // Audit log: every upload, refusal and ingestion of tenant A.
     let events = audit_events(&ledger, "dealer-a").await;
@@ -294,6 +307,102 @@ async fn url_path<S: Store + Clone>(store: S) {
             "{outcome} missing:\n{m}"
         );
     }
+    srv.shutdown().await.unwrap();
+}
+
+/// A valid CDK sales export of about `bytes`.
+pub fn big_csv(bytes: usize) -> Vec<u8> {
+    salted_csv(bytes, 0)
+}
+
+/// A valid CDK sales export of about `bytes`, distinct per `salt`.
+pub fn salted_csv(bytes: usize, salt: usize) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut out =
+        b"DealNo,ContractDate,StockNo,VIN,Sale Type,CashPrice,Front Gross,Back Gross,Finance Reserve,APR,Term,Salesman1No,FIMgrNo,Lender\n"
+            .to_vec();
+    let mut n = 0usize;
+    while out.len() < bytes {
+        let _ = writeln!(
+            out,
+            "{},2025-03-07,S{n},1HGCM82633A004352,NEW,32450.00,1200.50,-12.50,350.00,5.99,72,SP104,FI07,TD",
+            salt * 1_000_000 + n
+        );
+        n += 1;
+    }
+    out
+}
+
+/// Several tenants uploading at once: each upload lands in its own tenant's rows, files and
+/// log, and a URL of one tenant cannot be replayed into another.
+async fn concurrent_tenants<S: Store + Clone>(store: S) {
+    let ledger = Ledger::new(store.clone(), signer(), keys());
+    let names: Vec<String> = (0..4).map(|i| format!("rooftop-{i}")).collect();
+    for t in &names {
+        ledger.create_tenant(&tid(t), &TenantConfig::default()).await.unwrap();
+    }
+    let files_dir = TempDir::new("uploads-files");
+    let mut opts = quiet_options(ledger_server::http::HttpLimits::default());
+    opts.uploads = Some(settings(files_dir.path().to_owned(), 1 << 20, "http://placeholder"));
+    let srv = LocalServer::start(ledger.clone(), opts).await;
+    let b = srv.base.clone();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let c = reqwest::Client::new();
+    let mut tasks = Vec::new();
+    for (i, t) in names.iter().enumerate() {
+        let tok = token(&store, Some(t), Role::Service).await;
+        let (c, b, t) = (c.clone(), b.clone(), t.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut ids = Vec::new();
+            for k in 0..3 {
+                let r = send(
+                    c.post(format!("{b}/v1/tenants/{t}/uploads"))
+                        .bearer_auth(&tok)
+                        .json(&json!({"profile": "cdk", "export": "sales", "filename": "x.csv"})),
+                )
+                .await;
+                let url = r.body["url"].as_str().unwrap().replacen("http://placeholder", &b, 1);
+                // Replayed into the next tenant: refused.
+                let other = format!("rooftop-{}", (i + 1) % 4);
+                let r2 = send(c.put(url.replace(&format!("/{t}/"), &format!("/{other}/"))).body(big_csv(1000))).await;
+                assert_eq!(r2.status, 403, "{}", r2.text);
+                let body = salted_csv(64 * 1024, 1 + i * 10 + k);
+                let r = send(c.put(&url).body(body)).await;
+                assert_eq!(r.status, 200, "{}", r.text);
+                ids.push(r.body["upload_id"].as_str().unwrap().to_owned());
+            }
+            (t, ids)
+        }));
+    }
+    let files = ledger_server::uploads::files::LocalFileStore::new(files_dir.path(), SecretKey::from_bytes([9; 32]));
+    let mut all = Vec::new();
+    for task in tasks {
+        all.push(task.await.unwrap());
+    }
+    for (t, ids) in &all {
+        let tl = ledger.tenant(&tid(t)).await.unwrap();
+        let rows = tl.store().uploads(0, 100).await.unwrap();
+        let mut got: Vec<String> = rows.iter().map(|r| r.upload.id.clone()).collect();
+        got.sort();
+        let mut want = ids.clone();
+        want.sort();
+        assert_eq!(got, want, "{t} holds exactly its own uploads");
+        assert_eq!(tl.store().size().await.unwrap(), 6, "{t}: two claims per upload, nothing from another tenant");
+        for (other, other_ids) in &all {
+            if other != t {
+                for id in other_ids {
+                    assert!(tl.store().upload(id).await.unwrap().is_none());
+                    assert!(!files.tenant(&tid(t)).unwrap().exists(id), "{t}'s store has no file of {other}");
+                }
+            }
+        }
+    }
+    // A file moved into another tenant's directory does not open there (per-tenant keys).
+    let (t0, ids0) = &all[0];
+    let (t1, _) = &all[1];
+    std::fs::copy(files_dir.path().join(t0).join(format!("{}.evuf", ids0[0])), files_dir.path().join(t1).join(format!("{}.evuf", ids0[0])))
+        .unwrap();
+    assert!(files.tenant(&tid(t1)).unwrap().open(&ids0[0]).is_err());
     srv.shutdown().await.unwrap();
 }
 
@@ -331,4 +440,4 @@ async fn recovery_ingests_once<S: Store + Clone>(store: S) {
     assert_eq!(audit.iter().filter(|e| e["event"] == "ingested" && e["upload_id"] == id.as_str()).count(), 1);
 }
 
-test_support::both_backends!(url_path, recovery_ingests_once);
+test_support::both_backends!(url_path, concurrent_tenants, recovery_ingests_once);
