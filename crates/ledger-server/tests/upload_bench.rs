@@ -45,12 +45,14 @@ fn hwm_kib(pid: u32) -> u64 {
 
 fn write_csv(path: &Path, bytes: u64) {
     let mut w = BufWriter::new(std::fs::File::create(path).unwrap());
-    let header = "DealNo,ContractDate,StockNo,VIN,Sale Type,CashPrice,Front Gross,Back Gross,Finance Reserve,APR,Term,Salesman1No,FIMgrNo,Lender\n";
+    let header =
+        "DealNo,ContractDate,StockNo,VIN,Sale Type,CashPrice,Front Gross,Back Gross,Finance Reserve,APR,Term,Salesman1No,FIMgrNo,Lender\n";
     w.write_all(header.as_bytes()).unwrap();
     let mut written = header.len() as u64;
     let mut n = 0u64;
     while written < bytes {
-        let line = format!("{},2025-03-07,S{n},1HGCM82633A004352,NEW,32450.00,1200.50,-12.50,350.00,5.99,72,SP104,FI07,TD\n", 1_000_000 + n);
+        let line =
+            format!("{},2025-03-07,S{n},1HGCM82633A004352,NEW,32450.00,1200.50,-12.50,350.00,5.99,72,SP104,FI07,TD\n", 1_000_000 + n);
         w.write_all(line.as_bytes()).unwrap();
         written += line.len() as u64;
         n += 1;
@@ -80,7 +82,12 @@ fn upload_100_mib_end_to_end_against_pipeline_ingest() {
         let started = Instant::now();
         let out = tokio::task::spawn_blocking(move || {
             let input = BufReader::with_capacity(64 * 1024, std::fs::File::open(f).unwrap());
-            tokio::runtime::Handle::current().block_on(pipeline::ingest::ingest_file(&t, &profile, input, &pipeline::ingest::Options::default()))
+            tokio::runtime::Handle::current().block_on(pipeline::ingest::ingest_file(
+                &t,
+                &profile,
+                input,
+                &pipeline::ingest::Options::default(),
+            ))
         })
         .await
         .unwrap()

@@ -220,7 +220,8 @@ pub(crate) async fn put_body<S: Store + Clone>(
         Err(e) => return ApiError::from(e).into_response(),
     }
     let stream = body.into_data_stream().map(|r| r.map_err(|e| e.to_string()));
-    let stored = match svc.store_body(&t, &id, grant.max_bytes, stream).await {
+    let profile = service::profile_of(&row.upload.profile, &row.upload.export).ok();
+    let (stored, report) = match svc.store_body(&t, &id, grant.max_bytes, profile, stream).await {
         Ok(r) => r,
         Err(e) => {
             let (event, code) = match &e {
@@ -234,7 +235,7 @@ pub(crate) async fn put_body<S: Store + Clone>(
     };
     let _ =
         service::audit(&st.ledger, &tenant, "received", &detail(202, json!({"bytes": stored.bytes, "file_sha256": stored.sha256}))).await;
-    match svc.ingest(&t, &id).await {
+    match svc.ingest_checked(&t, &id, report).await {
         Ok(done) => {
             let code = if done.row.state == UploadState::Refused { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
             (code, Json(status(&done.row))).into_response()

@@ -380,13 +380,18 @@ impl<S: Store + Clone> UploadService<S> {
 
     /// Streams `body` into the upload `id` of `t` (already claimed `receiving` by the caller)
     /// and marks it `received`.
+    ///
+    /// The pipeline's check of `profile` reads the same chunks at the same time on a second
+    /// thread (one pass over the body instead of store-then-read-back); its report is
+    /// returned when it read exactly the stored bytes (see [`Self::ingest_checked`]).
     pub(crate) async fn store_body(
         &self,
         t: &TenantLedger<S::Tenant>,
         id: &str,
         limit: u64,
+        profile: Option<Profile>,
         mut body: impl futures_util::Stream<Item = Result<bytes_like::Chunk, String>> + Unpin,
-    ) -> Result<UploadRow, UploadError> {
+    ) -> Result<(UploadRow, Option<Report>), UploadError> {
         use futures_util::StreamExt as _;
         let files = self.files.tenant(t.store().tenant())?;
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes_like::Chunk, String>>(8);
@@ -395,12 +400,31 @@ impl<S: Store + Clone> UploadService<S> {
             let mut r = bytes_like::ChannelReader::new(rx);
             files.put(&name, &mut r, limit)
         });
+        let (mut ctx, check) = match profile {
+            Some(p) => {
+                let (ctx, crx) = tokio::sync::mpsc::channel::<Result<bytes_like::Chunk, String>>(8);
+                let check = tokio::task::spawn_blocking(move || {
+                    pipeline::ingest::check(&p, bytes_like::ChannelReader::new(crx), &ingest_options(), |_| {}).ok()
+                });
+                (Some(ctx), Some(check))
+            }
+            None => (None, None),
+        };
         let mut renew = tokio::time::interval(Duration::from_millis(u64::try_from(LEASE_MS / 4).unwrap_or(30_000)));
         renew.tick().await;
         loop {
             tokio::select! {
                 next = body.next() => match next {
-                    Some(item) => if tx.send(item).await.is_err() { break },
+                    Some(item) => {
+                        // The check may stop reading early (its error budget): then it is
+                        // simply not fed any more; the store decides the upload's fate.
+                        if let Some(c) = &ctx
+                            && c.send(item.clone()).await.is_err()
+                        {
+                            ctx = None;
+                        }
+                        if tx.send(item).await.is_err() { break }
+                    }
                     None => break,
                 },
                 _ = renew.tick() => {
@@ -417,7 +441,13 @@ impl<S: Store + Clone> UploadService<S> {
             }
         }
         drop(tx);
-        let stored = match put.await.map_err(|e| UploadError::Body(e.to_string()))? {
+        drop(ctx);
+        let stored = put.await.map_err(|e| UploadError::Body(e.to_string()))?;
+        let report = match check {
+            Some(c) => c.await.ok().flatten(),
+            None => None,
+        };
+        let stored = match stored {
             Ok(s) => s,
             Err(FileError::TooLarge { limit }) => {
                 self.release(t, id).await;
@@ -436,7 +466,8 @@ impl<S: Store + Clone> UploadService<S> {
         if !t.store().change_upload(id, UploadState::Receiving, UploadState::Received, &change, ledger::now()).await? {
             return Err(UploadError::Used);
         }
-        t.store().upload(id).await?.ok_or(UploadError::NotFound)
+        let report = report.filter(|r| r.sha256 == Some(stored.sha256) && r.stats.bytes_read == stored.bytes);
+        Ok((t.store().upload(id).await?.ok_or(UploadError::NotFound)?, report))
     }
 
     /// Gives a failed receive back: `receiving → pending` so the URL may be used again
@@ -451,6 +482,17 @@ impl<S: Store + Clone> UploadService<S> {
     /// # Errors
     /// [`UploadError`]; the row then stays `received` for the next attempt.
     pub async fn ingest(&self, t: &TenantLedger<S::Tenant>, id: &str) -> Result<Ingested, UploadError> {
+        self.ingest_checked(t, id, None).await
+    }
+
+    /// [`Self::ingest`] with the report of a check already run over exactly the stored bytes
+    /// (same profile, same options, same SHA-256 and length: the pipeline's check is a pure
+    /// function of the bytes, so it is the report a re-read would give). `None`: the file is
+    /// read back from the store and checked.
+    ///
+    /// # Errors
+    /// As [`Self::ingest`].
+    pub async fn ingest_checked(&self, t: &TenantLedger<S::Tenant>, id: &str, pre: Option<Report>) -> Result<Ingested, UploadError> {
         let row = t.store().upload(id).await?.ok_or(UploadError::NotFound)?;
         match row.state {
             UploadState::Received => {}
@@ -465,13 +507,18 @@ impl<S: Store + Clone> UploadService<S> {
         let name = id.to_owned();
         let opts = ingest_options();
         let checked = profile.clone();
-        let report = tokio::task::spawn_blocking(move || -> Result<Report, UploadError> {
-            let r = files.open(&name)?;
-            pipeline::ingest::check(&checked, BufReader::with_capacity(64 * 1024, r), &opts, |_| {})
-                .map_err(|e| UploadError::Files(FileError::Io(std::io::Error::other(e.to_string()))))
-        })
-        .await
-        .map_err(|e| UploadError::Body(e.to_string()))??;
+        let pre = pre.filter(|r| r.sha256.map(hex::encode) == row.sha256 && Some(r.stats.bytes_read) == row.bytes);
+        let report = if let Some(r) = pre {
+            r
+        } else {
+            tokio::task::spawn_blocking(move || -> Result<Report, UploadError> {
+                let r = files.open(&name)?;
+                pipeline::ingest::check(&checked, BufReader::with_capacity(64 * 1024, r), &opts, |_| {})
+                    .map_err(|e| UploadError::Files(FileError::Io(std::io::Error::other(e.to_string()))))
+            })
+            .await
+            .map_err(|e| UploadError::Body(e.to_string()))??
+        };
         let ingest_req = pipeline::ingest::ingest_request(&profile, &opts, &report).map_err(|e| UploadError::Invalid(e.to_string()))?;
         let sha = report.sha256.map(hex::encode).unwrap_or_default();
         let body = json!({
