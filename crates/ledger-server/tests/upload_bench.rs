@@ -68,6 +68,7 @@ fn upload_100_mib_end_to_end_against_pipeline_ingest() {
     let file = dir.path().join("cdk_sales.csv");
     write_csv(&file, mib << 20);
     let size = std::fs::metadata(&file).unwrap().len();
+    #[allow(clippy::cast_precision_loss)] // a file size, far below 2^52
     let mb = size as f64 / 1e6;
 
     // Floor: the pipeline's own ingest of the same file (what `pipeline ingest` runs), into a
