@@ -718,3 +718,94 @@ impl Drop for AbortOnDrop {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> UploadsConfig {
+        toml::from_str(text).unwrap()
+    }
+
+    fn listen() -> std::net::SocketAddr {
+        std::net::SocketAddr::from(([127, 0, 0, 1], 8080))
+    }
+
+    #[test]
+    fn defaults_and_limits_of_the_section() {
+        let master = SecretKey::from_bytes([3; 32]);
+        let s = parse("").resolve(&master, Some("/var/lib/ledger/uploads".into()), listen()).unwrap();
+        assert_eq!(s.expiry_ms, 15 * 60 * 1000);
+        assert_eq!(s.max_bytes, 256 << 20);
+        assert_eq!(s.public_url, "http://127.0.0.1:8080");
+        assert_eq!(s.dir, PathBuf::from("/var/lib/ledger/uploads"));
+        // The derived key signs with id m1, and differs per master key.
+        let g = Grant {
+            tenant: TenantId::new("t").unwrap(),
+            upload_id: "u".into(),
+            profile: "cdk".into(),
+            export: "sales".into(),
+            max_bytes: 1,
+            expires_at: UnixMillis(9),
+        };
+        let (kid, sig) = s.url_keys.sign("PUT", &g).unwrap();
+        assert_eq!(kid, "m1");
+        let other = parse("").resolve(&SecretKey::from_bytes([4; 32]), Some("/x".into()), listen()).unwrap();
+        assert!(other.url_keys.verify("PUT", &g, &kid, &sig, UnixMillis(1)).is_err());
+        // An hour at most, a non-zero size, a directory with PostgreSQL.
+        assert!(parse("expiry_seconds = 3600").resolve(&master, Some("/x".into()), listen()).is_ok());
+        assert!(parse("expiry_seconds = 3601").resolve(&master, Some("/x".into()), listen()).is_err());
+        assert!(parse("expiry_seconds = 0").resolve(&master, Some("/x".into()), listen()).is_err());
+        assert!(parse("max_bytes = 0").resolve(&master, Some("/x".into()), listen()).is_err());
+        assert!(parse("").resolve(&master, None, listen()).is_err());
+        assert!(toml::from_str::<UploadsConfig>("expiry = 5").is_err(), "unknown keys are refused");
+        let s = parse("public_url = \"https://l.example/\"\n[[sftp]]\ntenant = \"rooftop-7\"\nroot = \"/srv/d\"")
+            .resolve(&master, Some("/x".into()), listen())
+            .unwrap();
+        assert_eq!(s.public_url, "https://l.example");
+        assert_eq!(s.sftp, vec![(TenantId::new("rooftop-7").unwrap(), PathBuf::from("/srv/d"))]);
+        assert!(parse("[[sftp]]\ntenant = \"Bad Id\"\nroot = \"/d\"").resolve(&master, Some("/x".into()), listen()).is_err());
+    }
+
+    #[test]
+    fn url_keys_from_files_first_signs_all_verify() {
+        let dir = std::env::temp_dir().join(format!("upload-keys-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("k2"), "22".repeat(32)).unwrap();
+        std::fs::write(dir.join("k1"), format!("{}\n", "11".repeat(32))).unwrap();
+        std::fs::write(dir.join("bad"), "not hex").unwrap();
+        let master = SecretKey::from_bytes([3; 32]);
+        let d = dir.display();
+        let s = parse(&format!("url_keys = [{{ id = \"k2\", key_file = \"{d}/k2\" }}, {{ id = \"k1\", key_file = \"{d}/k1\" }}]"))
+            .resolve(&master, Some("/x".into()), listen())
+            .unwrap();
+        let g = Grant {
+            tenant: TenantId::new("t").unwrap(),
+            upload_id: "u".into(),
+            profile: "cdk".into(),
+            export: "sales".into(),
+            max_bytes: 1,
+            expires_at: UnixMillis(9),
+        };
+        assert_eq!(s.url_keys.sign("PUT", &g).unwrap().0, "k2");
+        let old = UrlKeys::new(vec![UrlKey::new("k1", SecretKey::from_bytes([0x11; 32])).unwrap()]).unwrap();
+        let (kid, sig) = old.sign("PUT", &g).unwrap();
+        assert!(s.url_keys.verify("PUT", &g, &kid, &sig, UnixMillis(1)).is_ok(), "the retired key still verifies");
+        for bad in [
+            format!("url_keys = [{{ id = \"k1\", key_file = \"{d}/bad\" }}]"),
+            format!("url_keys = [{{ id = \"k1\", key_file = \"{d}/missing\" }}]"),
+            format!("url_keys = [{{ id = \"k1\", key_file = \"{d}/k1\" }}, {{ id = \"k1\", key_file = \"{d}/k2\" }}]"),
+            format!("url_keys = [{{ id = \"no spaces\", key_file = \"{d}/k1\" }}]"),
+        ] {
+            assert!(parse(&bad).resolve(&master, Some("/x".into()), listen()).is_err(), "{bad}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn profiles_by_name() {
+        assert!(profile_of("cdk", "sales").is_ok());
+        assert!(matches!(profile_of("cdk", "payroll"), Err(UploadError::Invalid(_))));
+        assert!(matches!(profile_of("sap", "sales"), Err(UploadError::Invalid(_))));
+    }
+}
