@@ -17,6 +17,7 @@ use ledger_server::auth::Role;
 use ledger_server::uploads::files::{FileStore as _, TenantFiles as _};
 use ledger_server::uploads::url::{Grant, UrlKey, UrlKeys};
 use ledger_server::uploads::{UploadService, UploadSettings};
+use pipeline::analyze::cli as a;
 use serde_json::{Value, json};
 use test_support::fixtures::{keys, signer, tid};
 use test_support::server::{quiet_options, token};
@@ -39,6 +40,7 @@ pub fn settings(dir: PathBuf, max_bytes: u64, base: &str) -> UploadSettings {
         expiry_ms: 15 * 60 * 1000,
         max_bytes,
         sftp: Vec::new(),
+        rosters: Vec::new(),
         sftp_stable: Duration::ZERO,
         sftp_poll: Duration::from_millis(50),
     }
@@ -406,6 +408,75 @@ async fn concurrent_tenants<S: Store + Clone>(store: S) {
     srv.shutdown().await.unwrap();
 }
 
+fn analyze_fixture(name: &str) -> Vec<u8> {
+    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../pipeline/testdata/analyze").join(name)).unwrap()
+}
+
+/// A tenant with a roster: an accepted upload also gets the claims `pipeline analyze` writes
+/// for the file (the same library calls), all or nothing when the name-leak gate refuses one.
+async fn analyzed_with_a_roster<S: Store + Clone>(store: S) {
+    let ledger = Ledger::new(store.clone(), signer(), keys());
+    let t = ledger.create_tenant(&tid("dealer-q"), &TenantConfig::default()).await.unwrap();
+    let files_dir = TempDir::new("uploads-files");
+    let roster = Path::new(env!("CARGO_MANIFEST_DIR")).join("../pipeline/testdata/analyze/roster.csv");
+    let mut s = settings(files_dir.path().to_owned(), 1 << 20, "http://placeholder");
+    s.rosters = vec![(tid("dealer-q"), roster.clone())];
+    let mut opts = quiet_options(ledger_server::http::HttpLimits::default());
+    opts.uploads = Some(s);
+    let srv = LocalServer::start(ledger.clone(), opts).await;
+    let b = srv.base.clone();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let c = reqwest::Client::new();
+    let tok = token(&store, Some("dealer-q"), Role::Service).await;
+    let put = |body: Vec<u8>| {
+        let (c, b, tok) = (c.clone(), b.clone(), tok.clone());
+        async move {
+            let r = send(
+                c.post(format!("{b}/v1/tenants/dealer-q/uploads"))
+                    .bearer_auth(&tok)
+                    .json(&json!({"profile": "quorum", "export": "sales", "filename": "q.csv"})),
+            )
+            .await;
+            send(c.put(r.body["url"].as_str().unwrap().replacen("http://placeholder", &b, 1)).body(body)).await
+        }
+    };
+    let csv = analyze_fixture("quorum_sales.csv");
+    let r = put(csv.clone()).await;
+    assert_eq!((r.status, r.body["state"].as_str()), (200, Some("ingested")), "{}", r.text);
+    let seqs: Vec<u64> = r.body["claims"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    // What `pipeline analyze` would write for this file today.
+    let profile = pipeline::ingest::Profile::get(pipeline::ingest::Dms::Quorum, pipeline::ingest::Export::Sales).unwrap();
+    let entries = a::parse_roster(std::fs::File::open(&roster).unwrap()).unwrap();
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let as_of = a::date_from_days(i64::try_from(secs / 86_400).unwrap()).unwrap();
+    let analysis = a::analyze(&profile, csv.as_slice(), &ledger_server::uploads::service::ingest_options(), as_of).unwrap();
+    let run = pipeline::analyze::consumers::RunInfo {
+        profile: "quorum".into(),
+        export: "sales".into(),
+        file_sha256: hex::encode(analysis.report.sha256.unwrap()),
+        rows: analysis.report.rows,
+    };
+    let plan = a::plan(&analysis, &run, &entries, as_of);
+    assert!(plan.refused.is_empty() && plan.requests.len() >= 2, "the fixture gives findings and a gate");
+    assert_eq!(seqs.len(), 2 + plan.requests.len());
+    for (seq, (what, req)) in seqs[2..].iter().zip(&plan.requests) {
+        let stored = t.claim_parts(evidence_core::Seq(*seq)).await.unwrap().record.unwrap().1;
+        assert_eq!(stored, req.claim, "{what}");
+    }
+    let upload_claim = t.claim_parts(evidence_core::Seq(seqs[1])).await.unwrap().record.unwrap().1;
+    assert_eq!(upload_claim.body["analysis"]["written"], plan.requests.len());
+    // A file whose personnel column names a person: ingested, no analysis claim written.
+    let r = put(analyze_fixture("quorum_sales_leak.csv")).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let seqs: Vec<u64> = r.body["claims"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    assert_eq!(seqs.len(), 2, "the leak gate refuses the analysis as a whole");
+    let upload_claim = t.claim_parts(evidence_core::Seq(seqs[1])).await.unwrap().record.unwrap().1;
+    assert_eq!(upload_claim.body["analysis"]["written"], 0);
+    assert!(!upload_claim.body["analysis"]["refused_by_name_leak_gate"].as_array().unwrap().is_empty());
+    assert!(!upload_claim.body.to_string().contains("Tremblay"), "the refusal names no one");
+    srv.shutdown().await.unwrap();
+}
+
 /// A crash after the body was stored and acknowledged as `received` but before ingestion:
 /// the sweep ingests it once; a second sweep (or a second replica) adds nothing.
 async fn recovery_ingests_once<S: Store + Clone>(store: S) {
@@ -440,4 +511,4 @@ async fn recovery_ingests_once<S: Store + Clone>(store: S) {
     assert_eq!(audit.iter().filter(|e| e["event"] == "ingested" && e["upload_id"] == id.as_str()).count(), 1);
 }
 
-test_support::both_backends!(url_path, concurrent_tenants, recovery_ingests_once);
+test_support::both_backends!(url_path, concurrent_tenants, analyzed_with_a_roster, recovery_ingests_once);

@@ -35,6 +35,7 @@ fn settings(dir: PathBuf, stable: Duration) -> UploadSettings {
         expiry_ms: 60_000,
         max_bytes: 1 << 20,
         sftp: Vec::new(),
+        rosters: Vec::new(),
         sftp_stable: stable,
         sftp_poll: Duration::from_millis(50),
     }

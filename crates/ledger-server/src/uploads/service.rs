@@ -70,6 +70,11 @@ pub struct UploadsConfig {
     /// Per-tenant SFTP drop directories.
     #[serde(default)]
     pub sftp: Vec<SftpConfig>,
+    /// Per-tenant staff rosters (`tenant = "/path/roster.csv"`, the format of `pipeline analyze
+    /// --roster`): a tenant with one also gets `pipeline analyze`'s claims for each accepted
+    /// upload.
+    #[serde(default)]
+    pub rosters: std::collections::BTreeMap<String, PathBuf>,
     /// A drop file is taken once its size and modification time have not changed for this
     /// long (milliseconds, default 5000).
     #[serde(default = "default_stable")]
@@ -129,6 +134,8 @@ pub struct UploadSettings {
     pub max_bytes: u64,
     /// Drop directories.
     pub sftp: Vec<(TenantId, PathBuf)>,
+    /// Staff rosters of the tenants whose uploads are also analyzed.
+    pub rosters: Vec<(TenantId, PathBuf)>,
     /// Stability wait of a drop file.
     pub sftp_stable: Duration,
     /// Drop scan period.
@@ -170,7 +177,12 @@ impl UploadsConfig {
             let t = TenantId::new(s.tenant.clone()).map_err(|e| format!("[[uploads.sftp]] tenant: {e}"))?;
             sftp.push((t, s.root.clone()));
         }
+        let mut rosters = Vec::new();
+        for (t, path) in &self.rosters {
+            rosters.push((TenantId::new(t.clone()).map_err(|e| format!("[uploads] rosters: {e}"))?, path.clone()));
+        }
         Ok(UploadSettings {
+            rosters,
             dir,
             file_master: master.clone(),
             url_keys,
@@ -521,6 +533,8 @@ impl<S: Store + Clone> UploadService<S> {
         };
         let ingest_req = pipeline::ingest::ingest_request(&profile, &opts, &report).map_err(|e| UploadError::Invalid(e.to_string()))?;
         let sha = report.sha256.map(hex::encode).unwrap_or_default();
+        let (analysis, analysis_reqs) =
+            if report.accepted { self.analysis(t, id, &profile, &sha).await } else { (Value::Null, Vec::new()) };
         let body = json!({
             "schema": UPLOAD_SCHEMA,
             "upload_id": id,
@@ -531,10 +545,13 @@ impl<S: Store + Clone> UploadService<S> {
             "profile": row.upload.profile,
             "export": row.upload.export,
             "accepted": report.accepted,
+            "analysis": analysis,
         });
         let claim = Claim::new(ClaimKind::IngestRecord, body).map_err(|e| UploadError::Invalid(e.to_string()))?;
         let upload_req = AppendRequest::new(claim).with_idempotency_key(format!("upload:{id}"));
-        let receipts = t.append_many(vec![ingest_req, upload_req]).await?;
+        let mut batch = vec![ingest_req, upload_req];
+        batch.extend(analysis_reqs);
+        let receipts = t.append_many(batch).await?;
         let seqs: Vec<u64> = receipts.iter().map(|r| r.seq.0).collect();
         let to = if report.accepted { UploadState::Ingested } else { UploadState::Refused };
         let change = UploadChange {
@@ -558,6 +575,59 @@ impl<S: Store + Clone> UploadService<S> {
         });
         let _ = audit(&self.ledger, t.store().tenant(), outcome, &event).await;
         Ok(Ingested { row, report: Some(report) })
+    }
+
+    /// `pipeline analyze`'s claims for an accepted upload of a tenant with a roster: the
+    /// library calls `pipeline analyze` makes (`analyze`, `plan`, as of today UTC), all or
+    /// nothing as there (a claim the name-leak gate refuses means none is written). Each gets
+    /// the idempotency key `upload:<id>:a<n>`, so a re-run after a crash writes none twice.
+    /// Answers the summary recorded in the upload's claim (`null` without a roster).
+    async fn analysis(&self, t: &TenantLedger<S::Tenant>, id: &str, profile: &Profile, sha: &str) -> (Value, Vec<AppendRequest>) {
+        use pipeline::analyze::cli as a;
+        let Some((_, roster_path)) = self.settings.rosters.iter().find(|(tenant, _)| tenant == t.store().tenant()) else {
+            return (Value::Null, Vec::new());
+        };
+        let files = match self.files.tenant(t.store().tenant()) {
+            Ok(f) => f,
+            Err(e) => return (json!({"error": e.to_string()}), Vec::new()),
+        };
+        let (path, name, prof) = (roster_path.clone(), id.to_owned(), profile.clone());
+        let run = tokio::task::spawn_blocking(move || -> Result<a::Plan, String> {
+            let roster = std::fs::File::open(&path).map_err(|e| format!("roster: {e}")).and_then(a::parse_roster)?;
+            let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+            let as_of = a::date_from_days(i64::try_from(secs / 86_400).unwrap_or(0)).ok_or("the clock is out of range")?;
+            let input = files.open(&name).map_err(|e| e.to_string())?;
+            let analysis = a::analyze(&prof, BufReader::with_capacity(64 * 1024, input), &ingest_options(), as_of)?;
+            let run = pipeline::analyze::consumers::RunInfo {
+                profile: prof.dms.name().to_owned(),
+                export: prof.export.name().to_owned(),
+                file_sha256: analysis.report.sha256.map(hex::encode).unwrap_or_default(),
+                rows: analysis.report.rows,
+            };
+            Ok(a::plan(&analysis, &run, &roster, as_of))
+        })
+        .await;
+        match run {
+            Ok(Ok(plan)) if plan.refused.is_empty() => {
+                let n = plan.requests.len();
+                let reqs = plan
+                    .requests
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (_, r))| if r.idempotency_key.is_some() { r } else { r.with_idempotency_key(format!("upload:{id}:a{i}")) })
+                    .collect();
+                (json!({"written": n, "gate": plan.gate_pass, "file_sha256": sha}), reqs)
+            }
+            Ok(Ok(plan)) => {
+                let refused: Vec<&str> = plan.refused.iter().map(|r| r.what.as_str()).collect();
+                (json!({"written": 0, "refused_by_name_leak_gate": refused}), Vec::new())
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(tenant = %t.store().tenant(), upload = id, error = %e, "upload analysis not run");
+                (json!({"written": 0, "error": e}), Vec::new())
+            }
+            Err(e) => (json!({"written": 0, "error": e.to_string()}), Vec::new()),
+        }
     }
 
     /// Deletes the stored file of a PII refusal (idempotent).
