@@ -359,6 +359,16 @@ pub fn error_responses(r: &RouteSpec) -> Vec<(u16, String)> {
     if r.path == routes::CLAIMS || r.path == routes::CLAIMS_BATCH {
         out.push((403, "reserved_kind: a kind only the ledger writes (also forbidden, wrong_tenant)".to_owned()));
     }
+    if r.path == routes::UPLOAD_BODY {
+        out.push((403, "bad_upload_url: altered, another tenant's, or signed by an unknown or retired key".to_owned()));
+        out.push((409, "upload_used: the URL was already used (one PUT per URL, concurrent ones included)".to_owned()));
+        out.push((410, "upload_expired".to_owned()));
+        out.push((413, "body_too_large: over the URL's size limit (declared, or cut while reading)".to_owned()));
+        out.push((415, "upload_refused: a content type that is not CSV text".to_owned()));
+    }
+    if r.path == routes::UPLOAD {
+        out.push((404, "no_such_upload".to_owned()));
+    }
     if r.request.is_some() {
         out.push((413, "body_too_large: over the body limit (a declared Content-Length is refused before the body is read)".to_owned()));
         out.push((415, "unsupported_media_type: the body must be application/json".to_owned()));
