@@ -481,21 +481,21 @@ pub async fn build_input<T: TenantStore>(
             if leaf.kind_code != finding_code && leaf.kind_code != retraction && leaf.kind_code != supersession {
                 continue;
             }
-            let parts = t.claim_parts(leaf.seq).await?;
+            let (seq, kind_code, appended_at, content_hash) = (leaf.seq, leaf.kind_code, leaf.appended_at, leaf.content_hash);
+            let parts = t.claim_parts_of(leaf).await?;
             let Some((_, claim)) = parts.record else { continue };
             let body = claim.body;
-            if leaf.kind_code == finding_code {
-                let date =
-                    body.get("as_of").and_then(Value::as_str).and_then(|s| Date::parse(s).ok()).unwrap_or(Date::of(leaf.appended_at));
+            if kind_code == finding_code {
+                let date = body.get("as_of").and_then(Value::as_str).and_then(|s| Date::parse(s).ok()).unwrap_or(Date::of(appended_at));
                 if date >= period.from && date <= period.to {
                     if findings.len() == svc.max_findings {
                         return Err(ReportError::TooLarge { count: findings.len() + 1, max: svc.max_findings });
                     }
-                    findings.push((leaf.seq, leaf.appended_at, body, leaf.content_hash.to_hex()));
+                    findings.push((seq, appended_at, body, content_hash.to_hex()));
                 }
             } else if let Some(target) = body.get("seq").and_then(Value::as_u64) {
-                let by = leaf.seq.0;
-                let c = if leaf.kind_code == retraction {
+                let by = seq.0;
+                let c = if kind_code == retraction {
                     let reason =
                         body.get("reason").and_then(Value::as_str).unwrap_or("").chars().filter(|c| !c.is_control()).take(500).collect();
                     Correction::Retracted { by, reason }
@@ -511,7 +511,7 @@ pub async fn build_input<T: TenantStore>(
 
     // The first checkpoint sealing each finding, and its anchors.
     let mut rows = Vec::with_capacity(findings.len());
-    let mut attachments = Vec::with_capacity(findings.len());
+    let mut listed = Vec::with_capacity(findings.len());
     let mut delay_seen = std::collections::BTreeSet::new();
     let mut anchor_delays = Vec::new();
     for (seq, appended_at, body, hash) in findings {
@@ -530,7 +530,11 @@ pub async fn build_input<T: TenantStore>(
             Some(Correction::Superseded { by }) => reports::Status::Superseded { by: *by },
         };
         rows.push(finding_row(seq, appended_at, &body, hash, c.seq.0, a, status));
-        let bundle = t.bundle_at(&[seq], &cut).await?;
+        listed.push(seq);
+    }
+    // Every listed claim's bundle against the cut, in one pass over the tree.
+    let mut attachments = Vec::with_capacity(listed.len());
+    for (seq, bundle) in listed.iter().zip(t.bundles_at(&listed, &cut).await?) {
         let bytes = serde_json::to_vec_pretty(&bundle).map_err(|e| LedgerError::Internal(format!("bundle JSON: {e}")))?;
         attachments.push(reports::Attachment {
             file_name: format!("claim-{}.bundle.json", seq.0),
