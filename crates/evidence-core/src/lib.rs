@@ -48,6 +48,13 @@ pub mod internal {
         pub use crate::rfc3161::dev::*;
     }
 
+    /// Forgets every certificate signature the process has verified (the memo of
+    /// `crate::memo`), so that the next chain check pays every signature again: for benches
+    /// of the cold path (a token verified once, as counsel does).
+    pub fn clear_certificate_signature_memo() {
+        crate::pki::clear_cert_sig_memo();
+    }
+
     /// Parses one BER element spanning all of `bytes` (for tests of the reader's verdicts).
     ///
     /// # Errors

@@ -48,6 +48,13 @@ impl<K: Ord, V: Clone> BoundedMemo<K, V> {
         Ok(v)
     }
 
+    /// Forgets every remembered result.
+    pub(crate) fn clear(&self) {
+        if let Ok(mut m) = self.done.lock() {
+            m.clear();
+        }
+    }
+
     /// The remembered result for `key`, or `check()`'s, remembered.
     pub(crate) fn get_or_insert_with(&self, key: K, check: impl FnOnce() -> V) -> V {
         match self.get_or_try(key, || Ok::<V, std::convert::Infallible>(check())) {
@@ -75,6 +82,11 @@ impl<V: Clone> CertSigMemo<V> {
         key[..32].copy_from_slice(&Sha256::digest(child_der));
         key[32..].copy_from_slice(&Sha256::digest(issuer_der));
         self.0.get_or_try(key, check)
+    }
+
+    /// Forgets every remembered check (the next verification of a chain is a cold one).
+    pub(crate) fn clear(&self) {
+        self.0.clear();
     }
 }
 
@@ -105,6 +117,8 @@ mod tests {
         assert_eq!(memo.get_or_check(b"child", b"root", || check(Ok(9))), Ok(7), "remembered");
         assert_eq!(memo.get_or_check(b"child", b"other root", || check(Ok(9))), Ok(9), "a different issuer is a different check");
         assert_eq!(memo.get_or_check(b"other child", b"root", || check(Err(()))), Err(()));
-        assert_eq!(calls, 4);
+        memo.clear();
+        assert_eq!(memo.get_or_check(b"child", b"root", || check(Ok(9))), Ok(9), "forgotten");
+        assert_eq!(calls, 5);
     }
 }

@@ -370,6 +370,7 @@ pub fn parse_period(from: &str, to: &str) -> Result<Period, ReportError> {
 /// The anchoring facts of one checkpoint, as the report shows them.
 struct CheckpointAnchors {
     tsa: Option<(String, UnixMillis)>,
+    fabric: Option<reports::FabricTx>,
     states: Vec<(reports::Rail, reports::AnchorState)>,
     delays: Vec<reports::AnchorDelay>,
 }
@@ -381,8 +382,9 @@ fn rail_of(r: Rail) -> reports::Rail {
     }
 }
 
-fn anchors_of(c: &CheckpointRow, rows: &[AnchorRow]) -> CheckpointAnchors {
-    let mut out = CheckpointAnchors { tsa: None, states: Vec::new(), delays: Vec::new() };
+/// The anchoring facts of checkpoint `seq`, sealed at `sealed_at`, from its outbox rows.
+fn anchors_of(seq: u64, sealed_at: UnixMillis, rows: &[AnchorRow]) -> CheckpointAnchors {
+    let mut out = CheckpointAnchors { tsa: None, fabric: None, states: Vec::new(), delays: Vec::new() };
     for rail in Rail::ALL {
         let of_rail: Vec<&AnchorRow> = rows.iter().filter(|r| r.rail == rail).collect();
         if of_rail.is_empty() {
@@ -399,8 +401,8 @@ fn anchors_of(c: &CheckpointRow, rows: &[AnchorRow]) -> CheckpointAnchors {
         out.states.push((rail_of(rail), state));
         if let Some(a) = anchored {
             if let Some(at) = a.anchored_at {
-                let delay_ms = u64::try_from(at.0.saturating_sub(c.sealed_at.0)).unwrap_or(0);
-                out.delays.push(reports::AnchorDelay { checkpoint_seq: c.seq.0, rail: rail_of(rail), delay_ms });
+                let delay_ms = u64::try_from(at.0.saturating_sub(sealed_at.0)).unwrap_or(0);
+                out.delays.push(reports::AnchorDelay { checkpoint_seq: seq, rail: rail_of(rail), delay_ms });
             }
             if rail == Rail::Tsa
                 && let Some(ev) = &a.evidence
@@ -410,9 +412,28 @@ fn anchors_of(c: &CheckpointRow, rows: &[AnchorRow]) -> CheckpointAnchors {
                 let name = a.authority.clone().or(token.tst_info.tsa_name.clone()).unwrap_or_else(|| "RFC 3161 TSA".into());
                 out.tsa = Some((name, token.tst_info.gen_time));
             }
+            if rail == Rail::Fabric
+                && let Some(ev) = &a.evidence
+            {
+                out.fabric = fabric_tx(ev);
+            }
         }
     }
     out
+}
+
+/// The block number and transaction id of a stored Fabric anchor (a `FabricAnchor` receipt),
+/// read from the block for display (the bundle's verification is what proves it). None when
+/// the evidence is not a receipt whose block decodes (logged).
+fn fabric_tx(evidence: &[u8]) -> Option<reports::FabricTx> {
+    let receipt: evidence_core::bundle::FabricAnchor = serde_json::from_slice(evidence)
+        .inspect_err(|e| tracing::warn!(error = %e, "stored Fabric evidence is not a receipt; the report shows no block"))
+        .ok()?;
+    let limits = evidence_core::fabric::BlockLimits::default();
+    let at = evidence_core::fabric::anchor_position(&receipt.block.0, u64::from(receipt.tx_index), &limits)
+        .inspect_err(|e| tracing::warn!(error = %e, "stored Fabric block does not decode; the report shows no block"))
+        .ok()?;
+    Some(reports::FabricTx { block: at.block_number, tx_id: (!at.tx_id.is_empty()).then_some(at.tx_id) })
 }
 
 /// What a retraction or supersession says about its target.
@@ -449,7 +470,7 @@ pub async fn build_input<T: TenantStore>(
     let mut anchors: std::collections::HashMap<u64, CheckpointAnchors> = std::collections::HashMap::new();
     let (mut complete, mut tsa_only): (Option<usize>, Option<usize>) = (None, None);
     for (i, c) in checkpoints.iter().enumerate().rev() {
-        let a = anchors_of(c, &t.anchor_state(c.seq).await?);
+        let a = anchors_of(c.seq.0, c.sealed_at, &t.anchor_state(c.seq).await?);
         let has_tsa = a.tsa.is_some();
         let all = !a.states.is_empty() && a.states.iter().all(|(_, s)| *s == reports::AnchorState::Anchored);
         anchors.insert(c.seq.0, a);
@@ -481,21 +502,21 @@ pub async fn build_input<T: TenantStore>(
             if leaf.kind_code != finding_code && leaf.kind_code != retraction && leaf.kind_code != supersession {
                 continue;
             }
-            let parts = t.claim_parts(leaf.seq).await?;
+            let (seq, kind_code, appended_at, content_hash) = (leaf.seq, leaf.kind_code, leaf.appended_at, leaf.content_hash);
+            let parts = t.claim_parts_of(leaf).await?;
             let Some((_, claim)) = parts.record else { continue };
             let body = claim.body;
-            if leaf.kind_code == finding_code {
-                let date =
-                    body.get("as_of").and_then(Value::as_str).and_then(|s| Date::parse(s).ok()).unwrap_or(Date::of(leaf.appended_at));
+            if kind_code == finding_code {
+                let date = body.get("as_of").and_then(Value::as_str).and_then(|s| Date::parse(s).ok()).unwrap_or(Date::of(appended_at));
                 if date >= period.from && date <= period.to {
                     if findings.len() == svc.max_findings {
                         return Err(ReportError::TooLarge { count: findings.len() + 1, max: svc.max_findings });
                     }
-                    findings.push((leaf.seq, leaf.appended_at, body, leaf.content_hash.to_hex()));
+                    findings.push((seq, appended_at, body, content_hash.to_hex()));
                 }
             } else if let Some(target) = body.get("seq").and_then(Value::as_u64) {
-                let by = leaf.seq.0;
-                let c = if leaf.kind_code == retraction {
+                let by = seq.0;
+                let c = if kind_code == retraction {
                     let reason =
                         body.get("reason").and_then(Value::as_str).unwrap_or("").chars().filter(|c| !c.is_control()).take(500).collect();
                     Correction::Retracted { by, reason }
@@ -511,14 +532,14 @@ pub async fn build_input<T: TenantStore>(
 
     // The first checkpoint sealing each finding, and its anchors.
     let mut rows = Vec::with_capacity(findings.len());
-    let mut attachments = Vec::with_capacity(findings.len());
+    let mut listed = Vec::with_capacity(findings.len());
     let mut delay_seen = std::collections::BTreeSet::new();
     let mut anchor_delays = Vec::new();
     for (seq, appended_at, body, hash) in findings {
         let ci = checkpoints.partition_point(|c| c.root.tree_size.0 <= seq.0);
         let Some(c) = checkpoints.get(ci) else { continue };
         if let std::collections::hash_map::Entry::Vacant(e) = anchors.entry(c.seq.0) {
-            e.insert(anchors_of(c, &t.anchor_state(c.seq).await?));
+            e.insert(anchors_of(c.seq.0, c.sealed_at, &t.anchor_state(c.seq).await?));
         }
         let a = &anchors[&c.seq.0];
         if delay_seen.insert(c.seq.0) {
@@ -530,7 +551,11 @@ pub async fn build_input<T: TenantStore>(
             Some(Correction::Superseded { by }) => reports::Status::Superseded { by: *by },
         };
         rows.push(finding_row(seq, appended_at, &body, hash, c.seq.0, a, status));
-        let bundle = t.bundle_at(&[seq], &cut).await?;
+        listed.push(seq);
+    }
+    // Every listed claim's bundle against the cut, in one pass over the tree.
+    let mut attachments = Vec::with_capacity(listed.len());
+    for (seq, bundle) in listed.iter().zip(t.bundles_at(&listed, &cut).await?) {
         let bytes = serde_json::to_vec_pretty(&bundle).map_err(|e| LedgerError::Internal(format!("bundle JSON: {e}")))?;
         attachments.push(reports::Attachment {
             file_name: format!("claim-{}.bundle.json", seq.0),
@@ -554,7 +579,7 @@ pub async fn build_input<T: TenantStore>(
             checkpoint_hash_hex: cut.hash.to_hex(),
             sealed_at: cut.sealed_at,
             tsa: cut_anchors.tsa.as_ref().map(|(name, at)| reports::TsaStamp { name: name.clone(), gen_time: *at }),
-            fabric_block: None,
+            fabric: cut_anchors.fabric.clone(),
         },
         anchor_delays,
         findings: rows,
@@ -652,6 +677,7 @@ fn finding_row(
         checkpoint_seq,
         tsa_gen_time: a.tsa.as_ref().map(|(_, t)| *t),
         anchoring: a.states.clone(),
+        fabric: a.fabric.clone(),
         status,
     }
 }
@@ -690,9 +716,62 @@ mod tests {
     fn anchors() -> CheckpointAnchors {
         CheckpointAnchors {
             tsa: Some(("dev TSA".into(), UnixMillis(1_795_000_000_000))),
+            fabric: None,
             states: vec![(reports::Rail::Tsa, reports::AnchorState::Anchored)],
             delays: Vec::new(),
         }
+    }
+
+    /// A stored Fabric anchor (the receipt as the Gateway rail stores it) shows its block
+    /// number and transaction id on the cover and the rows; evidence that is not a receipt
+    /// shows none (and does not fail the report).
+    #[test]
+    fn the_fabric_block_and_tx_of_a_checkpoint_are_read_from_its_receipt() {
+        let factory = fabric_anchor::emulator::ReceiptFactory::new("evidence").unwrap();
+        let hash = evidence_core::CheckpointHash([7; 32]);
+        // Two anchors, so the second is not in the channel's first block.
+        factory.receipt("rooftop-7", 0, &evidence_core::CheckpointHash([6; 32])).unwrap();
+        let (receipt, key) = factory.receipt("rooftop-7", 1, &hash).unwrap();
+        let roots = factory.trust().msp_roots().unwrap();
+        let verified =
+            evidence_core::fabric::verify_receipt(&receipt, &hash, &key, &roots, None, &evidence_core::fabric::BlockLimits::default())
+                .unwrap();
+        let anchor = evidence_core::bundle::FabricAnchor {
+            channel: receipt.channel.clone(),
+            block: evidence_core::bundle::Base64(receipt.block.clone()),
+            tx_index: u32::try_from(receipt.tx_index).unwrap(),
+            key,
+            msp_roots: Vec::new(),
+        };
+        let row = |rail: Rail, evidence: Vec<u8>| AnchorRow {
+            id: 1,
+            checkpoint_seq: evidence_core::CheckpointSeq(1),
+            rail,
+            state: AnchorState::Anchored,
+            attempts: 1,
+            next_attempt_at: UnixMillis(0),
+            last_error: None,
+            evidence: Some(evidence),
+            authority: Some("emulator".into()),
+            jurisdiction: None,
+            in_residency: Some(true),
+            reanchor_of: None,
+            created_at: UnixMillis(0),
+            anchored_at: Some(UnixMillis(2_000)),
+        };
+        let a = anchors_of(1, UnixMillis(1_000), &[row(Rail::Fabric, serde_json::to_vec(&anchor).unwrap())]);
+        let x = a.fabric.clone().unwrap();
+        assert!(verified.block.number > 0);
+        assert_eq!(x.block, verified.block.number);
+        assert_eq!(x.tx_id.as_deref(), Some(receipt.tx_id.as_str()));
+        assert_eq!(a.states, vec![(reports::Rail::Fabric, reports::AnchorState::Anchored)]);
+        let body = json!({"analyzer": "fi", "rule": "fi.reserve_outlier", "staff_code": "FI-07", "measures": {}});
+        let f = finding_row(Seq(2), UnixMillis(1_000), &body, "ab".repeat(32), 1, &a, reports::Status::Active);
+        assert_eq!(f.fabric, Some(x));
+        // Evidence that is not a receipt, or a receipt pointing past the block's transactions.
+        assert!(anchors_of(1, UnixMillis(1_000), &[row(Rail::Fabric, b"not json".to_vec())]).fabric.is_none());
+        let past = evidence_core::bundle::FabricAnchor { tx_index: 99, ..anchor };
+        assert!(anchors_of(1, UnixMillis(1_000), &[row(Rail::Fabric, serde_json::to_vec(&past).unwrap())]).fabric.is_none());
     }
 
     #[test]

@@ -556,7 +556,55 @@ async fn token_records_round_trip<S: Store>(s: S) {
     assert_eq!(s.token(&bound.id).await.unwrap().unwrap().revoked_at, Some(UnixMillis(5_000)));
 }
 
+/// The batched bundles a signed report attaches are the single-claim bundles, byte for byte:
+/// over a tree of several 256-leaf blocks (stored nodes and recomputed low nodes), on the
+/// checkpoint asked for while newer ones exist, with an erased claim, a retracted one, an
+/// incident window and a claim listed twice, on a checkpoint with its TSA anchor.
+async fn batched_bundles_equal_single_bundles<S: Store>(s: S) {
+    let l = ledger(s);
+    let t = l.create_tenant(&tid("dealer-batch"), &TenantConfig::default()).await.unwrap();
+    let tsa = Switchable::new(OpensslTsa::generate("Batch TSA", "CA").unwrap());
+    let fabric = Switchable::new(FabricTestDouble { jurisdiction: Some("CA".into()) });
+    let rs = t.append_batch((0..700).map(finding).collect()).await.unwrap();
+    t.retract(Seq(5), "wrong").await.unwrap();
+    t.erase(Seq(300), "subject request").await.unwrap();
+    let at = rs[600].appended_at;
+    t.incident(UnixMillis(at.0 - 1), UnixMillis(at.0 + 1), "pii_in_model_request", serde_json::json!({"request": "r-2"})).await.unwrap();
+    let later = t.append_batch((700..1100).map(finding).collect()).await.unwrap();
+    let cut = t.seal_now().await.unwrap();
+    assert_eq!(t.process_anchors(&tsa, &fabric, 10).await.unwrap().anchored, 2);
+    let cut = t.checkpoint(cut.seq).await.unwrap();
+    t.append_batch((1100..1200).map(finding).collect()).await.unwrap();
+    t.seal_now().await.unwrap();
+    let size = cut.root.tree_size.0;
+    let seqs: Vec<Seq> = [0, 1, 5, 255, 256, 257, 300, 511, 512, 600, 601, 1023, 1024, 1050, size - 1, 600, 0]
+        .into_iter()
+        .chain((640..700).step_by(3))
+        .map(Seq)
+        .collect();
+    let batched = t.bundles_at(&seqs, &cut).await.unwrap();
+    assert_eq!(batched.len(), seqs.len());
+    for (seq, b) in seqs.iter().zip(&batched) {
+        let single = t.bundle_at(&[*seq], &cut).await.unwrap();
+        assert_eq!(serde_json::to_vec_pretty(b).unwrap(), serde_json::to_vec_pretty(&single).unwrap(), "claim {}", seq.0);
+    }
+    // What the comparison covers is really there.
+    let of = |seq: u64| &batched[seqs.iter().position(|s| s.0 == seq).unwrap()].claims[0];
+    assert_eq!(of(300).record_status, RecordStatus::Erased);
+    assert_eq!(of(600).incidents.len(), 1);
+    // The window is at +/- 1 ms of the first batch's append time; the later batch was
+    // appended after three durable commits.
+    assert!(later[350].appended_at.0 > at.0 + 1);
+    assert!(of(1050).incidents.is_empty());
+    assert_eq!(batched[0].anchors.timestamps.len(), 1);
+    assert!(batched[0].later_checkpoints.is_empty());
+    // A claim the checkpoint does not seal is refused, as in the single path.
+    assert!(matches!(t.bundles_at(&[Seq(1), Seq(size)], &cut).await, Err(LedgerError::NotSealed(s)) if s == Seq(size)));
+    assert!(t.bundles_at(&[], &cut).await.unwrap().is_empty());
+}
+
 test_support::both_backends!(
+    batched_bundles_equal_single_bundles,
     token_records_round_trip,
     a_seal_that_lost_the_race_stores_nothing,
     concurrent_seals_and_appends_keep_one_chain,

@@ -13,7 +13,7 @@ use evidence_core::internal::dev_tsa::DevTsa;
 use evidence_core::rfc3161;
 use evidence_core::types::UnixMillis;
 use reports::{
-    AnchorDelay, AnchorState, Attachment, CutCheckpoint, Date, Finding, OperationalId, Period, PersonnelCode, Rail, ReportInput,
+    AnchorDelay, AnchorState, Attachment, CutCheckpoint, Date, FabricTx, Finding, OperationalId, Period, PersonnelCode, Rail, ReportInput,
     SigningIdentity, Status, TsaStamp,
 };
 
@@ -41,6 +41,7 @@ fn input(n: u64) -> ReportInput {
             checkpoint_seq: 10 + i / 100,
             tsa_gen_time: Some(GEN_TIME),
             anchoring: vec![(Rail::Tsa, AnchorState::Anchored), (Rail::Fabric, AnchorState::Anchored)],
+            fabric: Some(FabricTx { block: 100 + i / 50, tx_id: Some(format!("{i:064x}")) }),
             status: if i % 50 == 7 { Status::Retracted { by: n + i, reason: "re-contracted".into() } } else { Status::Active },
         })
         .collect();
@@ -58,7 +59,7 @@ fn input(n: u64) -> ReportInput {
             checkpoint_hash_hex: hex32(1, 9),
             sealed_at: GEN_TIME,
             tsa: Some(TsaStamp { name: "dev".into(), gen_time: GEN_TIME }),
-            fabric_block: Some(7),
+            fabric: Some(FabricTx { block: 7, tx_id: Some("ab".repeat(32)) }),
         },
         anchor_delays: (0..100).map(|s| AnchorDelay { checkpoint_seq: s, rail: Rail::Tsa, delay_ms: 500 + s * 3 }).collect(),
         findings,

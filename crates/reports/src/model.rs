@@ -138,8 +138,17 @@ pub struct CutCheckpoint {
     pub sealed_at: UnixMillis,
     /// The RFC 3161 anchor, if it is in.
     pub tsa: Option<TsaStamp>,
-    /// The Fabric block holding the anchor transaction, if it is in.
-    pub fabric_block: Option<u64>,
+    /// The Fabric transaction that anchors it, if it is in.
+    pub fabric: Option<FabricTx>,
+}
+
+/// A Fabric anchor transaction as the report shows it: the block holding it and its id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FabricTx {
+    /// The block's number on the channel.
+    pub block: u64,
+    /// The transaction id (hex), when the stored receipt names one.
+    pub tx_id: Option<String>,
 }
 
 /// An RFC 3161 stamp as the report shows it.
@@ -340,6 +349,8 @@ pub struct Finding {
     pub tsa_gen_time: Option<UnixMillis>,
     /// Anchoring state per rail.
     pub anchoring: Vec<(Rail, AnchorState)>,
+    /// The Fabric transaction anchoring that checkpoint, once anchored there.
+    pub fabric: Option<FabricTx>,
     /// Active, retracted or superseded.
     pub status: Status,
 }
@@ -478,6 +489,9 @@ impl ReportInput {
         if let Some(t) = &self.checkpoint.tsa {
             check_text("checkpoint.tsa.name", &t.name, 300)?;
         }
+        if let Some(id) = self.checkpoint.fabric.as_ref().and_then(|f| f.tx_id.as_ref()) {
+            check_text("checkpoint.fabric.tx_id", id, 128)?;
+        }
         for f in &self.findings {
             check_hex("finding.content_hash_hex", &f.content_hash_hex)?;
             check_text("finding.kind", &f.kind, 64)?;
@@ -496,6 +510,9 @@ impl ReportInput {
                 if let AnchorState::Failed(why) = s {
                     check_text("finding.anchoring.failed", why, 300)?;
                 }
+            }
+            if let Some(id) = f.fabric.as_ref().and_then(|f| f.tx_id.as_ref()) {
+                check_text("finding.fabric.tx_id", id, 128)?;
             }
             if let Status::Retracted { reason, .. } = &f.status {
                 check_text("finding.status.reason", reason, 500)?;

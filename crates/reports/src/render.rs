@@ -294,7 +294,14 @@ impl R<'_> {
             }
             None => self.kv(&mut f, sec, "TSA genTime", "not anchored yet", false),
         }
-        self.kv(&mut f, sec, "Fabric block", &c.fabric_block.map_or_else(|| "not anchored yet".into(), |b| b.to_string()), false);
+        match &c.fabric {
+            Some(x) => {
+                self.kv(&mut f, sec, "Fabric block", &x.block.to_string(), false);
+                let tx = x.tx_id.as_deref().map_or_else(|| "not named by the stored receipt".to_owned(), grouped_hex);
+                self.kv(&mut f, sec, "Fabric transaction", &tx, true);
+            }
+            None => self.kv(&mut f, sec, "Fabric block", "not anchored yet", false),
+        }
         self.heading(&mut f, sec, 2, "Signature");
         self.para(
             &mut f,
@@ -906,6 +913,10 @@ fn rail_state(f: &Finding) -> String {
         .map(|(r, s)| {
             let st = match s {
                 AnchorState::Pending => "pending".to_owned(),
+                // The block (and the start of the transaction id) on Fabric, once known.
+                AnchorState::Anchored if *r == Rail::Fabric && f.fabric.is_some() => {
+                    f.fabric.as_ref().map_or_else(String::new, fabric_short)
+                }
                 AnchorState::Anchored => "anchored".to_owned(),
                 AnchorState::Failed(why) => format!("failed ({why})"),
             };
@@ -913,6 +924,14 @@ fn rail_state(f: &Finding) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// `block N`, and the transaction id's first 12 digits on a second line.
+fn fabric_short(x: &crate::model::FabricTx) -> String {
+    match &x.tx_id {
+        Some(id) => format!("block {}\ntx {}...", x.block, id.chars().take(12).collect::<String>()),
+        None => format!("block {}", x.block),
+    }
 }
 
 fn columns() -> Vec<Column> {

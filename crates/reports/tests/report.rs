@@ -17,8 +17,8 @@ use evidence_core::internal::dev_tsa::DevTsa;
 use evidence_core::rfc3161;
 use evidence_core::types::UnixMillis;
 use reports::{
-    Amount, AnchorDelay, AnchorState, Attachment, CutCheckpoint, Date, DatedFact, Finding, OperationalId, Period, PersonnelCode, Rail,
-    ReportInput, SignError, SigningIdentity, Status, TsaStamp,
+    Amount, AnchorDelay, AnchorState, Attachment, CutCheckpoint, Date, DatedFact, FabricTx, Finding, OperationalId, Period, PersonnelCode,
+    Rail, ReportInput, SignError, SigningIdentity, Status, TsaStamp,
 };
 
 const GEN_TIME: UnixMillis = UnixMillis(1_795_000_000_000); // 2026-11-18T11:06:40Z
@@ -160,6 +160,7 @@ fn sample(n: usize, attach: usize) -> ReportInput {
                     (Rail::Tsa, AnchorState::Anchored),
                     (Rail::Fabric, if i % 23 == 0 { AnchorState::Pending } else { AnchorState::Anchored }),
                 ],
+                fabric: (i % 23 != 0).then(|| FabricTx { block: 1_000 + i / 50, tx_id: Some(hex32(i, 4)) }),
                 status,
             }
         })
@@ -200,7 +201,7 @@ fn sample(n: usize, attach: usize) -> ReportInput {
             checkpoint_hash_hex: hex32(999, 3),
             sealed_at: GEN_TIME,
             tsa: Some(TsaStamp { name: "development TSA (not evidence)".into(), gen_time: UnixMillis(GEN_TIME.0 + 812) }),
-            fabric_block: Some(1_234),
+            fabric: Some(FabricTx { block: 1_234, tx_id: Some(hex32(999, 5)) }),
         },
         anchor_delays,
         findings,
@@ -367,6 +368,20 @@ fn text_is_searchable_and_every_page_is_labelled() {
     let root = &input.checkpoint.root_hex;
     assert!(text.contains(&root[..16]) && text.contains(&root[48..]), "root not on the cover");
     assert!(text.contains(&input.checkpoint.tsa.as_ref().unwrap().gen_time.to_rfc3339()));
+    // The Fabric block and transaction id of the cut on the cover.
+    let fabric = input.checkpoint.fabric.as_ref().unwrap();
+    let tx = fabric.tx_id.as_ref().unwrap();
+    // (pdftotext lists the cover's labels, then its values: the TSA's name, then the block.)
+    assert!(text.contains("Fabric block\nFabric transaction\n"), "cover labels");
+    assert!(text.contains(&format!("development TSA (not evidence)\n{}\n", fabric.block)), "cover block");
+    assert!(text.contains(&tx[..16]) && text.contains(&tx[48..]), "cover tx id");
+    // Per row: the block (and the start of the tx id) where Fabric is anchored, pending elsewhere.
+    for f in [&input.findings[1], &input.findings[input.findings.len() - 1]] {
+        let x = f.fabric.as_ref().unwrap();
+        assert!(text.contains(&format!("Fabric: block {}", x.block)), "row {} block", f.leaf_index);
+        assert!(text.contains(&format!("tx {}...", &x.tx_id.as_ref().unwrap()[..12])), "row {} tx", f.leaf_index);
+    }
+    assert!(input.findings[0].fabric.is_none() && text.contains("Fabric: pending"));
     // Every finding's leaf and hash is in the table; the last one too (paging).
     for f in [&input.findings[0], &input.findings[input.findings.len() - 1]] {
         assert!(text.contains(&f.content_hash_hex[..16]), "hash of leaf {} missing", f.leaf_index);

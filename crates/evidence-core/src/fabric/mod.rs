@@ -55,7 +55,10 @@ mod receipt;
 mod verify;
 
 pub use error::{CertificateProblem, FabricError, Location, SignatureRole};
-pub use receipt::{ANCHOR_NAMESPACE, AnchorAt, FabricReceipt, ReceiptMspRoot, ReceiptReport, anchor_value, verify_anchor, verify_receipt};
+pub use receipt::{
+    ANCHOR_NAMESPACE, AnchorAt, AnchorPosition, FabricReceipt, ReceiptMspRoot, ReceiptReport, anchor_position, anchor_value, verify_anchor,
+    verify_receipt,
+};
 pub use verify::{
     BlockLimits, BlockReport, HEADER_TYPE_ENDORSER_TRANSACTION, MspRoots, Predecessor, SignatureReport, TxReport, header_der, header_hash,
     verify_block,

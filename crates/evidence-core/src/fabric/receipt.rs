@@ -204,3 +204,36 @@ fn find_write(payload_data: &[u8], at: Location, key: &str, value: &str) -> Resu
         Err(ws_err(format!("the key is written with other value(s): {seen:?}")))
     }
 }
+
+/// Where an anchor transaction sits: its block's number and its transaction id, as the block
+/// says (decoded, **not verified**: for display, e.g. a report's anchoring column; what proves
+/// the anchor is [`verify_anchor`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnchorPosition {
+    /// `BlockHeader.number`.
+    pub block_number: u64,
+    /// `ChannelHeader.tx_id` of the transaction at the index.
+    pub tx_id: String,
+}
+
+/// Reads the block number and the transaction id at `tx_index` from a protobuf-encoded
+/// `common.Block`, with `opts`' size caps, verifying nothing.
+///
+/// # Errors
+/// [`FabricError::Decode`], [`FabricError::TooLarge`], [`FabricError::Missing`] for a
+/// malformed block; [`FabricError::TxIndex`] when the block has no transaction at the index.
+pub fn anchor_position(block: &[u8], tx_index: u64, opts: &BlockLimits) -> Result<AnchorPosition, FabricError> {
+    let block = decode_block(block, opts)?;
+    let number = block.header.as_ref().ok_or(FabricError::Missing { at: Location::default(), field: "Block.header" })?.number;
+    let txs = block.data.as_ref().map_or(&[][..], |d| &d.data[..]);
+    let index = usize::try_from(tx_index).ok().filter(|i| *i < txs.len());
+    let Some(index) = index else {
+        return Err(FabricError::TxIndex { block: number, tx_index, count: txs.len() });
+    };
+    let at = Location { block: Some(number), tx: Some(index) };
+    let env: super::proto::common::Envelope = decode(&txs[index], at, "common.Envelope")?;
+    let payload: super::proto::common::Payload = decode(&env.payload, at, "common.Payload")?;
+    let header = payload.header.as_ref().ok_or(FabricError::Missing { at, field: "Payload.header" })?;
+    let ch: super::proto::common::ChannelHeader = decode(&header.channel_header, at, "common.ChannelHeader")?;
+    Ok(AnchorPosition { block_number: number, tx_id: ch.tx_id })
+}

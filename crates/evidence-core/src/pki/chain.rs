@@ -98,11 +98,18 @@ fn valid_at(c: &Certificate, time: UnixMillis) -> Result<(), ChainError> {
     }
 }
 
+/// Certificate signatures already verified, for the whole process.
+static CERT_SIG_MEMO: crate::memo::CertSigMemo<SigUsed> = crate::memo::CertSigMemo::new();
+
+/// Forgets every certificate signature remembered so far (benches measure the cold path).
+pub(crate) fn clear_cert_sig_memo() {
+    CERT_SIG_MEMO.clear();
+}
+
 /// The certificate signature of `child` by `issuer`, over its `tbsCertificate` as encoded
 /// (successes remembered across calls: see `memo`).
 pub(crate) fn signed_by(child: &Certificate, issuer: &Certificate) -> Result<SigUsed, SigError> {
-    static MEMO: crate::memo::CertSigMemo<SigUsed> = crate::memo::CertSigMemo::new();
-    MEMO.get_or_check(&child.der, &issuer.der, || {
+    CERT_SIG_MEMO.get_or_check(&child.der, &issuer.der, || {
         sig::verify(&issuer.spki_algorithm, &issuer.public_key, &child.signature_algorithm, None, &child.tbs, &child.signature)
     })
 }

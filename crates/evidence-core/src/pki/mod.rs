@@ -14,6 +14,7 @@ mod sig;
 
 pub(crate) use cert::parse_time;
 pub use cert::{AlgorithmId, Certificate, Extension, MAX_CERT_BYTES, name_text};
+pub(crate) use chain::clear_cert_sig_memo;
 pub(crate) use chain::signed_by;
 pub use chain::{ChainError, MAX_PATH, PathLink, build_path};
 pub use pem::{MAX_CERTIFICATES_BYTES, certificates_from_pem_or_der, pem_blocks};

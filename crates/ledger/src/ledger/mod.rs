@@ -497,6 +497,16 @@ impl<T: TenantStore> TenantLedger<T> {
     /// [`LedgerError`]; a record that fails to decrypt is an error, not an erasure.
     pub async fn claim_parts(&self, seq: Seq) -> Result<ClaimParts, LedgerError> {
         let leaf = self.leaf(seq).await?;
+        self.claim_parts_of(leaf).await
+    }
+
+    /// [`TenantLedger::claim_parts`] of a leaf already read (e.g. by a scan of
+    /// [`TenantStore::leaves`]): its record is read and opened.
+    ///
+    /// # Errors
+    /// As [`TenantLedger::claim_parts`].
+    pub async fn claim_parts_of(&self, leaf: crate::store::LeafRow) -> Result<ClaimParts, LedgerError> {
+        let seq = leaf.seq;
         let entry = evidence_core::LeafEntry::decode(&leaf.entry).map_err(|e| LedgerError::Internal(e.to_string()))?;
         let record = match self.inner.store.record(seq).await? {
             None => None,

@@ -52,7 +52,185 @@ fn later_selection<'a>(newer: &[&'a CheckpointRow]) -> Vec<&'a CheckpointRow> {
     v
 }
 
+/// The anchors of a bundle's checkpoint from its outbox rows: every anchored row with
+/// evidence (a Fabric row whose evidence is not a receipt is left out, with a warning).
+fn bundle_anchors(rows: &[AnchorRow]) -> Anchors {
+    let mut anchors = Anchors::default();
+    for a in rows.iter().filter(|a| a.state == AnchorState::Anchored) {
+        let Some(ev) = &a.evidence else { continue };
+        match a.rail {
+            Rail::Tsa => anchors.timestamps.push(TimestampAnchor {
+                tsa: a.authority.clone().unwrap_or_default(),
+                jurisdiction: a.jurisdiction.clone(),
+                token: Base64(ev.clone()),
+                certificates: Vec::new(),
+                outside_residency: a.in_residency == Some(false),
+            }),
+            Rail::Fabric => match serde_json::from_slice::<FabricAnchor>(ev) {
+                Ok(f) => anchors.fabric.push(f),
+                Err(e) => {
+                    tracing::warn!(anchor = a.id, error = %e, "fabric evidence is not a FabricAnchor receipt; left out of the bundle");
+                }
+            },
+        }
+    }
+    anchors
+}
+
+/// One claim of a bundle from its parts, its (verified) inclusion proof and its incident flags.
+fn bundle_claim(parts: super::ClaimParts, proof: InclusionProof, incidents: Vec<IncidentFlag>) -> BundleClaim {
+    let (status, salt, record, content_hash) = match parts.record {
+        Some((salt, claim)) => (RecordStatus::Disclosed, Some(Base64(salt.0.to_vec())), Some(claim), Some(parts.content_hash)),
+        None => (RecordStatus::Erased, None, None, None),
+    };
+    BundleClaim {
+        seq: parts.seq.0,
+        leaf_entry: Base64(parts.leaf_entry),
+        content_hash,
+        salt,
+        record_status: status,
+        record,
+        inclusion_proof: proof,
+        incidents,
+    }
+}
+
+/// Most leaves (or leaf hashes) one query of [`TenantLedger::bundles_at`] reads.
+const BATCH_READ: u64 = 65_536;
+
+/// Sorted, distinct `[start, end)` ranges of `points` (sorted, distinct), a range spanning
+/// consecutive points at most `gap` apart and at most [`BATCH_READ`] long.
+fn runs(points: &[u64], gap: u64) -> Vec<(u64, u64)> {
+    let mut out: Vec<(u64, u64)> = Vec::new();
+    for &p in points {
+        match out.last_mut() {
+            Some((start, end)) if p <= *end + gap && p + 1 - *start <= BATCH_READ => *end = p + 1,
+            _ => out.push((p, p + 1)),
+        }
+    }
+    out
+}
+
 impl<T: TenantStore> TenantLedger<T> {
+    /// The incident flags of a claim appended at `at`.
+    async fn incident_flags(&self, at: evidence_core::UnixMillis) -> Result<Vec<IncidentFlag>, LedgerError> {
+        Ok(self
+            .inner
+            .store
+            .incidents_covering(at)
+            .await?
+            .into_iter()
+            .map(|i| IncidentFlag { incident: i.content_hash, from: i.from, to: i.to, reason: i.reason })
+            .collect())
+    }
+
+    /// One single-claim `evidence-bundle/v1` per entry of `seqs` (in that order), each
+    /// exactly what [`TenantLedger::bundle_at`]`(&[seq], checkpoint)` builds (the same
+    /// value, so the same bytes once serialised), built in one pass for many claims: the
+    /// checkpoint's anchors are read once; the leaves are read in ranges; the stored proof
+    /// nodes are read once each however many proofs share them; the low nodes are
+    /// recomputed from one read of each 256-leaf block that holds a listed claim; incidents
+    /// are read once per distinct append time. Every inclusion proof is checked against the
+    /// checkpoint's root before it is returned. What a signed report attaches.
+    ///
+    /// # Errors
+    /// [`LedgerError::NotSealed`] when `checkpoint` does not seal a claim; storage errors.
+    pub async fn bundles_at(&self, seqs: &[Seq], checkpoint: &CheckpointRow) -> Result<Vec<Bundle>, LedgerError> {
+        let size = checkpoint.root.tree_size.0;
+        if let Some(s) = seqs.iter().find(|s| s.0 >= size) {
+            return Err(LedgerError::NotSealed(*s));
+        }
+        let mut distinct: Vec<u64> = seqs.iter().map(|s| s.0).collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+
+        // The leaves and records of the claims.
+        let mut parts: HashMap<u64, super::ClaimParts> = HashMap::with_capacity(distinct.len());
+        for (from, to) in runs(&distinct, 64) {
+            for leaf in self.inner.store.leaves(from, to).await? {
+                if distinct.binary_search(&leaf.seq.0).is_ok() {
+                    parts.insert(leaf.seq.0, self.claim_parts_of(leaf).await?);
+                }
+            }
+        }
+        if let Some(missing) = distinct.iter().find(|s| !parts.contains_key(s)) {
+            return Err(LedgerError::NoSuchLeaf(Seq(*missing)));
+        }
+
+        // Every node any of the proofs reads, once.
+        let mut high = std::collections::BTreeSet::new();
+        let mut low: HashMap<u64, Vec<NodeId>> = HashMap::new();
+        for &seq in &distinct {
+            for id in inclusion_node_ids(seq, size) {
+                if id.level >= STORED_MIN_LEVEL {
+                    high.insert(id);
+                } else {
+                    low.entry((id.index << id.level) >> STORED_MIN_LEVEL).or_default().push(id);
+                }
+            }
+        }
+        let high: Vec<NodeId> = high.into_iter().collect();
+        let mut map: HashMap<NodeId, NodeHash> = HashMap::with_capacity(high.len() + low.len() * 8);
+        for chunk in high.chunks(usize::try_from(BATCH_READ).unwrap_or(usize::MAX)) {
+            map.extend(self.inner.store.nodes(chunk).await?);
+        }
+        let mut blocks: Vec<u64> = low.keys().copied().collect();
+        blocks.sort_unstable();
+        let block_len = 1u64 << STORED_MIN_LEVEL;
+        // Runs of adjacent blocks, each read in one query.
+        let mut block_runs: Vec<(u64, u64)> = Vec::new();
+        for &b in &blocks {
+            match block_runs.last_mut() {
+                Some((start, end)) if b == *end && (b + 1 - *start) * block_len <= BATCH_READ => *end = b + 1,
+                _ => block_runs.push((b, b + 1)),
+            }
+        }
+        for (first, last) in block_runs {
+            let from = first * block_len;
+            let to = (last * block_len).min(size);
+            let hashes = self.inner.store.leaf_hashes(from, to).await?;
+            if hashes.len() as u64 != to - from {
+                return Err(LedgerError::Internal(format!("leaves {from}..{to}: {} leaf hashes stored", hashes.len())));
+            }
+            for b in first..last {
+                for id in low.get(&b).into_iter().flatten() {
+                    let start = usize::try_from((id.index << id.level) - from).map_err(|e| LedgerError::Internal(e.to_string()))?;
+                    let end = start + (1usize << id.level);
+                    let leaves = hashes.get(start..end).ok_or_else(|| LedgerError::Internal(format!("node {id:?} outside the tree")))?;
+                    map.insert(*id, root_of(leaves));
+                }
+            }
+        }
+        let src = MapSource(map);
+
+        let anchors = bundle_anchors(&self.inner.store.anchors(checkpoint.seq).await?);
+        let mut incidents: HashMap<i64, Vec<IncidentFlag>> = HashMap::new();
+        let mut out = Vec::with_capacity(seqs.len());
+        for &seq in seqs {
+            let p = parts.get(&seq.0).ok_or(LedgerError::NoSuchLeaf(seq))?;
+            let leaf_hash = evidence_core::leaf::leaf_hash_of(&p.leaf_entry);
+            let proof = inclusion_proof(seq.0, size, &src).map_err(|e| LedgerError::Internal(e.to_string()))?;
+            proof
+                .verify(&leaf_hash, &checkpoint.root)
+                .map_err(|e| LedgerError::Internal(format!("inclusion proof of leaf {} does not verify: {e}", seq.0)))?;
+            if let std::collections::hash_map::Entry::Vacant(e) = incidents.entry(p.appended_at.0) {
+                e.insert(self.incident_flags(p.appended_at).await?);
+            }
+            let flags = incidents.get(&p.appended_at.0).cloned().unwrap_or_default();
+            let claim = bundle_claim(p.clone(), proof, flags);
+            out.push(Bundle {
+                format: BUNDLE_FORMAT.to_owned(),
+                ledger: self.inner.ledger_name.clone(),
+                tenant: self.inner.store.tenant().clone(),
+                checkpoint: checkpoint.note.clone(),
+                claims: vec![claim],
+                anchors: anchors.clone(),
+                later_checkpoints: Vec::new(),
+            });
+        }
+        Ok(out)
+    }
+
     /// Fetches the complete nodes `ids` of a tree of at least `size` leaves: stored ones
     /// from the node table, low ones recomputed from leaf hashes.
     async fn source(&self, ids: Vec<NodeId>) -> Result<MapSource, LedgerError> {
@@ -190,48 +368,10 @@ impl<T: TenantStore> TenantLedger<T> {
         for &seq in seqs {
             let parts = self.claim_parts(seq).await?;
             let proof = self.inclusion_proof(seq, chosen).await?;
-            let incidents = self
-                .inner
-                .store
-                .incidents_covering(parts.appended_at)
-                .await?
-                .into_iter()
-                .map(|i| IncidentFlag { incident: i.content_hash, from: i.from, to: i.to, reason: i.reason })
-                .collect();
-            let (status, salt, record, content_hash) = match parts.record {
-                Some((salt, claim)) => (RecordStatus::Disclosed, Some(Base64(salt.0.to_vec())), Some(claim), Some(parts.content_hash)),
-                None => (RecordStatus::Erased, None, None, None),
-            };
-            claims.push(BundleClaim {
-                seq: seq.0,
-                leaf_entry: Base64(parts.leaf_entry),
-                content_hash,
-                salt,
-                record_status: status,
-                record,
-                inclusion_proof: proof,
-                incidents,
-            });
+            let incidents = self.incident_flags(parts.appended_at).await?;
+            claims.push(bundle_claim(parts, proof, incidents));
         }
-        let mut anchors = Anchors::default();
-        for a in chosen_anchors.iter().filter(|a| a.state == AnchorState::Anchored) {
-            let Some(ev) = &a.evidence else { continue };
-            match a.rail {
-                Rail::Tsa => anchors.timestamps.push(TimestampAnchor {
-                    tsa: a.authority.clone().unwrap_or_default(),
-                    jurisdiction: a.jurisdiction.clone(),
-                    token: Base64(ev.clone()),
-                    certificates: Vec::new(),
-                    outside_residency: a.in_residency == Some(false),
-                }),
-                Rail::Fabric => match serde_json::from_slice::<FabricAnchor>(ev) {
-                    Ok(f) => anchors.fabric.push(f),
-                    Err(e) => {
-                        tracing::warn!(anchor = a.id, error = %e, "fabric evidence is not a FabricAnchor receipt; left out of the bundle");
-                    }
-                },
-            }
-        }
+        let anchors = bundle_anchors(chosen_anchors);
         let mut later_checkpoints = Vec::new();
         for c in later_selection(newer) {
             later_checkpoints.push(LaterCheckpoint { checkpoint: c.note.clone(), proof: self.consistency_proof(chosen, c).await? });
