@@ -29,9 +29,21 @@ for _ in $(seq 60); do
   sleep 1
 done
 "$bin/evidence-verify" bundle bundle.json --trust data/trust.json --report report.html
+
+# The claim's inclusion as a standard tlog-proof, with the trust file or the server's key.
+curl -sf "http://127.0.0.1:$port/v1/tenants/demo/claims/0/tlog-proof" -H "Authorization: Bearer $TOKEN" -o claim-0.tlog-proof
+curl -sf "http://127.0.0.1:$port/v1/tenants/demo/verifier-key" -H "Authorization: Bearer $TOKEN" -o demo.vkey
+LEAF=$(curl -sf "http://127.0.0.1:$port/v1/tenants/demo/claims/0" -H "Authorization: Bearer $TOKEN" \
+  | sed -n 's/.*"leaf_hash":"\([0-9a-f]*\)".*/\1/p')
+"$bin/evidence-verify" tlog-proof claim-0.tlog-proof --leaf-hash "$LEAF" --trust data/trust.json
+"$bin/evidence-verify" tlog-proof claim-0.tlog-proof --leaf-hash "$LEAF" --key "$(cat demo.vkey)"
+# Every checkpoint so far, signed and consistency-linked: the log only grew.
+curl -sf "http://127.0.0.1:$port/v1/tenants/demo/checkpoint-chain" -H "Authorization: Bearer $TOKEN" -o chain.json
+"$bin/evidence-verify" checkpoints chain.json --trust data/trust.json
+"$bin/evidence-verify" checkpoints chain.json --key "$(cat demo.vkey)"
 # --- end of the README's commands ---
 
-# --- the README's signed report (steps 4 and 5) ---
+# --- the README's signed report (steps 6 and 7) ---
 curl -sf "http://127.0.0.1:$port/v1/tenants/demo/reports/findings.pdf?from=2000-01-01&to=2099-12-31" \
   -H "Authorization: Bearer $TOKEN" -o findings.pdf
 head -c 5 findings.pdf | grep -q '%PDF-'

@@ -16,7 +16,7 @@ pub mod manual;
 mod memo;
 pub mod merkle;
 pub mod note;
-mod oids;
+pub mod oids;
 pub mod pki;
 pub mod rfc3161;
 #[cfg(feature = "schema")]

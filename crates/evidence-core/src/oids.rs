@@ -35,3 +35,58 @@ pub const BASIC_CONSTRAINTS: &str = "2.5.29.19";
 pub const EXT_KEY_USAGE: &str = "2.5.29.37";
 pub const SUBJECT_KEY_ID: &str = "2.5.29.14";
 pub const KP_TIME_STAMPING: &str = "1.3.6.1.5.5.7.3.8";
+
+/// The usual short name of an OID this crate knows (`sha1` for `1.3.14.3.2.26`), for people
+/// reading a dump; `None` for any other.
+pub fn name(oid: &str) -> Option<&'static str> {
+    Some(match oid {
+        SIGNED_DATA => "signedData",
+        CT_TST_INFO => "id-ct-TSTInfo",
+        ATTR_CONTENT_TYPE => "contentType",
+        ATTR_MESSAGE_DIGEST => "messageDigest",
+        ATTR_SIGNING_CERT => "signingCertificate",
+        ATTR_SIGNING_CERT_V2 => "signingCertificateV2",
+        ATTR_TIME_STAMP_TOKEN => "timeStampToken",
+        "1.2.840.113549.1.9.5" => "signingTime",
+        MD5 => "md5",
+        SHA1 => "sha1",
+        "2.16.840.1.101.3.4.2.4" => "sha224",
+        SHA256 => "sha256",
+        SHA384 => "sha384",
+        SHA512 => "sha512",
+        RSA_ENCRYPTION => "rsaEncryption",
+        SHA1_WITH_RSA => "sha1WithRSAEncryption",
+        RSASSA_PSS => "RSASSA-PSS",
+        SHA256_WITH_RSA => "sha256WithRSAEncryption",
+        SHA384_WITH_RSA => "sha384WithRSAEncryption",
+        SHA512_WITH_RSA => "sha512WithRSAEncryption",
+        MGF1 => "MGF1",
+        EC_PUBLIC_KEY => "id-ecPublicKey",
+        ECDSA_SHA1 => "ecdsa-with-SHA1",
+        ECDSA_SHA256 => "ecdsa-with-SHA256",
+        ECDSA_SHA384 => "ecdsa-with-SHA384",
+        ECDSA_SHA512 => "ecdsa-with-SHA512",
+        P256 => "prime256v1",
+        P384 => "secp384r1",
+        BASIC_CONSTRAINTS => "basicConstraints",
+        EXT_KEY_USAGE => "extKeyUsage",
+        SUBJECT_KEY_ID => "subjectKeyIdentifier",
+        KP_TIME_STAMPING => "timeStamping",
+        _ => return None,
+    })
+}
+
+/// `name (oid)` when the OID has a known name, else the dotted OID alone.
+pub fn describe(oid: &str) -> String {
+    name(oid).map_or_else(|| oid.to_owned(), |n| format!("{n} ({oid})"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_known_oids_and_leaves_others_dotted() {
+        assert_eq!(super::describe("1.3.14.3.2.26"), "sha1 (1.3.14.3.2.26)");
+        assert_eq!(super::describe("2.16.840.1.101.3.4.2.1"), "sha256 (2.16.840.1.101.3.4.2.1)");
+        assert_eq!(super::describe("1.2.3.4"), "1.2.3.4");
+    }
+}

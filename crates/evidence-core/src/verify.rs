@@ -454,6 +454,11 @@ impl DangerousVerifierConfig<'_> {
     }
 }
 
+/// "1 leaf", "0 leaves", "6 leaves".
+fn leaves(n: u64) -> String {
+    if n == 1 { "1 leaf".to_owned() } else { format!("{n} leaves") }
+}
+
 fn verify_checkpoint(bundle: &Bundle, verifiers: &[NoteVerifier], checks: &mut Vec<Check>) -> Option<Checkpoint> {
     if verifiers.is_empty() {
         checks.push(Check::new(
@@ -470,9 +475,9 @@ fn verify_checkpoint(bundle: &Bundle, verifiers: &[NoteVerifier], checks: &mut V
                 CheckId::CheckpointSignature,
                 format!("checkpoint {} of tenant {}", cp.seq, cp.tenant),
                 Outcome::Pass(format!(
-                    "signed by ledger key {}; the log had {} leaves with root {} when sealed at {}",
+                    "signed by ledger key {}; the log had {} with root {} when sealed at {}",
                     keys.join(" and "),
-                    cp.root.tree_size,
+                    leaves(cp.root.tree_size.0),
                     cp.root.hash,
                     cp.sealed_at
                 )),
@@ -520,8 +525,11 @@ fn verify_claim(bundle: &Bundle, cp: &Checkpoint, c: &BundleClaim, checks: &mut 
             CheckId::ClaimInclusion,
             subject.clone(),
             Outcome::Pass(format!(
-                "leaf {} (hash {}) is in the log of {} leaves sealed by checkpoint {}",
-                c.seq, leaf, cp.root.tree_size, cp.seq
+                "leaf {} (hash {}) is in the log of {} sealed by checkpoint {}",
+                c.seq,
+                leaf,
+                leaves(cp.root.tree_size.0),
+                cp.seq
             )),
         )),
         Err(e) => {
@@ -609,8 +617,9 @@ fn verify_later(verifiers: &[NoteVerifier], cp: &Checkpoint, later: &LaterCheckp
                 CheckId::CheckpointConsistency,
                 format!("checkpoint {} -> {}", cp.seq, next.seq),
                 Outcome::Pass(format!(
-                    "the log grew from {} to {} leaves without changing the earlier ones",
-                    cp.root.tree_size, next.root.tree_size
+                    "the log grew from {} to {} without changing the earlier ones",
+                    leaves(cp.root.tree_size.0),
+                    leaves(next.root.tree_size.0)
                 )),
             )),
             Err(e) => checks.push(Check::new(

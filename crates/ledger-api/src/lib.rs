@@ -174,6 +174,63 @@ pub struct SizePair {
     pub new: u64,
 }
 
+/// The query of `…/checkpoint-chain`: a range of **checkpoint numbers** (positions in the
+/// tenant's chain, from 0), not tree sizes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChainRange {
+    /// The first checkpoint number of the run (a checkpoint number, not a tree size; default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<u64>,
+    /// The last checkpoint number of the run, inclusive (a checkpoint number, not a tree size;
+    /// default: the newest checkpoint, or `from` + 999, whichever is smaller). At most 1 000
+    /// checkpoints per answer: ask again from the last one to continue (runs overlapping by one
+    /// checkpoint chain into each other).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<u64>,
+}
+
+/// The `format` of a checkpoints file.
+pub const CHECKPOINTS_FORMAT: &str = "evidence-checkpoints/v1";
+
+/// `GET /v1/tenants/{tenant}/checkpoint-chain`: an `evidence-checkpoints/v1` file, exactly what
+/// `evidence-verify checkpoints` reads.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointChain {
+    /// Always `evidence-checkpoints/v1`.
+    pub format: String,
+    /// The ledger's name (checkpoint origins are `<ledger>/tenant/<tenant>`).
+    pub ledger: String,
+    /// The tenant.
+    pub tenant: TenantId,
+    /// Consecutive checkpoints, oldest first.
+    pub links: Vec<ChainLink>,
+}
+
+/// One checkpoint of a [`CheckpointChain`] (the JSON form of `evidence_core::checkpoint::ChainLink`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChainLink {
+    /// The checkpoint as a C2SP signed note.
+    pub checkpoint: String,
+    /// The RFC 9162 consistency proof from the previous link's tree size to this one's; null
+    /// for the first link of the run.
+    pub consistency: Option<ChainConsistency>,
+}
+
+/// A consistency proof between two consecutive checkpoints of a [`CheckpointChain`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChainConsistency {
+    /// The previous checkpoint's tree size.
+    pub old_size: u64,
+    /// This checkpoint's tree size.
+    pub new_size: u64,
+    /// The proof hashes (hex), as RFC 9162 §2.1.4 orders them.
+    pub path: Vec<NodeHash>,
+}
+
 /// A checkpoint of a tenant's chain.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Checkpoint {

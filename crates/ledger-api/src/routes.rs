@@ -38,6 +38,9 @@ pub const CHECKPOINT: &str = "/v1/tenants/{tenant}/checkpoints/{cseq}";
 pub const CHECKPOINT_NOTE: &str = "/v1/tenants/{tenant}/checkpoints/{cseq}/note";
 /// One checkpoint's anchors.
 pub const CHECKPOINT_ANCHORS: &str = "/v1/tenants/{tenant}/checkpoints/{cseq}/anchors";
+/// A run of signed checkpoints with the consistency proofs between them: the
+/// `evidence-checkpoints/v1` file `evidence-verify checkpoints` reads.
+pub const CHECKPOINT_CHAIN: &str = "/v1/tenants/{tenant}/checkpoint-chain";
 /// A consistency proof between two tree sizes.
 pub const CONSISTENCY: &str = "/v1/tenants/{tenant}/consistency";
 /// The tenant's audit log.

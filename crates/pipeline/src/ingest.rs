@@ -303,7 +303,8 @@ impl Run<'_> {
     fn row(&mut self, number: u64, rec: &csv::ByteRecord, cells: &mut [Cell]) -> (bool, bool) {
         let before = self.errors.len();
         if rec.len() != self.headers.len() {
-            let msg = format!("{} fields, the header has {}", rec.len(), self.headers.len());
+            let fields = |n: usize| format!("{n} {}", if n == 1 { "field" } else { "fields" });
+            let msg = format!("{}, the header has {}", fields(rec.len()), fields(self.headers.len()));
             return (self.push(IngestError::at_row(ErrorKind::RaggedRow, number, msg)), false);
         }
         if memchr::memchr(0, rec.as_slice()).is_some() {

@@ -22,6 +22,15 @@ enum Command {
     /// Check a DMS CSV export and write its ingest_record claim.
     Ingest(IngestArgs),
     /// Analyze a DMS CSV export for revenue leakage and write findings, consumers and the gate.
+    ///
+    /// Idempotent: running it again over the same export does not write the same findings
+    /// again. Each finding carries an idempotency key derived from (export file SHA-256,
+    /// analyzer rule, subject) and each scorecard, score, affinity and gate claim one derived
+    /// from the file and the set of findings; the ledger keeps keys per tenant, so a repeated
+    /// run is accepted and answers the first run's receipts (the same seq numbers) and the
+    /// log does not grow. A different file (one byte changed), or findings that differ (other
+    /// analyzer rules), are written as new claims. The key does not include --as-of: the same
+    /// export analyzed on another day answers the first day's findings.
     Analyze(pipeline::analyze::cli::AnalyzeArgs),
     /// Redact customer PII from a JSONL file, offline.
     Redact(pipeline::redact::cli::RedactArgs),

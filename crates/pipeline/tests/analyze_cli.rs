@@ -14,8 +14,8 @@ fn pipeline(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_pipeline")).args(args).output().expect("the binary runs")
 }
 
-fn analyze(file: &str, roster: &str, server: &ServedLedger) -> Output {
-    pipeline(&[
+fn analyze_args(file: &str, roster: &str, server: &ServedLedger) -> Vec<String> {
+    [
         "analyze",
         "--profile",
         "quorum",
@@ -33,7 +33,14 @@ fn analyze(file: &str, roster: &str, server: &ServedLedger) -> Output {
         "--token",
         &server.bearer,
         "--json",
-    ])
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect()
+}
+
+fn analyze(file: &str, roster: &str, server: &ServedLedger) -> Output {
+    pipeline(&analyze_args(file, roster, server).iter().map(String::as_str).collect::<Vec<_>>())
 }
 
 #[test]
@@ -87,6 +94,47 @@ fn analyze_refuses_a_leak_with_exit_1_and_writes_nothing() {
     assert_eq!(v["refused"][0]["leaks"][0], serde_json::json!({"path": "/staff_code", "code": "SP1"}));
     let t = server.tenant("t1");
     assert_eq!(server.block_on(t.store().size()).unwrap(), 0, "nothing written");
+}
+
+#[test]
+fn analyze_run_twice_over_the_same_export_writes_nothing_new() {
+    let server = ServedLedger::start(&["t1"], Role::Service);
+    let t = server.tenant("t1");
+    let first = analyze("quorum_sales.csv", "roster.csv", &server);
+    assert_eq!(first.status.code(), Some(0), "{}", String::from_utf8_lossy(&first.stderr));
+    let size = server.block_on(t.store().size()).unwrap();
+    assert_eq!(size, 9);
+    let seqs = |o: &Output| -> Vec<u64> {
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["receipts"].as_array().unwrap().iter().map(|r| r["seq"].as_u64().unwrap()).collect()
+    };
+    let second = analyze("quorum_sales.csv", "roster.csv", &server);
+    assert_eq!(second.status.code(), Some(0), "{}", String::from_utf8_lossy(&second.stderr));
+    assert_eq!(seqs(&second), seqs(&first), "the first run's receipts");
+    assert_eq!(server.block_on(t.store().size()).unwrap(), size, "the log did not grow");
+    // Another --as-of over the same export: the key is (file, rule, subject), still nothing new.
+    let mut args = analyze_args("quorum_sales.csv", "roster.csv", &server);
+    args[11] = "2025-04-30".to_owned();
+    let third = pipeline(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(third.status.code(), Some(0), "{}", String::from_utf8_lossy(&third.stderr));
+    assert_eq!(seqs(&third), seqs(&first));
+    assert_eq!(server.block_on(t.store().size()).unwrap(), size);
+    // Another export is new: it is written.
+    let other = analyze("quorum_sales_other.csv", "roster.csv", &server);
+    assert_eq!(other.status.code(), Some(0), "{}", String::from_utf8_lossy(&other.stderr));
+    assert!(server.block_on(t.store().size()).unwrap() > size);
+}
+
+#[test]
+fn a_refused_run_does_not_read_accepted() {
+    let server = ServedLedger::start(&["t1"], Role::Service);
+    let mut args = analyze_args("quorum_sales_leak.csv", "roster.csv", &server);
+    args.pop(); // text output, not --json
+    let out = pipeline(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let first = stdout.lines().next().unwrap();
+    assert!(first.starts_with("accepted: false"), "{stdout}");
 }
 
 #[test]

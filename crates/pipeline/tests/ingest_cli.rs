@@ -63,6 +63,12 @@ fn check_text_output_refuses_with_exit_1() {
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("refused") && text.contains("ragged_row at row 3"), "{text}");
+    // Counts read right: "1 error", never "1 errors" (issue 24).
+    assert!(!text.contains(" 1 errors") && !text.contains(" 1 rows") && !text.contains(" 1 cells"), "{text}");
+    assert!(text.contains("ragged_row at row 3: 1 field, the header has 2 fields"), "{text}");
+    let out = pipeline(&["check", "--profile", "cdk", "--export", "sales", &fixture("cdk_sales_valid.csv")]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(": accepted: 2 rows, 0 cells neutralised, 0 errors"), "{text}");
 }
 
 #[test]

@@ -72,8 +72,8 @@ pub struct BatchArgs {
 /// Verify a run of signed checkpoints of one tenant: every signature, the hash chain, and
 /// the consistency proofs between them (the log only grew, no fork).
 ///
-/// The input is JSON (the ledger server does not serve this file yet: build it from
-/// `GET …/checkpoints/{cseq}/note` and `GET …/consistency`):
+/// The input is JSON, as `GET /v1/tenants/{tenant}/checkpoint-chain?from=&to=` (checkpoint
+/// numbers) serves it:
 /// `{"format": "evidence-checkpoints/v1", "ledger": "...", "tenant": "...", "links":
 /// [{"checkpoint": "<signed note>", "consistency": {"old_size", "new_size", "path"} | null}, ...]}`
 /// (`format` may be left out). The keys come from a trust file (`--trust`) or are given

@@ -194,6 +194,7 @@ fn print_report(r: &TimestampReport, json: bool, strict: bool) -> Outcome {
 }
 
 pub fn inspect(args: &InspectArgs) -> Outcome {
+    use evidence_core::oids::describe;
     let bytes = match read_limited(&args.file, MAX_TOKEN_BYTES) {
         Ok(b) => b,
         Err(e) => {
@@ -203,7 +204,7 @@ pub fn inspect(args: &InspectArgs) -> Outcome {
     };
     if let Ok(r) = rfc3161::parse_request(&bytes) {
         println!("TimeStampReq");
-        println!("  imprint   {} {}", r.imprint_algorithm, hex::encode(&r.imprint));
+        println!("  imprint   {} {}", describe(&r.imprint_algorithm), hex::encode(&r.imprint));
         println!("  policy    {}", r.policy.as_deref().unwrap_or("(none)"));
         println!("  nonce     {}", r.nonce.as_ref().map_or_else(|| "(none)".into(), hex::encode));
         println!("  certReq   {}", r.cert_req);
@@ -232,10 +233,10 @@ pub fn inspect(args: &InspectArgs) -> Outcome {
     if let Some(t) = token {
         let i = &t.tst_info;
         println!("TimeStampToken");
-        println!("  content   {}", t.content_type);
+        println!("  content   {}", describe(&t.content_type));
         println!("  version   {}", i.version);
         println!("  policy    {}", i.policy);
-        println!("  imprint   {} {}", i.imprint_algorithm.oid, hex::encode(&i.imprint));
+        println!("  imprint   {} {}", describe(&i.imprint_algorithm.oid), hex::encode(&i.imprint));
         println!("  serial    {}", hex::encode(&i.serial));
         println!("  genTime   {} ({})", i.gen_time, i.gen_time_text);
         if let Some(a) = i.accuracy {
@@ -245,23 +246,23 @@ pub fn inspect(args: &InspectArgs) -> Outcome {
         println!("  nonce     {}", i.nonce.as_ref().map_or_else(|| "(none)".into(), hex::encode));
         println!("  tsa       {}", i.tsa_name.as_deref().unwrap_or("(none)"));
         for e in &i.extensions {
-            println!("  extension {} critical={}", e.oid, e.critical);
+            println!("  extension {} critical={}", describe(&e.oid), e.critical);
         }
         for c in &t.certificates {
             println!("  cert      {}  (issuer {}, {} to {})", c.subject_text(), c.issuer_text(), c.not_before, c.not_after);
         }
         if t.skipped_certificate_entries > 0 {
             println!(
-                "  ({} non-X.509 entries in the certificate set, e.g. attribute certificates, skipped)",
-                t.skipped_certificate_entries
+                "  ({} in the certificate set, e.g. attribute certificates, skipped)",
+                crate::report::plural(t.skipped_certificate_entries, "non-X.509 entry", "non-X.509 entries")
             );
         }
         for s in &t.signer_infos {
             println!(
-                "  signer    digest {}, signature {}, {} signed attributes",
-                s.digest_algorithm.oid,
-                s.signature_algorithm.oid,
-                s.signed_attrs.len()
+                "  signer    digest {}, signature {}, {}",
+                describe(&s.digest_algorithm.oid),
+                describe(&s.signature_algorithm.oid),
+                crate::report::plural(s.signed_attrs.len(), "signed attribute", "signed attributes")
             );
         }
     }

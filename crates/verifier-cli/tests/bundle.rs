@@ -326,3 +326,107 @@ fn checkpoints_with_a_key_instead_of_a_trust_file() {
     let (code, out) = run(d, &["checkpoints", "checkpoints.json"]);
     assert_eq!(code, 2, "{out}");
 }
+
+/// Chromium, when present: `$CHROMIUM`, else `chromium`, `chromium-browser`, `google-chrome`.
+/// Missing: the test is skipped with a printed reason, unless `BROWSER_TESTS=require`.
+fn chromium() -> Option<std::path::PathBuf> {
+    let candidates: Vec<std::path::PathBuf> = std::env::var_os("CHROMIUM")
+        .map(std::path::PathBuf::from)
+        .into_iter()
+        .chain(["chromium", "chromium-browser", "google-chrome"].map(std::path::PathBuf::from))
+        .collect();
+    let found = candidates.into_iter().find(|c| Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()));
+    if found.is_none() {
+        assert!(std::env::var("BROWSER_TESTS").as_deref() != Ok("require"), "Chromium is required (BROWSER_TESTS=require) but not found");
+        eprintln!("SKIPPED: no chromium, chromium-browser or google-chrome on PATH (set CHROMIUM)");
+    }
+    found
+}
+
+fn headless(chromium: &Path, args: &[&str], page: &Path) -> std::process::Output {
+    Command::new(chromium)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1200,1800"])
+        .args(args)
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap()
+}
+
+/// Measures, after layout at 1 200 px, whether anything overflows: each cell of the checks
+/// table (its content wider than the cell), each check identifier (past its cell's right
+/// edge), the table (wider than the page body) and the page (a horizontal scroll). Written
+/// into the DOM for `--dump-dom` to read back. The report itself has no script and no CSP
+/// meta; this script is added to a test copy only.
+const MEASURE: &str = r"<script>
+(function () {
+  var bad = [];
+  var table = document.getElementById('checks');
+  table.querySelectorAll('td, th').forEach(function (c, i) {
+    if (c.scrollWidth > c.clientWidth) bad.push('cell ' + i + ' (' + c.className + '): ' + c.scrollWidth + ' > ' + c.clientWidth);
+  });
+  table.querySelectorAll('td.check code').forEach(function (code, i) {
+    var cell = code.parentElement.getBoundingClientRect(), r = code.getBoundingClientRect();
+    if (r.right > cell.right + 0.5) bad.push('check id ' + i + ' ends at ' + r.right + ', its cell at ' + cell.right);
+  });
+  var body = document.body.getBoundingClientRect();
+  if (table.getBoundingClientRect().right > body.right + 0.5) bad.push('table wider than the page body');
+  if (document.documentElement.scrollWidth > document.documentElement.clientWidth) bad.push('page scrolls horizontally');
+  var banner = document.getElementById('development-banner');
+  var out = document.createElement('pre');
+  out.id = 'render-result';
+  out.textContent = JSON.stringify({
+    overflow: bad,
+    rows: table.querySelectorAll('tr').length,
+    width: document.documentElement.clientWidth,
+    banner: banner ? banner.getBoundingClientRect().height > 0 && getComputedStyle(banner).display !== 'none' : null
+  });
+  document.body.appendChild(out);
+})();
+</script>";
+
+/// The HTML report rendered by real Chromium at 1 200 px: no overflow in the checks table, and
+/// the development banner shown when (and only when) the trust file is development material.
+/// `EVIDENCE_REPORT_SCREENSHOTS=DIR` also writes the two screenshots the README shows
+/// (`docs/img/report-verified-dev.png`, `docs/img/report-failed.png`).
+#[test]
+fn html_report_renders_in_chromium_without_overflow() {
+    let Some(chromium) = chromium() else { return };
+    let f = fixture();
+    let d = f.dir.path();
+    let mut trust: serde_json::Value = serde_json::from_slice(&std::fs::read(d.join("trust.json")).unwrap()).unwrap();
+    trust["development"] = serde_json::Value::Bool(true);
+    std::fs::write(d.join("dev-trust.json"), serde_json::to_vec(&trust).unwrap()).unwrap();
+    let (code, out) = run(d, &["bundle", "bundle.json", "--trust", "dev-trust.json", "--allow-unanchored", "--report", "verified.html"]);
+    assert_eq!(code, 0, "{out}");
+    let mut t = f.bundle.clone();
+    t.claims[0].record = Some(Claim::new(ClaimKind::LeakageFinding, serde_json::json!({"rule": "other"})).unwrap());
+    std::fs::write(d.join("tampered.json"), serde_json::to_vec(&t).unwrap()).unwrap();
+    let (code, out) = run(d, &["bundle", "tampered.json", "--trust", "trust.json", "--allow-unanchored", "--report", "failed.html"]);
+    assert_eq!(code, 1, "{out}");
+
+    for (name, dev) in [("verified", true), ("failed", false)] {
+        let html = std::fs::read_to_string(d.join(format!("{name}.html"))).unwrap();
+        assert!(!html.contains("<script"), "the report itself carries no script");
+        let probe = d.join(format!("{name}-probe.html"));
+        std::fs::write(&probe, html.replace("</body>", &format!("{MEASURE}</body>"))).unwrap();
+        let o = headless(&chromium, &["--dump-dom"], &probe);
+        let dom = String::from_utf8_lossy(&o.stdout);
+        let start = dom
+            .find("<pre id=\"render-result\">")
+            .unwrap_or_else(|| panic!("no result in the DOM: {}", String::from_utf8_lossy(&o.stderr)));
+        let json = &dom[start + "<pre id=\"render-result\">".len()..];
+        let json = &json[..json.find("</pre>").unwrap()];
+        let r: serde_json::Value = serde_json::from_str(&json.replace("&quot;", "\"").replace("&gt;", ">").replace("&amp;", "&")).unwrap();
+        assert_eq!(r["width"], 1200, "{r}");
+        assert!(r["rows"].as_u64().unwrap() > 5, "{r}");
+        assert_eq!(r["overflow"], serde_json::json!([]), "{name}: {r}");
+        assert_eq!(r["banner"], if dev { serde_json::json!(true) } else { serde_json::Value::Null }, "{name}: {r}");
+        // A screenshot of the report as a reader sees it (the unmodified page).
+        let dir = std::env::var_os("EVIDENCE_REPORT_SCREENSHOTS").map_or_else(|| d.to_path_buf(), std::path::PathBuf::from);
+        let file = if dev { "report-verified-dev.png" } else { "report-failed.png" };
+        let png = dir.join(file);
+        let o = headless(&chromium, &[&format!("--screenshot={}", png.display())], &d.join(format!("{name}.html")));
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG\r\n\x1a\n"), "{}", png.display());
+    }
+}

@@ -110,12 +110,17 @@ fn inspect_dumps_each_kind() {
     let (c, out) = run(&["inspect", "bc-java/bc-sha1-request.tsq"]);
     assert_eq!(c, 0);
     assert!(out.starts_with("TimeStampReq"));
+    // OIDs are named for people, with the dotted form kept (issue 24).
+    assert!(out.contains("imprint   sha1 (1.3.14.3.2.26) "), "{out}");
     let (c, out) = run(&["inspect", "digitorus-timestamp/respRejection.tsr"]);
     assert_eq!(c, 0);
     assert!(out.contains("rejection") && out.contains("addInfoNotAvailable"), "{out}");
     let (c, out) = run(&["inspect", "signify-authenticode/microsoft-tss-2025-dxcore.tst"]);
     assert_eq!(c, 0);
-    assert!(out.contains("non-X.509 entries"), "{out}");
+    assert!(out.contains("(1 non-X.509 entry in the certificate set"), "{out}");
+    assert!(out.contains("content   id-ct-TSTInfo (1.2.840.113549.1.9.16.1.4)"), "{out}");
+    assert!(out.contains("signer    digest sha"), "{out}");
+    assert!(out.contains(", 3 signed attributes\n"), "{out}");
     assert_eq!(run(&["inspect", "MANIFEST.tsv"]).0, 1);
     assert_eq!(run(&["inspect", "missing"]).0, 2);
 }

@@ -312,3 +312,21 @@ fn a_broken_trust_file_is_a_typed_error_before_any_bundle() {
     t.ledgers.clear();
     assert!(matches!(TrustStore::new(t), Err(crate::trust::TrustError::NoLedgerKey)));
 }
+
+/// Counts read right in the checks' details: "1 leaf", not "1 leaves" (issue 24).
+#[test]
+fn leaf_counts_read_right() {
+    let sink = MemorySink::new(TenantId::new("rooftop-7").unwrap(), DeterministicEnv::new(UnixMillis(1_795_000_000_000)));
+    let claim = Claim::new(ClaimKind::GateDecision, serde_json::json!({"gate": "cit", "decision": "pass"})).unwrap();
+    block_on(sink.append(AppendRequest::new(claim))).unwrap();
+    sink.seal(LEDGER, &signer()).unwrap();
+    let r = verdict(&sink.bundle(LEDGER, &[0], 0).unwrap());
+    assert_eq!(r.verdict, Verdict::Verified, "{:#?}", r.checks);
+    let details: Vec<String> = r.checks.iter().map(|c| format!("{:?}", c.outcome)).collect();
+    assert!(details.iter().any(|d| d.contains("the log had 1 leaf with root")), "{details:#?}");
+    assert!(details.iter().any(|d| d.contains("in the log of 1 leaf sealed")), "{details:#?}");
+    assert!(!details.iter().any(|d| d.contains("1 leaves")), "{details:#?}");
+    let (_, b) = sample();
+    let details: Vec<String> = verdict(&b).checks.iter().map(|c| format!("{:?}", c.outcome)).collect();
+    assert!(details.iter().any(|d| d.contains("grew from 10 leaves to 11 leaves")), "{details:#?}");
+}

@@ -11,8 +11,9 @@ use evidence_core::{AppendRequest, CheckpointSeq, ClaimSink as _, Seq, TenantId}
 use ledger::TenantLedger;
 use ledger::store::{AnchorRow, AnchorState, CheckpointRow, Rail, Store, TenantConfig, TenantStore as _};
 use ledger_api::{
-    AnchorList, AppendBatch, AppendClaim, AuditPage, BundleRequest, Checkpoint, CheckpointList, ClaimStatus, Consistency, CreateTenant,
-    Health, Page, Reason, ReceiptList, ReportPeriod, SizePair, Tenant, TenantList, TenantPolicy,
+    AnchorList, AppendBatch, AppendClaim, AuditPage, BundleRequest, ChainConsistency, ChainLink, ChainRange, Checkpoint, CheckpointChain,
+    CheckpointList, ClaimStatus, Consistency, CreateTenant, Health, Page, Reason, ReceiptList, ReportPeriod, SizePair, Tenant, TenantList,
+    TenantPolicy,
 };
 
 use super::extract::{PathArgs, QueryArgs, in_store_range};
@@ -347,6 +348,53 @@ pub(super) async fn consistency<S: Store>(
     let new = checkpoint_of_size(&t, q.new).await?;
     let proof = t.consistency_proof(&old, &new).await?;
     Ok(Json(Consistency { old: checkpoint_wire(&old), new: checkpoint_wire(&new), proof: proof.path }))
+}
+
+/// The most checkpoints one `…/checkpoint-chain` answer holds.
+const MAX_CHAIN_LINKS: u64 = 1000;
+
+/// `GET …/checkpoint-chain?from=&to=` (checkpoint numbers): the `evidence-checkpoints/v1`
+/// file of that run, every checkpoint after the first with its consistency proof from the
+/// one before, as `evidence-verify checkpoints` reads it.
+pub(super) async fn checkpoint_chain<S: Store>(
+    State(st): State<AppState<S>>,
+    PathArgs(tenant): PathArgs<String>,
+    QueryArgs(q): QueryArgs<ChainRange>,
+) -> ApiResult<Json<CheckpointChain>> {
+    let from = in_store_range(q.from.unwrap_or(0), "from")?;
+    if let Some(to) = q.to {
+        in_store_range(to, "to")?;
+        if to < from {
+            return Err(ApiError::invalid("to must not be smaller than from (both are checkpoint numbers)"));
+        }
+    }
+    let t = open(&st, &tenant).await?;
+    let last = q.to.unwrap_or(u64::MAX).min(from.saturating_add(MAX_CHAIN_LINKS - 1));
+    let count = u32::try_from(last - from + 1).unwrap_or(u32::MAX);
+    let rows = t.checkpoints(from, count).await?;
+    if rows.first().is_none_or(|c| c.seq.0 != from) {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NoSuchCheckpoint, format!("no checkpoint number {from}")));
+    }
+    if let Some(to) = q.to.filter(|to| rows.last().is_some_and(|c| c.seq.0 < *to) && *to <= last) {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NoSuchCheckpoint, format!("no checkpoint number {to}")));
+    }
+    let mut links = Vec::with_capacity(rows.len());
+    for (i, c) in rows.iter().enumerate() {
+        let consistency = match i.checked_sub(1).and_then(|p| rows.get(p)) {
+            None => None,
+            Some(prev) => {
+                let proof = t.consistency_proof(prev, c).await?;
+                Some(ChainConsistency { old_size: proof.old_size.0, new_size: proof.new_size.0, path: proof.path })
+            }
+        };
+        links.push(ChainLink { checkpoint: c.note.note.clone(), consistency });
+    }
+    Ok(Json(CheckpointChain {
+        format: ledger_api::CHECKPOINTS_FORMAT.to_owned(),
+        ledger: st.ledger.name().to_owned(),
+        tenant: t.store().tenant().clone(),
+        links,
+    }))
 }
 
 pub(super) async fn audit<S: Store>(

@@ -205,6 +205,7 @@ pub fn router<S: Store + Clone>(state: AppState<S>) -> Router {
         .route(routes::CHECKPOINT_NOTE, get(h::checkpoint_note::<S>))
         .route(routes::CHECKPOINT_ANCHORS, get(h::anchors::<S>))
         .route(routes::CONSISTENCY, get(h::consistency::<S>))
+        .route(routes::CHECKPOINT_CHAIN, get(h::checkpoint_chain::<S>))
         .route(routes::AUDIT, get(h::audit::<S>))
         .route(routes::REPORT_FINDINGS_PDF, get(h::findings_report::<S>))
         .route(routes::UPLOADS, post(crate::uploads::http::create::<S>).get(crate::uploads::http::list::<S>))

@@ -239,6 +239,19 @@ pub const ROUTES: &[RouteSpec] = &[
         200,
     ),
     RouteSpec {
+        query: Some(inline::<ledger_api::ChainRange>()),
+        ..r(
+            "GET",
+            routes::CHECKPOINT_CHAIN,
+            Some(Action::Read),
+            "getCheckpointChain",
+            "A run of signed checkpoints (from/to are checkpoint numbers, at most 1 000 per answer), each after the first with the RFC 9162 consistency proof from its predecessor: the evidence-checkpoints/v1 file `evidence-verify checkpoints` reads. 404 no_such_checkpoint when from (or to) is not a checkpoint number of the tenant.",
+            None,
+            Json(schema::<ledger_api::CheckpointChain>()),
+            200,
+        )
+    },
+    RouteSpec {
         query: Some(inline::<ledger_api::SizePair>()),
         ..r(
             "GET",

@@ -16,6 +16,13 @@
 //! All or nothing: when the file is refused, or when any claim would name staff, nothing is
 //! written.
 //!
+//! Idempotent per (tenant, export file SHA-256, analyzer rule, subject): every finding carries
+//! the idempotency key `analyze/v1:<hex SHA-256 of file hash, "finding", rule, subject and the
+//! occurrence number, NUL-separated>`, and the consumer and gate claims one over the file hash,
+//! their label and the set of finding keys. The ledger answers a known key with its first
+//! receipt, so running `analyze` again over the same export writes nothing new and reports the
+//! first run's receipts (same seq numbers). `--as-of` is not part of the key.
+//!
 //! Exit codes: **0** written (the gate's pass or fail is data, not an error), **1** refused
 //! (the file was refused, or a leak refused a claim), **2** could not read or write, or bad
 //! arguments (the roster included).
@@ -31,7 +38,8 @@
 //!
 //! ## Output
 //!
-//! With `--json` one line: `{"accepted", "rows", "sink", "gate": "pass"|"fail"|null,
+//! With `--json` one line (`accepted` is false whenever the run wrote nothing because it was
+//! refused: the file, or a claim naming staff): `{"accepted", "rows", "sink", "gate": "pass"|"fail"|null,
 //! "receipts": [{"seq", "kind", "content_hash", "what"}], "refused": [{"what", "leaks":
 //! [{"path", "code"}]}], "errors": [ingest errors]}`; without it, the same as text.
 
@@ -44,6 +52,7 @@ use evidence_core::claim::Claim;
 use evidence_core::types::TenantId;
 use evidence_core::{AppendReceipt, AppendRequest, ClaimSink, ContentHash};
 use serde_json::{Value, json};
+use sha2::Digest as _;
 
 use super::consumers::{self, GateRules, Hierarchy, Participants, RunInfo};
 use super::roster::{Roster, StaffMember};
@@ -240,8 +249,16 @@ pub fn plan(a: &Analysis, run: &RunInfo, roster_entries: &[RosterEntry], as_of: 
     let hierarchy = Hierarchy::new(roster_entries.iter().filter_map(|e| Some((e.member.code.clone(), e.manager_code.clone()?))));
     let mut p = Plan::default();
     let mut hashed: Vec<(&Finding, ContentHash)> = Vec::new();
+    // Idempotency: one key per (export file hash, rule, subject), numbered when a file gives
+    // the same rule and subject more than once; the consumers' keys cover the set of findings.
+    let mut occurrences: BTreeMap<(&str, &str), u64> = BTreeMap::new();
+    let mut finding_keys = Vec::with_capacity(a.findings.len());
     for (i, f) in a.findings.iter().enumerate() {
         let what = format!("finding {i} {}", f.rule);
+        let n = occurrences.entry((f.rule, f.subject.as_str())).or_insert(0);
+        let key = idempotency_key(&[&run.file_sha256, "finding", f.rule, &f.subject, &n.to_string()]);
+        *n += 1;
+        finding_keys.push(key.clone());
         let body = finding_body(f, as_of);
         match Claim::new(evidence_core::ClaimKind::LeakageFinding, body.clone()).and_then(|c| c.content_hash()) {
             Ok(h) => hashed.push((f, h)),
@@ -251,19 +268,25 @@ pub fn plan(a: &Analysis, run: &RunInfo, roster_entries: &[RosterEntry], as_of: 
             }
         }
         match gated_request(evidence_core::ClaimKind::LeakageFinding, body, Vec::new(), &roster) {
-            Ok(r) => p.requests.push((what, r)),
+            Ok(r) => p.requests.push((what, r.with_idempotency_key(key))),
             Err(error) => p.refused.push(Refusal { what, error }),
         }
     }
+    let findings_digest = hex::encode(sha2::Sha256::digest(finding_keys.join("\n").as_bytes()));
+    let derived = |what: &str| idempotency_key(&[&run.file_sha256, "derived", what, &findings_digest]);
     let push = |p: &mut Plan, what: String, r: Result<AppendRequest, FindingError>| match r {
-        Ok(r) => p.requests.push((what, r)),
+        Ok(r) => {
+            let key = derived(&what);
+            p.requests.push((what, r.with_idempotency_key(key)));
+        }
         Err(error) => p.refused.push(Refusal { what, error }),
     };
     match consumers::manager_scorecards(&hashed, &hierarchy, as_of, &roster) {
         Ok(v) => {
             for r in v {
                 let what = format!("manager_scorecard {}", r.claim.body["manager_code"].as_str().unwrap_or(""));
-                p.requests.push((what, r));
+                let key = derived(&what);
+                p.requests.push((what, r.with_idempotency_key(key)));
             }
         }
         Err(error) => p.refused.push(Refusal { what: "manager_scorecard".into(), error }),
@@ -273,11 +296,24 @@ pub fn plan(a: &Analysis, run: &RunInfo, roster_entries: &[RosterEntry], as_of: 
     match consumers::gate_decision(&hashed, run, GateRules::default(), as_of, &roster) {
         Ok((r, pass)) => {
             p.gate_pass = Some(pass);
-            p.requests.push(("gate_decision".into(), r));
+            p.requests.push(("gate_decision".into(), r.with_idempotency_key(derived("gate_decision"))));
         }
         Err(error) => p.refused.push(Refusal { what: "gate_decision".into(), error }),
     }
     p
+}
+
+/// `analyze/v1:` and the hex SHA-256 of `parts` joined by NUL bytes (75 characters: within the
+/// ledger's 128-byte limit whatever the subject's length).
+fn idempotency_key(parts: &[&str]) -> String {
+    let mut h = sha2::Sha256::new();
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            h.update([0u8]);
+        }
+        h.update(part.as_bytes());
+    }
+    format!("analyze/v1:{}", hex::encode(h.finalize()))
 }
 
 async fn write<S: ClaimSink>(sink: &S, reqs: Vec<AppendRequest>) -> Result<Vec<AppendReceipt>, String>
@@ -379,6 +415,8 @@ pub fn run_analyze(args: &AnalyzeArgs, out: &mut dyn Write, err: &mut dyn Write)
     };
     let plan = plan(&analysis, &run, &roster, as_of);
     if !plan.refused.is_empty() {
+        // The file was readable, but the run is refused: its summary must not read as accepted.
+        summary["accepted"] = json!(false);
         summary["refused"] = plan.refused.iter().map(|r| json!({"what": r.what, "leaks": leaks_json(&r.error)})).collect();
         return if print_summary(out, args.json, &summary).is_ok() { EXIT_REFUSED } else { EXIT_UNREADABLE };
     }

@@ -124,6 +124,11 @@ struct JsonReport<'a> {
     errors: &'a [IngestError],
 }
 
+/// "1 error", "0 errors", "2 errors".
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 fn print_report(out: &mut dyn Write, file: &std::path::Path, report: &Report, json: bool) -> std::io::Result<()> {
     if json {
         let j = JsonReport { accepted: report.accepted, rows: report.rows, neutralised: report.neutralised, errors: &report.errors };
@@ -133,11 +138,11 @@ fn print_report(out: &mut dyn Write, file: &std::path::Path, report: &Report, js
         let verdict = if report.accepted { "accepted" } else { "refused" };
         writeln!(
             out,
-            "{}: {verdict}: {} rows, {} cells neutralised, {} errors",
+            "{}: {verdict}: {}, {} neutralised, {}",
             file.display(),
-            report.rows,
-            report.neutralised,
-            report.errors.len()
+            count(report.rows, "row", "rows"),
+            count(report.neutralised, "cell", "cells"),
+            count(report.errors.len() as u64, "error", "errors")
         )?;
         for e in &report.errors {
             writeln!(out, "  {e}")?;
