@@ -37,6 +37,8 @@ pub struct ServiceOptions {
     pub mfa: Option<std::sync::Arc<crate::http::mfa::MfaGate>>,
     /// The signed-report generator (None: the report route answers 503).
     pub reports: Option<std::sync::Arc<crate::report::ReportService>>,
+    /// The dashboard's sessions and one-time sign-in links (`/ui/`).
+    pub ui: crate::ui::UiOptions,
 }
 
 impl Default for ServiceOptions {
@@ -51,6 +53,7 @@ impl Default for ServiceOptions {
             grace: Duration::from_secs(30),
             mfa: None,
             reports: None,
+            ui: crate::ui::UiOptions::default(),
         }
     }
 }
@@ -83,7 +86,8 @@ where
     // One worker per rail: a TSA that hangs never holds up Fabric anchors.
     let anchorer = spawn_rail_workers(ledger.clone(), tsa, fabric, &anchoring);
     let state = AppState::new(ledger, opts.limits.clone()).with_mfa(opts.mfa.clone()).with_reports(opts.reports.clone());
-    let router = http::router(state.clone());
+    let listener = listener.into();
+    let router = http::router(state.clone()).merge(crate::ui::router(state.clone(), &opts.ui, matches!(listener, http::Bind::Tls(_))));
     let (drained_tx, drained_rx) = tokio::sync::oneshot::channel::<()>();
     let draining = state.clone();
     let signal = async move {
@@ -92,7 +96,7 @@ where
         tracing::info!("shutting down: draining in-flight requests");
         let _ = drained_tx.send(());
     };
-    let serve = http::serve(listener.into(), router, opts.limits.conn(), signal);
+    let serve = http::serve(listener, router, opts.limits.conn(), signal);
     tokio::pin!(serve);
     let result = tokio::select! {
         r = &mut serve => r,
