@@ -260,7 +260,7 @@ async fn sessions_csrf_roles_headers_and_pages_over_http() {
 
     // Claim detail: links both ways, downloads.
     let html = get(format!("{base}/ui/t/{TENANT}/claims/{}", fx.linked_finding), session.clone()).await.text().await.unwrap();
-    assert!(html.contains("Linked from") && html.contains(&format!("claim {}", FINDINGS)), "{html}");
+    assert!(html.contains("Linked from") && html.contains(&format!("claim {FINDINGS}")), "{html}");
     let r = get(format!("{base}/ui/t/{TENANT}/claims/0/bundle.json"), session.clone()).await;
     assert_eq!(r.status(), 200);
     assert!(r.headers()["content-disposition"].to_str().unwrap().contains("claim-0.bundle.json"));

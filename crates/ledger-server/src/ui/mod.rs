@@ -194,6 +194,7 @@ impl IntoResponse for UiError {
 /// ledger, its own headers, sessions and body limit. `tls` turns on HSTS and `Secure`
 /// cookies.
 pub fn router<S: Store + Clone>(app: AppState<S>, opts: &UiOptions, tls: bool) -> Router {
+    use pages as p;
     let dash = Dash {
         app,
         sessions: Arc::new(session::Sessions::new(opts.idle, opts.absolute)),
@@ -201,7 +202,6 @@ pub fn router<S: Store + Clone>(app: AppState<S>, opts: &UiOptions, tls: bool) -
         index: Arc::new(index::Indexes::default()),
         tls,
     };
-    use pages as p;
     let tenant = Router::new()
         .route("/ui/t/{tenant}/", get(p::overview::<S>))
         .route("/ui/t/{tenant}/checkpoints", get(p::checkpoints::<S>))

@@ -337,8 +337,7 @@ fn describe_anchor(a: &AnchorRow) -> String {
                 .as_deref()
                 .and_then(|e| evidence_core::rfc3161::parse_response(e).ok())
                 .and_then(|r| r.token)
-                .map(|t| t.tst_info.gen_time_text)
-                .unwrap_or_else(|| "genTime unreadable".into());
+                .map_or_else(|| "genTime unreadable".into(), |t| t.tst_info.gen_time_text);
             format!("{gen_time} by {who}{residency}")
         }
         Rail::Fabric => {
@@ -549,6 +548,7 @@ pub(crate) struct LinkView {
     label: String,
 }
 
+#[allow(clippy::struct_excessive_bools)] // what the template shows or not
 #[derive(askama::Template)]
 #[template(path = "ui/claim.html")]
 pub(crate) struct ClaimPage {

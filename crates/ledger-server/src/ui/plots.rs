@@ -121,7 +121,7 @@ pub(crate) fn anchor_latency(points: &[(Rail, u64, f64)]) -> String {
         };
         let _ = write!(
             out,
-            r##"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2"{dash}/><text x="{}" y="{legend_y}" font-family="sans-serif" font-size="11" fill="{colour}">{name}</text>"##,
+            r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2"{dash}/><text x="{}" y="{legend_y}" font-family="sans-serif" font-size="11" fill="{colour}">{name}</text>"#,
             path.join(" "),
             W - 60.0
         );
