@@ -202,6 +202,7 @@ pub fn router<S: Store + Clone>(app: AppState<S>, opts: &UiOptions, tls: bool) -
         index: Arc::new(index::Indexes::default()),
         tls,
     };
+    warm(&dash);
     let tenant = Router::new()
         .route("/ui/t/{tenant}/", get(p::overview::<S>))
         .route("/ui/t/{tenant}/checkpoints", get(p::checkpoints::<S>))
@@ -225,6 +226,29 @@ pub fn router<S: Store + Clone>(app: AppState<S>, opts: &UiOptions, tls: bool) -
         .route("/ui/sign-out", post(session::sign_out::<S>))
         .route("/ui/assets/{name}", get(assets::serve));
     tenant.merge(open).layer(DefaultBodyLimit::max(64 * 1024)).layer(middleware::from_fn_with_state(tls, headers)).with_state(dash)
+}
+
+/// Builds every tenant's page index in the background at start, so that the first page view
+/// of a big tenant does not pay for reading its whole log (a view meanwhile waits for its
+/// tenant's index).
+fn warm<S: Store + Clone>(d: &Dash<S>) {
+    let Ok(rt) = tokio::runtime::Handle::try_current() else { return };
+    let d = d.clone();
+    rt.spawn(async move {
+        let Ok(ids) = d.app.ledger.tenants().await else { return };
+        for id in ids.into_iter().filter(|t| !t.as_str().ends_with(crate::audit::AUDIT_SUFFIX)) {
+            let started = std::time::Instant::now();
+            match d.app.ledger.tenant(&id).await {
+                Ok(t) => match d.index.current(&t).await {
+                    Ok(ix) => {
+                        tracing::info!(tenant = %id, leaves = ix.scanned, ms = started.elapsed().as_millis(), "dashboard index built")
+                    }
+                    Err(e) => tracing::warn!(tenant = %id, error = %e, "dashboard index not built; the first page view will build it"),
+                },
+                Err(e) => tracing::warn!(tenant = %id, error = %e, "dashboard index not built"),
+            }
+        }
+    });
 }
 
 /// The security headers of every `/ui/` answer.
