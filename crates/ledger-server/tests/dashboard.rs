@@ -30,6 +30,7 @@ struct Fixture {
     trust: evidence_core::TrustFile,
     retracted: u64,
     linked_finding: u64,
+    links: std::sync::Arc<ledger_server::ui::SignInLinks>,
     _dir: TempDir,
 }
 
@@ -80,7 +81,10 @@ async fn fixture() -> Fixture {
     t.incident(evidence_core::UnixMillis(now.0 - 3_600_000), now, "PII found in a model request", json!({})).await.unwrap();
     let retracted = receipts[10].seq.0;
     t.retract(Seq(retracted), "duplicate of an earlier finding").await.unwrap();
+    let ui = ledger_server::ui::UiOptions::default();
+    let links = ui.links.clone();
     let opts = ServiceOptions {
+        ui,
         seal_tick: Duration::from_hours(1),
         anchor_tick: Duration::from_millis(100),
         grace: Duration::from_secs(5),
@@ -104,7 +108,17 @@ async fn fixture() -> Fixture {
         panic!("checkpoint not anchored");
     }
     let trust = ledger_server::dev::trust_file(&signer(), vec![local.tsa_root_pem.clone()], Vec::new(), true);
-    Fixture { base: local.base.clone(), store, ledger, local: Some(local), trust, retracted, linked_finding: linked.seq.0, _dir: dir }
+    Fixture {
+        base: local.base.clone(),
+        store,
+        ledger,
+        local: Some(local),
+        trust,
+        retracted,
+        linked_finding: linked.seq.0,
+        links,
+        _dir: dir,
+    }
 }
 
 fn client() -> reqwest::Client {
@@ -329,8 +343,22 @@ async fn sessions_csrf_roles_headers_and_pages_over_http() {
     assert!(fx.store.revoke_token(id, ledger::now()).await.unwrap());
     assert_eq!(get(format!("{base}/ui/t/{TENANT}/"), a_session.clone()).await.status(), 303);
 
-    // A one-time sign-in link works once.
-    let _ = &fx.local;
+    // A one-time sign-in link works once (GET shows a button; the POST uses it up).
+    let nonce = fx.links.issue(&principal, Duration::from_mins(5)).unwrap();
+    let link = format!("{base}/ui/link/{nonce}");
+    let r = c.get(&link).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let pre = cookie_pair(&set_cookie(&r, "ledger_ui_pre").unwrap());
+    let csrf = hidden(&r.text().await.unwrap(), "csrf");
+    let r = c.post(&link).header("cookie", &pre).form_body(&[("csrf", "forged")]).send().await.unwrap();
+    assert_eq!(r.status(), 403, "the link's form needs its CSRF twin");
+    let r = c.post(&link).header("cookie", &pre).form_body(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let s = cookie_pair(&set_cookie(&r, "ledger_ui").unwrap());
+    assert_eq!(get(format!("{base}/ui/t/{TENANT}/"), s).await.status(), 200);
+    let r = c.post(&link).header("cookie", &pre).form_body(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    assert_eq!(r.status(), 410, "used once");
+    assert_eq!(c.get(&link).send().await.unwrap().status(), 410);
     fx.local.unwrap().shutdown().await.unwrap();
 }
 

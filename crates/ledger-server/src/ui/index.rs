@@ -10,7 +10,7 @@
 //! request the guard has authorised for that tenant. Erased findings leave it when their
 //! erasure claim is read.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use evidence_core::claim::ClaimKind;
@@ -60,6 +60,9 @@ pub(crate) struct TenantIndex {
     pub(crate) scanned: u64,
     /// Findings in log order.
     pub(crate) findings: Vec<Finding>,
+    /// The analyzers and rules the findings name (the filter's choices).
+    pub(crate) analyzers: BTreeSet<String>,
+    pub(crate) rules: BTreeSet<String>,
     pub(crate) corrections: HashMap<u64, Correction>,
     pub(crate) incidents: Vec<Incident>,
     /// Claims appended per hour (hour = appended_at / 3 600 000).
@@ -150,14 +153,14 @@ async fn update<T: TenantStore>(ix: &mut TenantIndex, t: &TenantLedger<T>) -> Re
                 };
                 let staff_raw = text(&body, "staff_code", 64);
                 let staff = reports::PersonnelCode::new(&staff_raw).map(|c| c.as_str().to_owned()).unwrap_or_default();
-                ix.findings.push(Finding {
-                    seq,
-                    date,
-                    analyzer: text(&body, "analyzer", 64),
-                    rule: text(&body, "rule", 128),
-                    subject: text(&body, "subject", 64),
-                    staff,
-                });
+                let (analyzer, rule) = (text(&body, "analyzer", 64), text(&body, "rule", 128));
+                if !ix.analyzers.contains(&analyzer) {
+                    ix.analyzers.insert(analyzer.clone());
+                }
+                if !ix.rules.contains(&rule) {
+                    ix.rules.insert(rule.clone());
+                }
+                ix.findings.push(Finding { seq, date, analyzer, rule, subject: text(&body, "subject", 64), staff });
             } else if k == ingest {
                 if body.get("accepted").and_then(Value::as_bool) == Some(false) {
                     ix.files_refused += 1;

@@ -466,12 +466,8 @@ pub(crate) async fn findings<S: Store + Clone>(
     valid_date(&q.to)?;
     let t = open(&d, &v).await?;
     let ix = d.index.current(&t).await?;
-    let mut analyzers: Vec<String> = ix.findings.iter().map(|f| f.analyzer.clone()).collect();
-    analyzers.sort();
-    analyzers.dedup();
-    let mut rules: Vec<String> = ix.findings.iter().map(|f| f.rule.clone()).collect();
-    rules.sort();
-    rules.dedup();
+    let analyzers: Vec<String> = ix.analyzers.iter().cloned().collect();
+    let rules: Vec<String> = ix.rules.iter().cloned().collect();
     let end = q.before.map_or(ix.findings.len(), |b| ix.findings.partition_point(|f| f.seq < b));
     let needle = q.q.trim().to_lowercase();
     let matches = |f: &super::index::Finding| {
