@@ -241,7 +241,7 @@ fn warm<S: Store + Clone>(d: &Dash<S>) {
             match d.app.ledger.tenant(&id).await {
                 Ok(t) => match d.index.current(&t).await {
                     Ok(ix) => {
-                        tracing::info!(tenant = %id, leaves = ix.scanned, ms = started.elapsed().as_millis(), "dashboard index built")
+                        tracing::info!(tenant = %id, leaves = ix.scanned, ms = started.elapsed().as_millis(), "dashboard index built");
                     }
                     Err(e) => tracing::warn!(tenant = %id, error = %e, "dashboard index not built; the first page view will build it"),
                 },
