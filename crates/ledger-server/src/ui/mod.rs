@@ -254,7 +254,11 @@ fn warm<S: Store + Clone>(d: &Dash<S>) {
 /// The security headers of every `/ui/` answer.
 async fn headers(State(tls): State<bool>, req: Request, next: Next) -> Response {
     let mut resp = next.run(req).await;
-    let h = resp.headers_mut();
+    security_headers(resp.headers_mut(), tls);
+    resp
+}
+
+fn security_headers(h: &mut axum::http::HeaderMap, tls: bool) {
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
@@ -268,7 +272,6 @@ async fn headers(State(tls): State<bool>, req: Request, next: Next) -> Response 
     if tls {
         h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
     }
-    resp
 }
 
 /// Who is looking at a tenant page (put in the request by [`guard`]).
@@ -361,6 +364,20 @@ mod tests {
         assert!(!may(&op, "GET", "/ui/t/{tenant}/claims/{seq}/bundle.json"));
         assert!(!may(&op, "GET", "/ui/t/{tenant}/audit"));
         assert!(may(&op, "GET", "/ui/t/{tenant}/findings"));
+    }
+
+    #[test]
+    fn hsts_with_tls_only_and_assets_keep_their_cache_header() {
+        let mut h = axum::http::HeaderMap::new();
+        security_headers(&mut h, true);
+        assert_eq!(h[header::STRICT_TRANSPORT_SECURITY], "max-age=31536000");
+        assert_eq!(h[header::CACHE_CONTROL], "no-store");
+        let mut h = axum::http::HeaderMap::new();
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable"));
+        security_headers(&mut h, false);
+        assert!(!h.contains_key(header::STRICT_TRANSPORT_SECURITY));
+        assert_eq!(h[header::CACHE_CONTROL], "public, max-age=31536000, immutable");
+        assert_eq!(h[header::CONTENT_SECURITY_POLICY], CSP);
     }
 
     #[test]
