@@ -9,6 +9,7 @@
 //! - [`report`]: signed, time-stamped PDF findings reports (`…/reports/findings.pdf`).
 //! - [`auth`], [`oidc`], [`audit`], [`metrics`]: bearer tokens and roles, MFA-asserting
 //!   OIDC ID tokens for people, the audit log, Prometheus text.
+//! - [`ui`]: the operator and auditor dashboard under `/ui/`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -22,4 +23,5 @@ pub mod oidc;
 pub mod report;
 pub mod server;
 pub mod tls;
+pub mod ui;
 pub mod uploads;

@@ -595,6 +595,7 @@ async fn serve(path: &Path) -> Result<(), Error> {
         mfa: cfg.oidc.as_ref().map(ledger_server::config::OidcConfig::gate).transpose()?.map(std::sync::Arc::new),
         reports: report_service(&cfg, &endpoints, &roots)?.map(std::sync::Arc::new),
         uploads: upload_settings(&cfg)?,
+        ui: ledger_server::ui::UiOptions::default(),
     };
     let tcp = tokio::net::TcpListener::bind(cfg.listen).await.map_err(|e| format!("bind {}: {e}", cfg.listen))?;
     let listener = match (&cfg.http.tls_cert, &cfg.http.tls_key) {
@@ -690,9 +691,12 @@ async fn dev_server(args: DevArgs) -> Result<(), Error> {
     dev::write_private(&token_path, bearer.as_bytes())?;
     let listener = tokio::net::TcpListener::bind(args.listen).await.map_err(|e| format!("bind {}: {e}", args.listen))?;
     let addr = listener.local_addr()?;
+    let ui = ledger_server::ui::UiOptions::default();
+    let link = ui.links.issue(&bearer, Duration::from_hours(1)).map_err(|e| format!("sign-in link: {e}"))?;
     eprintln!(
         "\nDEVELOPMENT SERVER: its TSA and keys are generated locally and are NOT evidence.\n\
          listening on  http://{addr}\n\
+         dashboard     http://{addr}/ui/ (one-time sign-in link, valid 1 h: http://{addr}/ui/link/{link})\n\
          tenant        {tenant} (sealed every {}s)\n\
          token         {} (dealer_principal, 7 days; also in {})\n\
          trust file    {}\n\
@@ -713,6 +717,7 @@ async fn dev_server(args: DevArgs) -> Result<(), Error> {
         anchor_tick: Duration::from_secs(1),
         grace: Duration::from_secs(10),
         reports: Some(std::sync::Arc::new(reports)),
+        ui,
         ..ServiceOptions::default()
     };
     server::run(ledger, dev::DevTsaRail::new(pki), fabric, listener, opts, server::shutdown_signal()).await?;

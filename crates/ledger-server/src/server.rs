@@ -39,6 +39,8 @@ pub struct ServiceOptions {
     pub reports: Option<std::sync::Arc<crate::report::ReportService>>,
     /// Dealer uploads (None: the upload routes answer 503).
     pub uploads: Option<crate::uploads::UploadSettings>,
+    /// The dashboard's sessions and one-time sign-in links (`/ui/`).
+    pub ui: crate::ui::UiOptions,
 }
 
 impl Default for ServiceOptions {
@@ -54,6 +56,7 @@ impl Default for ServiceOptions {
             mfa: None,
             reports: None,
             uploads: None,
+            ui: crate::ui::UiOptions::default(),
         }
     }
 }
@@ -88,7 +91,8 @@ where
     let (uploads, upload_tasks) = crate::uploads::service::start(&ledger, opts.uploads.clone());
     let state =
         AppState::new(ledger, opts.limits.clone()).with_mfa(opts.mfa.clone()).with_reports(opts.reports.clone()).with_uploads(uploads);
-    let router = http::router(state.clone());
+    let listener = listener.into();
+    let router = http::router(state.clone()).merge(crate::ui::router(state.clone(), &opts.ui, matches!(listener, http::Bind::Tls(_))));
     let (drained_tx, drained_rx) = tokio::sync::oneshot::channel::<()>();
     let draining = state.clone();
     let signal = async move {
@@ -97,7 +101,7 @@ where
         tracing::info!("shutting down: draining in-flight requests");
         let _ = drained_tx.send(());
     };
-    let serve = http::serve(listener.into(), router, opts.limits.conn(), signal);
+    let serve = http::serve(listener, router, opts.limits.conn(), signal);
     tokio::pin!(serve);
     let result = tokio::select! {
         r = &mut serve => r,

@@ -150,3 +150,60 @@ async fn people_need_an_mfa_id_token_of_their_own_and_machines_do_not() {
     assert_eq!(events.iter().filter(|e| e["code"] == "mfa_mismatch").count(), 2, "{events:?}");
     server.shutdown().await.unwrap();
 }
+
+/// The dashboard's sign-in asks the same gate: a person's bearer token alone, or with someone
+/// else's ID token, starts no session; with their own MFA ID token it does.
+#[tokio::test]
+async fn dashboard_sign_in_needs_the_persons_mfa_id_token() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = TempDir::new("mfa-ui");
+    let idp = Idp::new();
+    let jwks = dir.path().join("jwks.json");
+    std::fs::write(&jwks, idp.jwks().to_string()).unwrap();
+    let store = SqliteStore::open(dir.path().join("db"), Durability::PowerLoss).await.unwrap();
+    let ledger = Ledger::with_rails(store.clone(), signer(), keys(), vec![Rail::Tsa]);
+    ledger.create_tenant(&tid("rooftop-7"), &TenantConfig::default()).await.unwrap();
+    let gate = MfaGate {
+        policy: IdTokenPolicy { issuer: ISSUER.into(), audience: AUDIENCE.into(), acr_values: Vec::new(), leeway_seconds: 60 },
+        keys: KeySource::file(&jwks),
+        roles: vec![Role::DealerPrincipal, Role::Cfo, Role::DealerOperator, Role::Auditor],
+    };
+    let opts = ServiceOptions {
+        seal_tick: Duration::from_hours(1),
+        anchor_tick: Duration::from_hours(1),
+        mfa: Some(Arc::new(gate)),
+        ..ServiceOptions::default()
+    };
+    let server = LocalServer::start(ledger.clone(), opts).await;
+    let c = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let alice = token(&store, Role::Auditor, Some("alice@dealer.example.ca")).await;
+    let sign_in = |id_token: String| {
+        let (c, base, alice) = (c.clone(), server.base.clone(), alice.clone());
+        async move {
+            let r = c.get(format!("{base}/ui/sign-in")).send().await.unwrap();
+            let pre = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+            let html = r.text().await.unwrap();
+            let csrf = html.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+            let body = format!("csrf={csrf}&token={alice}&id_token={id_token}");
+            let r = c
+                .post(format!("{base}/ui/sign-in"))
+                .header("cookie", pre)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let session = r.headers().get_all("set-cookie").iter().any(|v| v.to_str().unwrap().starts_with("ledger_ui="));
+            (r.status().as_u16(), session, r.text().await.unwrap())
+        }
+    };
+    let (status, session, html) = sign_in(String::new()).await;
+    assert_eq!((status, session), (401, false), "{html}");
+    assert!(html.contains("ID token"), "{html}");
+    let someone_else = idp.token(&json!({"sub": "u-999", "email": "bob@dealer.example.ca"}));
+    let (status, session, _) = sign_in(someone_else).await;
+    assert_eq!((status, session), (401, false));
+    let (status, session, _) = sign_in(idp.token(&json!({}))).await;
+    assert_eq!((status, session), (303, true));
+    server.shutdown().await.unwrap();
+}

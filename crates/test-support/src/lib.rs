@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+#[cfg(feature = "browser")]
+pub mod browser;
 pub mod fixtures;
 pub mod pg;
 pub mod rails;

@@ -111,7 +111,7 @@ pub struct AppState<S: Store> {
     limiter: Arc<RateLimiter>,
     tokens: Arc<TokenCache>,
     draining: Arc<AtomicBool>,
-    mfa: Option<Arc<mfa::MfaGate>>,
+    pub(crate) mfa: Option<Arc<mfa::MfaGate>>,
     pub(crate) reports: Option<Arc<crate::report::ReportService>>,
     pub(crate) uploads: Option<Arc<crate::uploads::UploadService<S>>>,
 }
