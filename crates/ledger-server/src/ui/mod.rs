@@ -5,7 +5,7 @@
 //!   templates (`askama`, files under `templates/ui/`), so the policy is stricter than a
 //!   hash allowlist: `script-src 'none'`. Styles come only from the one embedded stylesheet
 //!   (`style-src 'self'`, no `style=` attribute anywhere); plots are SVG files served from
-//!   `/ui/` (see [`plots`]). Every `/ui/` answer carries [`CSP`], `X-Content-Type-Options`,
+//!   `/ui/` (drawn in `plots.rs`). Every `/ui/` answer carries [`CSP`], `X-Content-Type-Options`,
 //!   `Referrer-Policy: no-referrer`, a `Permissions-Policy` denying every feature, and
 //!   `Strict-Transport-Security: max-age=31536000` when the listener is TLS.
 //! - **Assets** are embedded in the binary and served from `/ui/assets/` under names that
