@@ -5,7 +5,7 @@
 # and verify a bundle extracted from it, tamper with the bundle and see it fail, then stop the server
 # gracefully. Used by .ci/run; run it yourself after `cargo build --bins`.
 set -euo pipefail
-bin=$(cd "${BIN_DIR:-target/debug}" && pwd)
+bin=$(cd "${BIN_DIR:-${CARGO_TARGET_DIR:-target}/debug}" && pwd)
 port=${PORT:-18080}
 work=$(mktemp -d)
 cd "$work"
