@@ -1,5 +1,5 @@
 //! Entry points for the CSV-ingest, redactor and guard fuzz targets and for the corpus replay test
-//! (`tests/fuzz_corpus.rs`): each feeds outside bytes to one entry point and must return
+//! (`tests/it/fuzz_corpus.rs`): each feeds outside bytes to one entry point and must return
 //! without panicking, hanging or allocating without bound, whatever the input; each also
 //! asserts invariants of the result. Not part of the stable API.
 

@@ -55,7 +55,7 @@
 //!
 //! # Evaluation (sets the team wrote; an upper bound on unseen text)
 //!
-//! `cargo test -p pipeline --test redact_eval -- --nocapture` prints the tables below and fails
+//! `cargo test -p pipeline --test it redact_eval:: -- --nocapture` prints the tables below and fails
 //! below the issue 22 targets **on the v2 test part**. A PII span counts as found only when
 //! every one of its bytes is redacted; a keep span counts as damaged when any of its bytes is.
 //!
@@ -65,7 +65,7 @@
 //! (903). Rules were adjusted by looking at individual misses of the **tune part only**; the
 //! test part was looked at only through its aggregate table. Two exceptions are stated in
 //! `eval/RESULTS.md`: after tune reached its ceiling I wrote address and name forms of my own
-//! (`tests/redact_forms.rs`, from the README's list of forms, not from test texts), and one
+//! (`tests/it/redact_forms.rs`, from the README's list of forms, not from test texts), and one
 //! revert was made because the test figure dropped. The set is independent of the rules but
 //! still written by the team, synthetic and template-based, so these figures are an upper
 //! bound on what unseen real text will give.

@@ -364,7 +364,7 @@ async fn sessions_csrf_roles_headers_and_pages_over_http() {
 
 // ---- the browser ----------------------------------------------------------------------
 
-const AXE: &str = include_str!("vendor/axe-core/axe.min.js");
+const AXE: &str = include_str!("../vendor/axe-core/axe.min.js");
 
 async fn check_page(b: &Browser, base: &str, what: &str) {
     // CSP violations are console errors naming the Content Security Policy.

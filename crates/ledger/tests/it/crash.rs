@@ -90,7 +90,7 @@ fn crash_child() {
 /// Runs one child until killed; returns the acknowledged (seq, leaf hash) pairs.
 fn run_and_kill(target: &str, keyring: &std::path::Path, rng: &mut Rng) -> Vec<(u64, String)> {
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
+        .args(["--exact", "crash::crash_child", "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, target)
         .env(KEYRING_ENV, keyring)
         .stdout(Stdio::piped())
