@@ -151,6 +151,26 @@ pub struct Page {
     pub limit: Option<u64>,
 }
 
+/// The query of a signed upload URL (`PUT …/uploads/{upload_id}/body`), exactly as
+/// `POST …/uploads` wrote it into `url`: clients send the URL as given and never build it.
+/// The signature covers the method, the tenant, the upload id and every field but `kid` and
+/// `sig`, so changing any of them is `403 bad_upload_url`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SignedUploadQuery {
+    /// The DMS profile the file is checked against (`cdk`, `reynolds`, `dealertrack`, `pbs`, `quorum`).
+    pub profile: String,
+    /// The export of that profile (e.g. `sales`, `service`).
+    pub export: String,
+    /// Most bytes the body may have; the body is cut at this size (`413 body_too_large`).
+    pub max: u64,
+    /// Expiry, Unix milliseconds; after it the URL is `410 upload_expired`.
+    pub exp: i64,
+    /// Id of the server key that signed the URL (old keys verify until their URLs expire).
+    pub kid: String,
+    /// HMAC-SHA-256 of the signed fields under that key, 64 lowercase hex digits.
+    pub sig: String,
+}
+
 /// The query of `…/reports/findings.pdf`: the reporting period, both days inclusive (UTC).
 /// A finding belongs to the period by its business date (the pipeline's `as_of`), else by
 /// the day it was appended.

@@ -175,6 +175,12 @@ impl<S: Store> AppState<S> {
         self
     }
 
+    /// Takes one request from the token's bucket (the API and the dashboard share it, so a
+    /// session costs the same as its token's API calls), or says how many seconds to wait.
+    pub(crate) fn rate_check(&self, token_id: &str) -> Result<(), u64> {
+        self.limiter.check(token_id, self.limits.rate_per_sec, self.limits.rate_burst)
+    }
+
     /// Marks the server as draining: `/readyz` answers 503 so load balancers stop sending.
     pub fn set_draining(&self) {
         self.draining.store(true, Ordering::SeqCst);
@@ -363,7 +369,7 @@ async fn authenticate<S: Store>(st: &AppState<S>, header: Option<&axum::http::He
         return Err(auth::AuthError::Invalid.into());
     };
     let principal = auth::verify(&record, secret, ledger::now())?;
-    if let Err(wait) = st.limiter.check(&principal.token_id, st.limits.rate_per_sec, st.limits.rate_burst) {
+    if let Err(wait) = st.rate_check(&principal.token_id) {
         let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited, "too many requests for this token; slow down");
         e.retry_after = Some(wait);
         return Err(e);

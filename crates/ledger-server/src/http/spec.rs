@@ -324,16 +324,19 @@ pub const ROUTES: &[RouteSpec] = &[
         Json(schema::<ledger_api::UploadStatus>()),
         200,
     ),
-    r(
-        "PUT",
-        routes::UPLOAD_BODY,
-        None,
-        "putUploadBody",
-        "The signed upload URL (no bearer token: the URL's signature is the credential). 200 ingested, 422 refused (errors as `pipeline check --json`), 202 received; 403 bad_upload_url, 410 upload_expired, 409 upload_used, 413 body_too_large, 415 upload_refused.",
-        None,
-        Json(schema::<ledger_api::UploadStatus>()),
-        200,
-    ),
+    RouteSpec {
+        query: Some(inline::<ledger_api::SignedUploadQuery>()),
+        ..r(
+            "PUT",
+            routes::UPLOAD_BODY,
+            None,
+            "putUploadBody",
+            "The signed upload URL (no bearer token: the URL's signature is the credential). 200 ingested, 422 refused (errors as `pipeline check --json`), 202 received; 403 bad_upload_url, 410 upload_expired, 409 upload_used, 413 body_too_large, 415 upload_refused.",
+            None,
+            Json(schema::<ledger_api::UploadStatus>()),
+            200,
+        )
+    },
 ];
 
 /// Finds the row for a method and matched path template.
@@ -476,6 +479,7 @@ pub fn openapi() -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     /// Every `$ref` in the document names a schema under `components/schemas` (or, inside the
     /// embedded bundle schema, one of its own `$defs`).
@@ -523,6 +527,13 @@ mod tests {
         assert!(old["description"].as_str().unwrap().contains("tree size"), "{old}");
         let page = doc["paths"][routes::CHECKPOINTS]["get"]["parameters"].as_array().unwrap();
         assert!(page.iter().any(|p| p["name"] == "from" && p["description"].as_str().is_some_and(|d| d.contains("checkpoint number"))));
+        // The signed upload URL's query: every field required, each with its meaning.
+        let put = doc["paths"][routes::UPLOAD_BODY]["put"]["parameters"].as_array().unwrap();
+        for name in ["profile", "export", "max", "exp", "kid", "sig"] {
+            let p = put.iter().find(|p| p["name"] == name).unwrap_or_else(|| panic!("{name} is not documented"));
+            assert_eq!((&p["in"], &p["required"]), (&json!("query"), &json!(true)), "{p}");
+            assert!(p["description"].as_str().is_some_and(|d| d.len() > 10), "{p}");
+        }
     }
 
     /// A body the server would take validates against the schema's required fields.

@@ -104,10 +104,14 @@ pub const PAGES: &[(&str, &str, Permission)] = &[
     ("GET", "/ui/t/{tenant}/incidents", Permission::Api("GET", routes::CLAIM)),
     ("GET", "/ui/t/{tenant}/audit", Permission::Api("GET", routes::AUDIT)),
     ("GET", "/ui/t/{tenant}/uploads", Permission::Action(Action::Read)),
+    ("POST", "/ui/t/{tenant}/uploads", Permission::Api("POST", routes::UPLOADS)),
     ("GET", "/ui/t/{tenant}/reports", Permission::Api("GET", routes::REPORT_FINDINGS_PDF)),
     ("GET", "/ui/t/{tenant}/reports/findings.pdf", Permission::Api("GET", routes::REPORT_FINDINGS_PDF)),
     ("GET", "/ui/t/{tenant}/plots/{plot}", Permission::Api("GET", routes::CHECKPOINTS)),
 ];
+
+/// The route of the upload form's `POST`.
+const UPLOAD_FORM: &str = "/ui/t/{tenant}/uploads";
 
 fn permission(method: &str, path: &str) -> Option<Action> {
     PAGES.iter().find(|(m, p, _)| *m == method && *p == path).map(|(_, _, perm)| perm.action())
@@ -213,7 +217,9 @@ pub fn router<S: Store + Clone>(app: AppState<S>, opts: &UiOptions, tls: bool) -
         .route("/ui/t/{tenant}/claims/{seq}/retract", post(p::retract::<S>))
         .route("/ui/t/{tenant}/incidents", get(p::incidents::<S>))
         .route("/ui/t/{tenant}/audit", get(p::audit::<S>))
-        .route("/ui/t/{tenant}/uploads", get(p::uploads::<S>))
+        // The form's file is streamed and cut at the upload limit by the file store, not by
+        // the 64 KiB form limit of the other pages.
+        .route("/ui/t/{tenant}/uploads", get(p::uploads::<S>).post(p::upload::<S>).layer(DefaultBodyLimit::disable()))
         .route("/ui/t/{tenant}/reports", get(p::reports::<S>))
         .route("/ui/t/{tenant}/reports/findings.pdf", get(p::report_pdf::<S>))
         .route("/ui/t/{tenant}/plots/{plot}", get(p::plot::<S>))
@@ -301,6 +307,13 @@ async fn guard<S: Store + Clone>(State(d): State<Dash<S>>, req: Request, next: N
         }
         Err(e) => return UiError::from(e).into_response(),
     }
+    // The API's per-token rate limit: a session spends its token's budget.
+    if let Err(wait) = d.app.rate_check(&sess.principal.token_id) {
+        let mut resp =
+            UiError::new(StatusCode::TOO_MANY_REQUESTS, "too many requests for this session; wait a moment and reload").into_response();
+        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        return resp;
+    }
     let tenant_param = target.strip_prefix("/ui/t/").and_then(|r| r.split('/').next()).unwrap_or_default();
     let Ok(tenant) = TenantId::new(tenant_param) else {
         return UiError::new(StatusCode::FORBIDDEN, "this session is not for that tenant").into_response();
@@ -330,16 +343,47 @@ async fn guard<S: Store + Clone>(State(d): State<Dash<S>>, req: Request, next: N
     }
     let mut req = req;
     req.extensions_mut().insert(Viewer { principal: sess.principal.clone(), tenant, csrf: sess.csrf.clone() });
-    let resp = next.run(req).await;
+    // The API's request timeout: a page that takes longer is a 503 (and audited as one). An
+    // upload is not cut by it, as a signed URL's PUT is not: its body is bounded by the
+    // upload limit and the connection's idle timeout instead.
+    let limit = if method == "POST" && route == UPLOAD_FORM { Duration::MAX } else { d.app.limits.request_timeout };
+    let resp = within(limit, next.run(req)).await;
     match crate::audit::record(&d.app.ledger, &sess.principal, action, &method, &route, &target, resp.status().as_u16(), None).await {
         Ok(()) => resp,
         Err(_) => UiError::new(StatusCode::SERVICE_UNAVAILABLE, "the audit entry of this page could not be written; retry").into_response(),
     }
 }
 
+/// The page `page`, or a `503` with `Retry-After: 1` when it takes longer than `limit`.
+async fn within(limit: Duration, page: impl std::future::Future<Output = Response>) -> Response {
+    if let Ok(r) = tokio::time::timeout(limit, page).await {
+        r
+    } else {
+        let mut r = UiError::new(StatusCode::SERVICE_UNAVAILABLE, "this page took too long to build; retry").into_response();
+        r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        r
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_page_past_the_request_timeout_is_a_503_to_retry() {
+        let slow = async {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            StatusCode::OK.into_response()
+        };
+        let r = within(Duration::from_millis(20), slow).await;
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(r.headers()[header::RETRY_AFTER], "1");
+        let r = within(Duration::from_secs(5), async { StatusCode::OK.into_response() }).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        // An upload's unbounded limit does not overflow the timer.
+        let r = within(Duration::MAX, async { StatusCode::OK.into_response() }).await;
+        assert_eq!(r.status(), StatusCode::OK);
+    }
 
     #[test]
     fn every_page_has_an_action_from_the_api_table() {

@@ -847,8 +847,26 @@ pub(crate) async fn audit<S: Store + Clone>(
 }
 
 #[derive(Debug, serde::Deserialize)]
-pub(crate) struct From_ {
+pub(crate) struct UploadsQuery {
     from: Option<u64>,
+    /// The upload the form just sent (after its redirect): its outcome is shown on top.
+    upload: Option<String>,
+}
+
+/// The upload just sent, as the page's notice shows it.
+#[derive(Debug)]
+pub(crate) struct SentView {
+    id: String,
+    source: String,
+    state: String,
+    refused: bool,
+    detail: String,
+}
+
+/// One choice of a select of the upload form.
+#[derive(Debug)]
+pub(crate) struct Choice {
+    value: &'static str,
 }
 
 #[derive(Debug)]
@@ -870,15 +888,45 @@ pub(crate) struct Uploads {
     nav: Nav,
     rows: Vec<UploadView>,
     next: String,
+    /// The form is shown: uploads are configured and the role may send one.
+    form: bool,
+    configured: bool,
+    action: String,
+    profiles: Vec<Choice>,
+    exports: Vec<Choice>,
+    max_mib: u64,
+    sent: Option<SentView>,
 }
 
 pub(crate) async fn uploads<S: Store + Clone>(
     State(d): State<Dash<S>>,
     Extension(v): Extension<Viewer>,
-    q: Result<Query<From_>, QueryRejection>,
+    q: Result<Query<UploadsQuery>, QueryRejection>,
 ) -> Page {
     let t = open(&d, &v).await?;
-    let from = paged(q)?.and_then(|f| f.from).unwrap_or(0).min(crate::http::extract::MAX_STORE_NUMBER);
+    let q = q.map_err(|_| UiError::bad("the page bound must be a non-negative integer"))?.0;
+    let from = q.from.unwrap_or(0).min(crate::http::extract::MAX_STORE_NUMBER);
+    let sent = match q.upload.as_deref() {
+        Some(id) if id.len() <= 64 => t.store().upload(id).await?.map(|r| SentView {
+            id: r.upload.id.clone(),
+            source: r.upload.source.clone(),
+            state: r.state.as_str().to_owned(),
+            refused: r.state == ledger::store::uploads::UploadState::Refused,
+            detail: r
+                .errors
+                .clone()
+                .or_else(|| r.claims.clone().map(|c| format!("claims {c}")))
+                .unwrap_or_default()
+                .chars()
+                .take(400)
+                .collect(),
+        }),
+        _ => None,
+    };
+    let svc = d.app.uploads.clone();
+    let configured = svc.is_some();
+    let form = configured && may(&v.principal, "POST", "/ui/t/{tenant}/uploads");
+    let max_mib = svc.as_ref().map_or(0, |s| s.settings().max_bytes.div_ceil(1 << 20));
     let rows = t.store().uploads(from, u32::try_from(PAGE).unwrap_or(50)).await?;
     let next = match rows.last() {
         Some(last) if rows.len() == PAGE => format!("/ui/t/{}/uploads?from={}", v.tenant, last.n + 1),
@@ -898,7 +946,102 @@ pub(crate) async fn uploads<S: Store + Clone>(
             refused: r.state == ledger::store::uploads::UploadState::Refused,
         })
         .collect();
-    html(&Uploads { nav: nav(&v, "Uploads", "Uploads"), rows, next })
+    html(&Uploads {
+        nav: nav(&v, "Uploads", "Uploads"),
+        rows,
+        next,
+        form,
+        configured,
+        action: format!("/ui/t/{}/uploads", v.tenant),
+        profiles: pipeline::ingest::Dms::ALL.iter().map(|p| Choice { value: p.name() }).collect(),
+        exports: pipeline::ingest::Export::ALL.iter().map(|e| Choice { value: e.name() }).collect(),
+        max_mib,
+        sent,
+    })
+}
+
+/// Longest value of a small field of the upload form (csrf, profile, export).
+const FORM_FIELD_MAX: usize = 256;
+
+/// Reads a small multipart field whole, refusing one over [`FORM_FIELD_MAX`] bytes.
+async fn small_field(mut f: axum::extract::multipart::Field<'_>) -> Result<String, UiError> {
+    let mut out = Vec::new();
+    while let Some(chunk) = f.chunk().await.map_err(|e| UiError::bad(format!("the form could not be read: {e}")))? {
+        if out.len() + chunk.len() > FORM_FIELD_MAX {
+            return Err(UiError::bad("a form field is too long"));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    String::from_utf8(out).map_err(|_| UiError::bad("a form field is not UTF-8"))
+}
+
+/// The dashboard's upload form (`multipart/form-data`: `csrf`, `profile`, `export`, then
+/// `file`, in that order, as the form lays them out). The file part is streamed, never held
+/// whole, through the same path as a signed URL's `PUT` (`uploads::http::receive`): the
+/// tenant's encrypted file store, the pipeline's check, ingestion or refusal (a PII header
+/// deletes the file), audit entries and metrics; then a redirect to the uploads page, which
+/// shows the outcome.
+pub(crate) async fn upload<S: Store + Clone>(
+    State(d): State<Dash<S>>,
+    Extension(v): Extension<Viewer>,
+    form: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Page {
+    use crate::uploads::http::{CSV_TYPES, Received, receive};
+    use crate::uploads::service::{LEASE_MS, VIA_DASHBOARD};
+    use futures_util::StreamExt as _;
+    let Some(svc) = d.app.uploads.clone() else {
+        return Err(UiError::new(StatusCode::SERVICE_UNAVAILABLE, "this server takes no uploads ([uploads] in its configuration)"));
+    };
+    let Ok(mut form) = form else { return Err(UiError::bad("the upload form must be sent as multipart/form-data")) };
+    let (mut csrf, mut profile, mut export) = (None, None, None);
+    let count = |outcome: &str| crate::uploads::metrics().uploads.inc(&[("via", VIA_DASHBOARD), ("outcome", outcome)]);
+    while let Some(field) = form.next_field().await.map_err(|e| UiError::bad(format!("the form could not be read: {e}")))? {
+        match field.name().unwrap_or_default() {
+            "csrf" => csrf = Some(small_field(field).await?),
+            "profile" => profile = Some(small_field(field).await?),
+            "export" => export = Some(small_field(field).await?),
+            "file" => {
+                // Nothing of the file is read before the CSRF token and the choices are.
+                check_csrf(&v.csrf, csrf.as_deref().unwrap_or_default())?;
+                let (Some(profile), Some(export)) = (profile.take(), export.take()) else {
+                    return Err(UiError::bad("choose the DMS profile and the export before the file"));
+                };
+                let filename = field.file_name().map(|n| n.rsplit(['/', '\\']).next().unwrap_or(n).trim().to_owned()).unwrap_or_default();
+                if filename.is_empty() {
+                    return Err(UiError::bad("choose a file to upload"));
+                }
+                let mime =
+                    field.content_type().unwrap_or("application/octet-stream").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+                if !CSV_TYPES.contains(&mime.as_str()) {
+                    count("bad_type");
+                    return Err(UiError::new(
+                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                        format!("a {mime} file is refused as ingest refuses it: send the CSV export"),
+                    ));
+                }
+                let req = ledger_api::CreateUpload { profile, export, filename, size: None };
+                let ticket = svc.create_via(&v.tenant, &req, VIA_DASHBOARD).await.map_err(crate::http::ApiError::from)?;
+                let t = open(&d, &v).await?;
+                let now = ledger::now();
+                if !t.store().begin_receive(&ticket.upload_id, now, UnixMillis(now.0 + LEASE_MS)).await? {
+                    return Err(UiError::new(StatusCode::CONFLICT, "the upload was taken by another request"));
+                }
+                let row =
+                    t.store().upload(&ticket.upload_id).await?.ok_or_else(|| UiError::new(StatusCode::NOT_FOUND, "no such upload"))?;
+                let body = field.map(|r| r.map_err(|e| e.to_string()));
+                match receive(&d.app, &svc, &t, &row, body).await {
+                    Ok(Received::Checked(_) | Received::Stored(_)) => {}
+                    Err((e, outcome)) => {
+                        count(outcome);
+                        return Err(crate::http::ApiError::from(e).into());
+                    }
+                }
+                return Ok(Redirect::to(&format!("/ui/t/{}/uploads?upload={}", v.tenant, ticket.upload_id)).into_response());
+            }
+            _ => return Err(UiError::bad("the upload form has a field it does not know")),
+        }
+    }
+    Err(UiError::bad("the form had no file"))
 }
 
 #[derive(askama::Template)]

@@ -24,10 +24,11 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use evidence_core::{TenantId, UnixMillis};
 use futures_util::StreamExt as _;
+use ledger::TenantLedger;
 use ledger::store::Store;
-use ledger::store::uploads::{UploadState, UploadStore as _};
-use ledger_api::{CreateUpload, Page, UploadList, UploadStatus, UploadTicket};
-use serde::Deserialize;
+use ledger::store::TenantStore as _;
+use ledger::store::uploads::{UploadRow, UploadState, UploadStore as _};
+use ledger_api::{CreateUpload, Page, SignedUploadQuery, UploadList, UploadStatus, UploadTicket};
 use serde_json::json;
 
 use super::service::{self, LEASE_MS, UploadError, UploadService, status};
@@ -117,17 +118,6 @@ pub(crate) async fn get_one<S: Store + Clone>(
     Ok(Json(status(&row)))
 }
 
-/// The signed part of the URL's query.
-#[derive(Debug, Deserialize)]
-pub(crate) struct Signed {
-    profile: String,
-    export: String,
-    max: u64,
-    exp: i64,
-    kid: String,
-    sig: String,
-}
-
 fn refused(e: UploadError, outcome: &str) -> Response {
     super::metrics().uploads.inc(&[("via", "url"), ("outcome", outcome)]);
     ApiError::from(e).into_response()
@@ -136,7 +126,7 @@ fn refused(e: UploadError, outcome: &str) -> Response {
 pub(crate) async fn put_body<S: Store + Clone>(
     State(st): State<AppState<S>>,
     PathArgs((tenant, id)): PathArgs<(String, String)>,
-    query: Result<Query<Signed>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<SignedUploadQuery>, axum::extract::rejection::QueryRejection>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -220,8 +210,46 @@ pub(crate) async fn put_body<S: Store + Clone>(
         Err(e) => return ApiError::from(e).into_response(),
     }
     let stream = body.into_data_stream().map(|r| r.map_err(|e| e.to_string()));
+    match receive(&st, &svc, &t, &row, stream).await {
+        Ok(Received::Checked(done)) => {
+            let code = if done.state == UploadState::Refused { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+            (code, Json(status(&done))).into_response()
+        }
+        Ok(Received::Stored(stored)) => (StatusCode::ACCEPTED, Json(status(&stored))).into_response(),
+        Err((e, outcome)) => refused(e, outcome),
+    }
+}
+
+/// What [`receive`] ended in.
+#[derive(Debug)]
+pub(crate) enum Received {
+    /// Stored and checked: the row is `ingested` or `refused`.
+    Checked(UploadRow),
+    /// Stored (`received`), but ingestion failed: the recovery sweep retries it.
+    Stored(UploadRow),
+}
+
+/// Streams `body` into the upload `row` of `t` (already claimed `receiving` by the caller),
+/// then checks and ingests it, with an audit entry for each step: the one path of the signed
+/// URL's `PUT` and of the dashboard's upload form. An error comes with the outcome the
+/// caller counts it under.
+pub(crate) async fn receive<S: Store + Clone>(
+    st: &AppState<S>,
+    svc: &UploadService<S>,
+    t: &TenantLedger<S::Tenant>,
+    row: &UploadRow,
+    body: impl futures_util::Stream<Item = Result<service::bytes_like::Chunk, String>> + Unpin,
+) -> Result<Received, (UploadError, &'static str)> {
+    let (tenant, id, via) = (t.store().tenant(), row.upload.id.as_str(), row.upload.via.as_str());
+    let detail = |status: u16, extra: serde_json::Value| {
+        let mut d = json!({"upload_id": id, "via": via, "status": status});
+        if let (Some(o), Some(x)) = (d.as_object_mut(), extra.as_object()) {
+            o.extend(x.clone());
+        }
+        d
+    };
     let profile = service::profile_of(&row.upload.profile, &row.upload.export).ok();
-    let (stored, report) = match svc.store_body(&t, &id, grant.max_bytes, profile, stream).await {
+    let (stored, report) = match svc.store_body(t, id, row.upload.max_bytes, profile, body).await {
         Ok(r) => r,
         Err(e) => {
             let (event, code) = match &e {
@@ -229,21 +257,18 @@ pub(crate) async fn put_body<S: Store + Clone>(
                 UploadError::Used => ("conflict", 409),
                 _ => ("failed", 400),
             };
-            let _ = service::audit(&st.ledger, &tenant, event, &detail(code, json!({}))).await;
-            return refused(e, event);
+            let _ = service::audit(&st.ledger, tenant, event, &detail(code, json!({}))).await;
+            return Err((e, event));
         }
     };
     let _ =
-        service::audit(&st.ledger, &tenant, "received", &detail(202, json!({"bytes": stored.bytes, "file_sha256": stored.sha256}))).await;
-    match svc.ingest_checked(&t, &id, report).await {
-        Ok(done) => {
-            let code = if done.row.state == UploadState::Refused { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-            (code, Json(status(&done.row))).into_response()
-        }
+        service::audit(&st.ledger, tenant, "received", &detail(202, json!({"bytes": stored.bytes, "file_sha256": stored.sha256}))).await;
+    match svc.ingest_checked(t, id, report).await {
+        Ok(done) => Ok(Received::Checked(done.row)),
         Err(e) => {
             tracing::warn!(tenant = %tenant, upload = %id, error = %e, "upload stored; ingestion failed and will be retried by the recovery sweep");
-            super::metrics().uploads.inc(&[("via", "url"), ("outcome", "failed")]);
-            (StatusCode::ACCEPTED, Json(status(&stored))).into_response()
+            super::metrics().uploads.inc(&[("via", via), ("outcome", "failed")]);
+            Ok(Received::Stored(stored))
         }
     }
 }

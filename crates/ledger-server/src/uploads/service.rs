@@ -341,6 +341,16 @@ impl<S: Store + Clone> UploadService<S> {
     /// [`UploadError::Invalid`], [`UploadError::TooLarge`] (declared size over the limit), or
     /// the store's error.
     pub async fn create(&self, tenant: &TenantId, req: &ledger_api::CreateUpload) -> Result<UploadTicket, UploadError> {
+        self.create_via(tenant, req, VIA_URL).await
+    }
+
+    /// [`Self::create`] for a body that arrives by `via` ([`VIA_URL`] or [`VIA_DASHBOARD`]).
+    pub(crate) async fn create_via(
+        &self,
+        tenant: &TenantId,
+        req: &ledger_api::CreateUpload,
+        via: &str,
+    ) -> Result<UploadTicket, UploadError> {
         profile_of(&req.profile, &req.export)?;
         if req.filename.is_empty() || req.filename.len() > 255 || req.filename.chars().any(char::is_control) {
             return Err(UploadError::Invalid("filename must be 1 to 255 bytes without control characters".into()));
@@ -364,7 +374,7 @@ impl<S: Store + Clone> UploadService<S> {
         t.store()
             .create_upload(&NewUpload {
                 id: grant.upload_id.clone(),
-                via: "url".into(),
+                via: via.into(),
                 source: req.filename.clone(),
                 profile: grant.profile.clone(),
                 export: grant.export.clone(),
@@ -667,11 +677,18 @@ impl<S: Store + Clone> UploadService<S> {
     }
 }
 
+/// `via` of an upload whose body came by its signed URL.
+pub const VIA_URL: &str = "url";
+/// `via` of an upload sent with the dashboard's upload form.
+pub const VIA_DASHBOARD: &str = "dashboard";
+
 fn came_by(tenant: &TenantId, row: &UploadRow) -> String {
-    if row.upload.via == "url" {
-        format!("PUT {}", ledger_api::routes::UPLOAD_BODY.replace("{tenant}", tenant.as_str()).replace("{upload_id}", &row.upload.id))
-    } else {
-        row.upload.source.clone()
+    match row.upload.via.as_str() {
+        VIA_URL => {
+            format!("PUT {}", ledger_api::routes::UPLOAD_BODY.replace("{tenant}", tenant.as_str()).replace("{upload_id}", &row.upload.id))
+        }
+        VIA_DASHBOARD => format!("POST /ui/t/{tenant}/uploads ({})", row.upload.source),
+        _ => row.upload.source.clone(),
     }
 }
 

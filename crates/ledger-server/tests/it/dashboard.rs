@@ -31,6 +31,7 @@ struct Fixture {
     retracted: u64,
     linked_finding: u64,
     links: std::sync::Arc<ledger_server::ui::SignInLinks>,
+    _files: TempDir,
     _dir: TempDir,
 }
 
@@ -83,8 +84,10 @@ async fn fixture() -> Fixture {
     t.retract(Seq(retracted), "duplicate of an earlier finding").await.unwrap();
     let ui = ledger_server::ui::UiOptions::default();
     let links = ui.links.clone();
+    let files = TempDir::new("dashboard-files");
     let opts = ServiceOptions {
         ui,
+        uploads: Some(crate::uploads::settings(files.path().to_owned(), 64 * 1024, "http://placeholder")),
         seal_tick: Duration::from_hours(1),
         anchor_tick: Duration::from_millis(100),
         grace: Duration::from_secs(5),
@@ -117,6 +120,7 @@ async fn fixture() -> Fixture {
         retracted,
         linked_finding: linked.seq.0,
         links,
+        _files: files,
         _dir: dir,
     }
 }
@@ -479,6 +483,25 @@ async fn the_dashboard_in_a_real_chromium() {
         check_page(&b, &base, p).await;
     }
 
+    // Send an export with the upload form as a dealer would: choose the profile and the
+    // export, pick the file, press Upload; the page it lands on shows the outcome.
+    b.goto(&format!("{base}/ui/t/{TENANT}/uploads")).await.unwrap();
+    b.execute("document.getElementById('u-profile').value = 'cdk'; document.getElementById('u-export').value = 'sales';", vec![])
+        .await
+        .unwrap();
+    let csv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../pipeline/testdata/csv/cdk_sales_valid.csv").canonicalize().unwrap();
+    b.type_into(&b.find("#u-file").await.unwrap(), csv.to_str().unwrap()).await.unwrap();
+    b.click(&b.find("form[enctype='multipart/form-data'] button[type=submit]").await.unwrap()).await.unwrap();
+    for _ in 0..100 {
+        if b.url().await.unwrap().contains("/uploads?upload=u") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let src = b.source().await.unwrap();
+    assert!(src.contains("<strong>ingested</strong>") && src.contains("cdk_sales_valid.csv"), "{src}");
+    check_page(&b, &base, "uploads, after sending a file").await;
+
     // Filter findings with the form, by keyboard: choose the analyzer, Enter on the button.
     b.goto(&format!("{base}/ui/t/{TENANT}/findings")).await.unwrap();
     b.execute("document.getElementById('f-analyzer').value = 'service';", vec![]).await.unwrap();
@@ -569,4 +592,164 @@ async fn the_dashboard_in_a_real_chromium() {
     assert!(seen, "a CSP violation shows in the browser log");
     b.quit().await;
     fx.local.unwrap().shutdown().await.unwrap();
+}
+
+/// A tenant with one claim behind a dashboard with these HTTP limits.
+async fn small_server(limits: ledger_server::http::HttpLimits) -> (LocalServer, SqliteStore, Ledger<SqliteStore>, TempDir) {
+    small_server_with(limits, None).await
+}
+
+/// [`small_server`] taking uploads into `files` (at most `max` bytes each) when given.
+async fn small_server_with(
+    limits: ledger_server::http::HttpLimits,
+    uploads: Option<(&Path, u64)>,
+) -> (LocalServer, SqliteStore, Ledger<SqliteStore>, TempDir) {
+    let dir = TempDir::new("dashboard-limits");
+    let store = SqliteStore::open(dir.path().join("db"), Durability::ProcessCrash).await.unwrap();
+    let ledger = Ledger::with_rails(store.clone(), signer(), keys(), vec![Rail::Tsa]);
+    let t = ledger.create_tenant(&tid(TENANT), &TenantConfig::default()).await.unwrap();
+    t.append(finding(0)).await.unwrap();
+    let opts = ServiceOptions {
+        limits,
+        seal_tick: Duration::from_hours(1),
+        grace: Duration::from_secs(5),
+        uploads: uploads.map(|(files, max)| crate::uploads::settings(files.to_owned(), max, "http://placeholder")),
+        ..ServiceOptions::default()
+    };
+    (LocalServer::start(ledger.clone(), opts).await, store, ledger, dir)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_spend_the_tokens_api_rate_budget() {
+    // Rate: a burst of 3 and almost no refill. Signing in reads the overview (1); two more
+    // pages pass; the fourth is 429 with Retry-After, and the API refuses the same token too.
+    let limits = ledger_server::http::HttpLimits { rate_per_sec: 0.001, rate_burst: 3.0, ..Default::default() };
+    let (server, store, _ledger, _dir) = small_server(limits).await;
+    let base = server.base.clone();
+    let c = client();
+    let bearer = test_support::server::token(&store, Some(TENANT), Role::DealerPrincipal).await;
+    let (session, _) = sign_in(&c, &base, &bearer).await;
+    for _ in 0..2 {
+        let r = c.get(format!("{base}/ui/t/{TENANT}/findings")).header("cookie", &session).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let r = c.get(format!("{base}/ui/t/{TENANT}/findings")).header("cookie", &session).send().await.unwrap();
+    assert_eq!(r.status(), 429);
+    let wait: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(wait >= 1, "{wait}");
+    assert!(r.text().await.unwrap().contains("too many requests"));
+    let r = c.get(format!("{base}/v1/tenants/{TENANT}/checkpoints")).bearer_auth(&bearer).send().await.unwrap();
+    assert_eq!(r.status(), 429, "the API and the dashboard share the token's bucket");
+    server.shutdown().await.unwrap();
+
+    // The request timeout is `ui::within`'s, tested there with a page that sleeps (a real page
+    // is too fast to be cut reliably here).
+}
+
+/// A `multipart/form-data` body as the upload form sends it (csrf, profile, export, file):
+/// answers the content type and the body.
+fn upload_form(csrf: &str, profile: &str, export: &str, filename: &str, content_type: &str, file: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "----evidence-ledger-test-7d1f03";
+    let mut b = Vec::new();
+    for (k, v) in [("csrf", csrf), ("profile", profile), ("export", export)] {
+        b.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes());
+    }
+    b.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: {content_type}\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    b.extend_from_slice(file);
+    b.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), b)
+}
+
+fn csv_fixture(name: &str) -> Vec<u8> {
+    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../pipeline/testdata/csv").join(name)).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_upload_form_takes_a_file_through_the_signed_url_path() {
+    use ledger::store::uploads::UploadStore as _;
+    let files = TempDir::new("dashboard-upload-files");
+    let (server, store, ledger, _dir) =
+        small_server_with(ledger_server::http::HttpLimits::default(), Some((files.path(), 64 * 1024))).await;
+    let base = server.base.clone();
+    let c = client();
+    let operator = test_support::server::token(&store, Some(TENANT), Role::DealerOperator).await;
+    let auditor = test_support::server::token(&store, Some(TENANT), Role::Auditor).await;
+    let t = ledger.tenant(&tid(TENANT)).await.unwrap();
+    let uploads_now = || async { t.store().uploads(0, 100).await.unwrap() };
+
+    // The operator sees the form (multipart, CSRF field, every profile and export).
+    let (session, csrf) = sign_in(&c, &base, &operator).await;
+    let page = c.get(format!("{base}/ui/t/{TENANT}/uploads")).header("cookie", &session).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("enctype=\"multipart/form-data\"") && page.contains("name=\"file\""), "{page}");
+    for v in ["cdk", "reynolds", "dealertrack", "pbs", "quorum", "sales"] {
+        assert!(page.contains(&format!("<option value=\"{v}\">")), "{v} missing");
+    }
+    let post = |ct: String, body: Vec<u8>, cookie: &str| {
+        c.post(format!("{base}/ui/t/{TENANT}/uploads")).header("cookie", cookie).header("content-type", ct).body(body).send()
+    };
+
+    // A valid export: stored, checked and ingested; the redirect's page shows the outcome.
+    let csv = csv_fixture("cdk_sales_valid.csv");
+    let (ct, body) = upload_form(&csrf, "cdk", "sales", "deals-2026-12.csv", "text/csv", &csv);
+    let r = post(ct, body, &session).await.unwrap();
+    assert_eq!(r.status(), 303, "{:?}", r.text().await);
+    let to = r.headers()["location"].to_str().unwrap().to_owned();
+    assert!(to.starts_with(&format!("/ui/t/{TENANT}/uploads?upload=u")), "{to}");
+    let page = c.get(format!("{base}{to}")).header("cookie", &session).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("<strong>ingested</strong>") && page.contains("deals-2026-12.csv"), "{page}");
+    let rows = uploads_now().await;
+    assert_eq!(rows.len(), 1);
+    let row = &rows[0];
+    assert_eq!((row.upload.via.as_str(), row.state.as_str()), ("dashboard", "ingested"));
+    assert_eq!(row.bytes, Some(csv.len() as u64));
+    assert_eq!(row.sha256.as_deref(), Some(hex::encode(evidence_core::types::sha256(&[&csv])).as_str()));
+    // Its ingest_record claim names the upload and the path it came by.
+    let mut record = None;
+    for s in 0..t.store().size().await.unwrap() {
+        let body = t.claim_parts(Seq(s)).await.unwrap().record.unwrap().1.body;
+        if body["upload_id"] == json!(row.upload.id) {
+            record = Some(body);
+        }
+    }
+    let record = record.expect("an ingest_record names the upload");
+    assert_eq!(record["path"], json!(format!("POST /ui/t/{TENANT}/uploads (deals-2026-12.csv)")), "{record}");
+
+    // A customer-PII header: refused and the file deleted, as through a signed URL.
+    let (ct, body) = upload_form(&csrf, "cdk", "sales", "with-customers.csv", "text/csv", &csv_fixture("pii_headers_en.csv"));
+    let r = post(ct, body, &session).await.unwrap();
+    assert_eq!(r.status(), 303);
+    let to = r.headers()["location"].to_str().unwrap().to_owned();
+    let page = c.get(format!("{base}{to}")).header("cookie", &session).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("class=\"bad\">refused</strong>") && page.contains("pii_column"), "{page}");
+    let id = to.rsplit('=').next().unwrap().to_owned();
+    assert!(!files.path().join(TENANT).join(format!("{id}.evuf")).exists(), "a PII file is deleted");
+
+    // Refusals that create nothing: a forged CSRF token, a binary type, the auditor (no form,
+    // and a POST is 403), a file over the limit (413, and the upload is not left pending).
+    let before = uploads_now().await.len();
+    let (ct, body) = upload_form("forged", "cdk", "sales", "x.csv", "text/csv", &csv);
+    assert_eq!(post(ct, body, &session).await.unwrap().status(), 403);
+    let (ct, body) = upload_form(&csrf, "cdk", "sales", "x.png", "image/png", b"\x89PNG");
+    assert_eq!(post(ct, body, &session).await.unwrap().status(), 415);
+    assert_eq!(uploads_now().await.len(), before, "refused before an upload is created");
+    let (a_session, a_csrf) = sign_in(&c, &base, &auditor).await;
+    let page = c.get(format!("{base}/ui/t/{TENANT}/uploads")).header("cookie", &a_session).send().await.unwrap().text().await.unwrap();
+    assert!(!page.contains("multipart/form-data"), "no form for a role that may not upload");
+    let (ct, body) = upload_form(&a_csrf, "cdk", "sales", "x.csv", "text/csv", &csv);
+    assert_eq!(post(ct, body, &a_session).await.unwrap().status(), 403);
+    let mut big = csv.clone();
+    while big.len() <= 64 * 1024 {
+        big.extend_from_slice(&csv[csv.iter().position(|&b| b == b'\n').unwrap() + 1..]);
+    }
+    let (ct, body) = upload_form(&csrf, "cdk", "sales", "big.csv", "text/csv", &big);
+    assert_eq!(post(ct, body, &session).await.unwrap().status(), 413);
+    let rows = uploads_now().await;
+    assert_eq!(rows.len(), before + 1);
+    assert_eq!(rows.last().unwrap().state.as_str(), "pending", "a cut body gives the upload back, as a PUT's does");
+    server.shutdown().await.unwrap();
 }
