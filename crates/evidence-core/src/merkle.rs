@@ -43,6 +43,7 @@ pub const MAX_PATH_LEN: usize = 64;
 const SMALL_LEAF: usize = 192;
 
 /// `SHA-256(0x00 ‖ data)`.
+#[inline]
 pub fn hash_leaf(data: &[u8]) -> LeafHash {
     // Small entries (every leaf entry of this ledger is) are hashed from one contiguous
     // buffer: a single call into the block function, as fast as hashing can be.
