@@ -295,18 +295,12 @@ async fn guard<S: Store + Clone>(State(d): State<Dash<S>>, req: Request, next: N
     let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned()).unwrap_or_default();
     let method = req.method().as_str().to_owned();
     let target = req.uri().path().to_owned();
-    let Some(sess) = d.sessions.current(req.headers(), d.tls) else {
-        return Redirect::to("/ui/sign-in").into_response();
+    // The session, with its principal rebuilt from the token record: revoking the token ends it.
+    let sess = match d.sessions.current(d.app.ledger.store(), req.headers(), d.tls).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return Redirect::to("/ui/sign-in").into_response(),
+        Err(e) => return e.into_response(),
     };
-    // The token the session came from must still be valid: revoking it ends the session.
-    match d.app.ledger.store().token(&sess.principal.token_id).await {
-        Ok(Some(rec)) if rec.revoked_at.is_none_or(|r| r > ledger::now()) && ledger::now() < rec.expires_at => {}
-        Ok(_) => {
-            d.sessions.end_key(&sess.key);
-            return Redirect::to("/ui/sign-in").into_response();
-        }
-        Err(e) => return UiError::from(e).into_response(),
-    }
     // The API's per-token rate limit: a session spends its token's budget.
     if let Err(wait) = d.app.rate_check(&sess.principal.token_id) {
         let mut resp =

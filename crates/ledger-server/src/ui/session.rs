@@ -5,12 +5,16 @@
 //! with the `__Host-` name prefix when the listener is TLS. The server keeps only its
 //! SHA-256, with the principal, a CSRF token, and its idle and absolute deadlines (the
 //! absolute one never past the bearer token's expiry). Sign-out deletes it; so does the
-//! guard when the token it came from is revoked or has expired. Sessions live in this
-//! process's memory: a restart signs everyone out.
+//! guard when the token it came from is revoked or has expired. Sessions live in the store's
+//! catalogue (`ledger::store::sessions`), so every replica on one store knows every session,
+//! a sign-out on one ends it on all, and a restart signs nobody out.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use evidence_core::UnixMillis;
+use ledger::store::sessions::{SessionRecord, SessionStore};
 
 use axum::Form;
 use axum::extract::rejection::FormRejection;
@@ -69,14 +73,6 @@ fn read_cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-#[derive(Debug)]
-struct Record {
-    principal: Principal,
-    csrf: String,
-    last: Instant,
-    not_after: Instant,
-}
-
 /// A live session, as the guard sees it.
 #[derive(Clone, Debug)]
 pub(crate) struct Current {
@@ -85,72 +81,74 @@ pub(crate) struct Current {
     pub(crate) csrf: String,
 }
 
-/// The server-side session table.
+/// The session rules (idle and absolute limits) over the store's session rows.
 #[derive(Debug)]
 pub(crate) struct Sessions {
-    map: Mutex<HashMap<String, Record>>,
     idle: Duration,
     absolute: Duration,
 }
 
-impl Sessions {
-    /// Most sessions held; past it, ended ones are dropped, then the oldest half.
-    const MAX: usize = 50_000;
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
 
+impl Sessions {
     pub(crate) fn new(idle: Duration, absolute: Duration) -> Self {
-        Self { map: Mutex::new(HashMap::new()), idle, absolute }
+        Self { idle, absolute }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Record>> {
-        self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// Sessions last used before this are idle past the limit (`last_used >= idle_since`
+    /// is live, i.e. unused for less than `idle`).
+    fn idle_since(&self, now: UnixMillis) -> UnixMillis {
+        UnixMillis(now.0.saturating_sub(millis(self.idle)).saturating_add(1))
     }
 
     /// Starts a session for `principal` whose token is valid for `token_left` more; answers
-    /// the id for the cookie.
-    pub(crate) fn start(&self, principal: Principal, token_left: Duration) -> Result<String, UiError> {
+    /// the id for the cookie. Ended sessions are swept on the way.
+    pub(crate) async fn start<S: SessionStore>(&self, store: &S, principal: &Principal, token_left: Duration) -> Result<String, UiError> {
         let id = random_text::<32>()?;
         let csrf = random_text::<24>()?;
-        let now = Instant::now();
-        let mut m = self.lock();
-        if m.len() >= Self::MAX {
-            m.retain(|_, r| now < r.not_after && now.duration_since(r.last) < self.idle);
-            if m.len() >= Self::MAX {
-                let mut by_age: Vec<(Instant, String)> = m.iter().map(|(k, r)| (r.last, k.clone())).collect();
-                by_age.sort();
-                for (_, k) in by_age.into_iter().take(Self::MAX / 2) {
-                    m.remove(&k);
-                }
-            }
+        let now = ledger::now();
+        if let Err(e) = store.sweep_sessions(now, self.idle_since(now)).await {
+            tracing::warn!(error = %e, "ended dashboard sessions could not be swept");
         }
-        m.insert(key_of(&id), Record { principal, csrf, last: now, not_after: now + self.absolute.min(token_left) });
+        let rec = SessionRecord {
+            key: key_of(&id),
+            token_id: principal.token_id.clone(),
+            mfa_subject: principal.mfa_subject.clone(),
+            csrf,
+            created_at: now,
+            last_used: now,
+            not_after: UnixMillis(now.0.saturating_add(millis(self.absolute.min(token_left)))),
+        };
+        store.put_session(&rec).await?;
         Ok(id)
     }
 
-    /// The request's live session (its idle deadline moved on), or None.
-    pub(crate) fn current(&self, headers: &HeaderMap, tls: bool) -> Option<Current> {
-        let id = read_cookie(headers, cookie_name(tls))?;
+    /// The request's live session (its idle deadline moved on), or None. Its principal is
+    /// rebuilt from the token record on every request: a token revoked or expired since
+    /// sign-in ends the session.
+    pub(crate) async fn current<S: Store>(&self, store: &S, headers: &HeaderMap, tls: bool) -> Result<Option<Current>, UiError> {
+        let Some(id) = read_cookie(headers, cookie_name(tls)) else { return Ok(None) };
         let key = key_of(id);
-        let now = Instant::now();
-        let mut m = self.lock();
-        let live = m.get(&key).is_some_and(|r| now < r.not_after && now.duration_since(r.last) < self.idle);
-        if !live {
-            m.remove(&key);
-            return None;
-        }
-        let r = m.get_mut(&key)?;
-        r.last = now;
-        Some(Current { key, principal: r.principal.clone(), csrf: r.csrf.clone() })
+        let now = ledger::now();
+        let Some(rec) = store.use_session(&key, now, self.idle_since(now)).await? else { return Ok(None) };
+        let token = match store.token(&rec.token_id).await? {
+            Some(t) if t.revoked_at.is_none_or(|r| r > now) && now < t.expires_at => t,
+            _ => {
+                store.end_session(&key).await?;
+                return Ok(None);
+            }
+        };
+        let principal =
+            Principal { token_id: token.id, tenant: token.tenant, role: token.role, person: token.principal, mfa_subject: rec.mfa_subject };
+        Ok(Some(Current { key, principal, csrf: rec.csrf }))
     }
 
     /// Ends the session with this key.
-    pub(crate) fn end_key(&self, key: &str) {
-        self.lock().remove(key);
-    }
-
-    /// How many sessions are held (ended ones not yet swept included).
-    #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
-        self.lock().len()
+    pub(crate) async fn end_key<S: SessionStore>(&self, store: &S, key: &str) -> Result<(), UiError> {
+        store.end_session(key).await?;
+        Ok(())
     }
 }
 
@@ -191,9 +189,10 @@ impl SignInLinks {
 
 /// `/ui/`: the tenant overview when signed in, else the sign-in page.
 pub(crate) async fn home<S: Store + Clone>(State(d): State<Dash<S>>, headers: HeaderMap) -> Response {
-    match d.sessions.current(&headers, d.tls).and_then(|s| s.principal.tenant) {
-        Some(t) => Redirect::to(&format!("/ui/t/{t}/")).into_response(),
-        None => Redirect::to("/ui/sign-in").into_response(),
+    match d.sessions.current(d.app.ledger.store(), &headers, d.tls).await {
+        Ok(Some(Current { principal: Principal { tenant: Some(t), .. }, .. })) => Redirect::to(&format!("/ui/t/{t}/")).into_response(),
+        Ok(_) => Redirect::to("/ui/sign-in").into_response(),
+        Err(e) => e.into_response(),
     }
 }
 
@@ -244,7 +243,7 @@ async fn exchange<S: Store + Clone>(d: &Dash<S>, bearer: &str, id_token: &str) -
         principal.mfa_subject = gate.check(&principal, value.as_ref()).await.map_err(UiError::from)?;
     }
     let left_ms = u64::try_from(record.expires_at.0.saturating_sub(ledger::now().0)).unwrap_or(0);
-    let sid = d.sessions.start(principal.clone(), Duration::from_millis(left_ms))?;
+    let sid = d.sessions.start(d.app.ledger.store(), &principal, Duration::from_millis(left_ms)).await?;
     let tenant = principal.tenant.clone().ok_or_else(refused)?;
     let _ = crate::audit::record(&d.app.ledger, &principal, Action::Read, "POST", "/ui/sign-in", "/ui/sign-in", 303, None).await;
     let mut resp = Redirect::to(&format!("/ui/t/{tenant}/")).into_response();
@@ -322,11 +321,17 @@ pub(crate) async fn sign_out<S: Store + Clone>(
     headers: HeaderMap,
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Response {
-    if let Some(s) = d.sessions.current(&headers, d.tls) {
+    let current = match d.sessions.current(d.app.ledger.store(), &headers, d.tls).await {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
+    };
+    if let Some(s) = current {
         if !form.is_ok_and(|Form(f)| ct_eq(&s.csrf, &f.csrf)) {
             return UiError::new(StatusCode::FORBIDDEN, "the sign-out form did not come from this session").into_response();
         }
-        d.sessions.end_key(&s.key);
+        if let Err(e) = d.sessions.end_key(d.app.ledger.store(), &s.key).await {
+            return e.into_response();
+        }
         let _ = crate::audit::record(&d.app.ledger, &s.principal, Action::Read, "POST", "/ui/sign-out", "/ui/sign-out", 303, None).await;
     }
     let mut resp = Redirect::to("/ui/sign-in").into_response();
@@ -348,38 +353,6 @@ pub(crate) fn check_csrf(expected: &str, got: &str) -> Result<(), UiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn principal() -> Principal {
-        Principal { token_id: "t".into(), tenant: None, role: Role::Auditor, person: None, mfa_subject: None }
-    }
-
-    fn with_cookie(id: &str) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        h.insert(header::COOKIE, HeaderValue::from_str(&format!("other=1; ledger_ui={id}")).unwrap());
-        h
-    }
-
-    #[test]
-    fn sessions_expire_when_idle_and_end_on_sign_out() {
-        let s = Sessions::new(Duration::ZERO, Duration::from_hours(1));
-        let id = s.start(principal(), Duration::from_hours(1)).unwrap();
-        assert!(s.current(&with_cookie(&id), false).is_none(), "a zero idle limit ends the session at once");
-        let s = Sessions::new(Duration::from_hours(1), Duration::from_hours(1));
-        let id = s.start(principal(), Duration::from_hours(1)).unwrap();
-        let c = s.current(&with_cookie(&id), false).unwrap();
-        assert!(s.current(&with_cookie("nope"), false).is_none());
-        assert!(s.current(&with_cookie(&id), true).is_none(), "the TLS cookie has another name");
-        s.end_key(&c.key);
-        assert!(s.current(&with_cookie(&id), false).is_none());
-        assert_eq!(s.len(), 0);
-    }
-
-    #[test]
-    fn the_absolute_limit_is_never_past_the_token() {
-        let s = Sessions::new(Duration::from_hours(1), Duration::from_hours(8));
-        let id = s.start(principal(), Duration::ZERO).unwrap();
-        assert!(s.current(&with_cookie(&id), false).is_none());
-    }
 
     #[test]
     fn links_work_once() {

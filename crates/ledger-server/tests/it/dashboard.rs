@@ -753,3 +753,52 @@ async fn the_upload_form_takes_a_file_through_the_signed_url_path() {
     assert_eq!(rows.last().unwrap().state.as_str(), "pending", "a cut body gives the upload back, as a PUT's does");
     server.shutdown().await.unwrap();
 }
+
+/// Two replicas on one PostgreSQL database: a session opened on one is good on the other, a
+/// sign-out on the other ends it on both, and a replica started later knows it too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_are_shared_by_replicas_on_one_store() {
+    use ledger::store::postgres::PgStore;
+    let h = test_support::PgHarness::start().await;
+    let store_a = PgStore::connect_with(h.options.clone(), 4).await.unwrap();
+    let store_b = PgStore::connect_with(h.options.clone(), 4).await.unwrap();
+    let ledger_a = Ledger::with_rails(store_a.clone(), signer(), keys(), vec![Rail::Tsa]);
+    let ledger_b = Ledger::with_rails(store_b.clone(), signer(), keys(), vec![Rail::Tsa]);
+    ledger_a.create_tenant(&tid(TENANT), &TenantConfig::default()).await.unwrap().append(finding(0)).await.unwrap();
+    let opts = || ServiceOptions { seal_tick: Duration::from_hours(1), grace: Duration::from_secs(5), ..ServiceOptions::default() };
+    let a = LocalServer::start(ledger_a.clone(), opts()).await;
+    let b = LocalServer::start(ledger_b.clone(), opts()).await;
+    let c = client();
+    let bearer = test_support::server::token(&store_a, Some(TENANT), Role::DealerPrincipal).await;
+    let page = |base: String, cookie: String| {
+        let c = c.clone();
+        async move { c.get(format!("{base}/ui/t/{TENANT}/findings")).header("cookie", cookie).send().await.unwrap().status().as_u16() }
+    };
+
+    let (session, csrf) = sign_in(&c, &a.base, &bearer).await;
+    assert_eq!(page(a.base.clone(), session.clone()).await, 200);
+    assert_eq!(page(b.base.clone(), session.clone()).await, 200, "replica B knows A's session");
+    // A third replica, started after the sign-in (as after a restart), knows it as well.
+    let late = LocalServer::start(
+        Ledger::with_rails(PgStore::connect_with(h.options.clone(), 2).await.unwrap(), signer(), keys(), vec![Rail::Tsa]),
+        opts(),
+    )
+    .await;
+    assert_eq!(page(late.base.clone(), session.clone()).await, 200, "a session outlives the process that opened it");
+    // Sign-out on B ends it everywhere.
+    let r =
+        c.post(format!("{}/ui/sign-out", b.base)).header("cookie", &session).form_body(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    for base in [&a.base, &b.base, &late.base] {
+        assert_eq!(page(base.clone(), session.clone()).await, 303, "{base}: signed out on every replica");
+    }
+    // Revoking the token on one replica's store ends a new session on the others.
+    let (session, _) = sign_in(&c, &b.base, &bearer).await;
+    let (token_id, _) = ledger_server::auth::split(&bearer).unwrap();
+    assert!(store_a.revoke_token(token_id, ledger::now()).await.unwrap());
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(page(b.base.clone(), session.clone()).await, 303, "a revoked token's session ends");
+    for s in [a, b, late] {
+        s.shutdown().await.unwrap();
+    }
+}

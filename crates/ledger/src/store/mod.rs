@@ -20,6 +20,7 @@ use evidence_core::{
 use serde::{Deserialize, Serialize};
 
 pub mod postgres;
+pub mod sessions;
 pub mod sql;
 pub mod sqlite;
 pub mod uploads;
@@ -404,7 +405,7 @@ pub struct SealSigned {
 }
 
 /// A deployment's storage: the catalogue and the per-tenant logs.
-pub trait Store: Send + Sync + 'static {
+pub trait Store: sessions::SessionStore + Send + Sync + 'static {
     /// The per-tenant handle.
     type Tenant: TenantStore + uploads::UploadStore;
 

@@ -854,4 +854,5 @@ with_sql_bounds! { (D::DB) impl<D: Dialect> TenantStore for SqlTenant<D> {
 }}
 
 // Upload rows (the `uploads` table), a second impl block over the same tenant handle.
+mod sessions;
 mod uploads;

@@ -556,6 +556,44 @@ async fn token_records_round_trip<S: Store>(s: S) {
     assert_eq!(s.token(&bound.id).await.unwrap().unwrap().revoked_at, Some(UnixMillis(5_000)));
 }
 
+/// Dashboard sessions: stored by key, each use moves the idle deadline, the idle and
+/// absolute limits end a session (and delete it), ending and sweeping delete.
+async fn sessions_expire_and_end<S: Store>(s: S) {
+    use ledger::store::sessions::SessionRecord;
+    let rec = |key: &str, at: i64, not_after: i64| SessionRecord {
+        key: key.into(),
+        token_id: "0101010101010101".into(),
+        mfa_subject: Some("cfo@dealer.example.ca".into()),
+        csrf: format!("csrf-{key}"),
+        created_at: UnixMillis(at),
+        last_used: UnixMillis(at),
+        not_after: UnixMillis(not_after),
+    };
+    s.put_session(&rec("a", 1_000, 100_000)).await.unwrap();
+    assert!(s.put_session(&rec("a", 1_000, 100_000)).await.is_err(), "a key is stored once");
+    // Used at 5 000 with idle since 1 000: live, and its last use moves to 5 000.
+    let got = s.use_session("a", UnixMillis(5_000), UnixMillis(1_000)).await.unwrap().unwrap();
+    assert_eq!(got, SessionRecord { last_used: UnixMillis(5_000), ..rec("a", 1_000, 100_000) });
+    // Idle: last used 5 000, live only if used at or after 5 001: ended, and gone.
+    assert!(s.use_session("a", UnixMillis(9_000), UnixMillis(5_001)).await.unwrap().is_none());
+    assert!(s.use_session("a", UnixMillis(9_000), UnixMillis(0)).await.unwrap().is_none(), "deleted when found idle");
+    // Absolute: past not_after whatever its use.
+    s.put_session(&rec("b", 1_000, 2_000)).await.unwrap();
+    assert!(s.use_session("b", UnixMillis(2_000), UnixMillis(0)).await.unwrap().is_none());
+    // Ending, and a sweep of what ended unseen.
+    s.put_session(&rec("c", 1_000, 100_000)).await.unwrap();
+    assert!(s.end_session("c").await.unwrap());
+    assert!(!s.end_session("c").await.unwrap());
+    assert!(s.use_session("c", UnixMillis(1_500), UnixMillis(0)).await.unwrap().is_none());
+    for (k, at, until) in [("d", 1_000, 100_000), ("e", 8_000, 100_000), ("f", 8_000, 9_000)] {
+        s.put_session(&rec(k, at, until)).await.unwrap();
+    }
+    // At 9 500, idle since 5 000: d is idle, f past its end; e stays.
+    assert_eq!(s.sweep_sessions(UnixMillis(9_500), UnixMillis(5_000)).await.unwrap(), 2);
+    assert!(s.use_session("e", UnixMillis(9_600), UnixMillis(5_000)).await.unwrap().is_some());
+    assert!(s.use_session("d", UnixMillis(9_600), UnixMillis(0)).await.unwrap().is_none());
+}
+
 /// The batched bundles a signed report attaches are the single-claim bundles, byte for byte:
 /// over a tree of several 256-leaf blocks (stored nodes and recomputed low nodes), on the
 /// checkpoint asked for while newer ones exist, with an erased claim, a retracted one, an
@@ -604,6 +642,7 @@ async fn batched_bundles_equal_single_bundles<S: Store>(s: S) {
 }
 
 test_support::both_backends!(
+    sessions_expire_and_end,
     batched_bundles_equal_single_bundles,
     token_records_round_trip,
     a_seal_that_lost_the_race_stores_nothing,
