@@ -986,7 +986,7 @@ pub(crate) async fn upload<S: Store + Clone>(
     Extension(v): Extension<Viewer>,
     form: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Page {
-    use crate::uploads::http::{CSV_TYPES, Received, receive};
+    use crate::uploads::http::{Received, receive, refused_type};
     use crate::uploads::service::{LEASE_MS, VIA_DASHBOARD};
     use futures_util::StreamExt as _;
     let Some(svc) = d.app.uploads.clone() else {
@@ -1010,9 +1010,7 @@ pub(crate) async fn upload<S: Store + Clone>(
                 if filename.is_empty() {
                     return Err(UiError::bad("choose a file to upload"));
                 }
-                let mime =
-                    field.content_type().unwrap_or("application/octet-stream").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-                if !CSV_TYPES.contains(&mime.as_str()) {
+                if let Some(mime) = refused_type(field.content_type().unwrap_or("application/octet-stream")) {
                     count("bad_type");
                     return Err(UiError::new(
                         StatusCode::UNSUPPORTED_MEDIA_TYPE,

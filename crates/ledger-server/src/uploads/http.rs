@@ -41,6 +41,13 @@ type ApiResult<T> = Result<T, ApiError>;
 /// Content types a body may declare (none declared is accepted too: `curl -T` sends none).
 pub const CSV_TYPES: &[&str] = &["text/csv", "text/plain", "application/csv", "application/octet-stream"];
 
+/// The media type of a declared `Content-Type` (parameters dropped, lower case) when it is
+/// not one of [`CSV_TYPES`]: what the signed URL's `PUT` and the dashboard's form refuse.
+pub(crate) fn refused_type(content_type: &str) -> Option<String> {
+    let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    (!CSV_TYPES.contains(&mime.as_str())).then_some(mime)
+}
+
 fn svc<S: Store>(st: &AppState<S>) -> ApiResult<std::sync::Arc<UploadService<S>>> {
     st.uploads.clone().ok_or_else(|| {
         ApiError::new(
@@ -166,18 +173,17 @@ pub(crate) async fn put_body<S: Store + Clone>(
         }
         d
     };
-    if let Some(ct) = headers.get(header::CONTENT_TYPE) {
-        let mime = ct.to_str().unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-        if !CSV_TYPES.contains(&mime.as_str()) {
-            let _ = service::audit(&st.ledger, &tenant, "refused_type", &detail(415, json!({"content_type": mime}))).await;
-            super::metrics().uploads.inc(&[("via", "url"), ("outcome", "bad_type")]);
-            return ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                ErrorCode::UploadRefused,
-                format!("a {mime} body is refused as ingest refuses it: send the CSV export as text/csv"),
-            )
-            .into_response();
-        }
+    if let Some(ct) = headers.get(header::CONTENT_TYPE)
+        && let Some(mime) = refused_type(ct.to_str().unwrap_or(""))
+    {
+        let _ = service::audit(&st.ledger, &tenant, "refused_type", &detail(415, json!({"content_type": mime}))).await;
+        super::metrics().uploads.inc(&[("via", "url"), ("outcome", "bad_type")]);
+        return ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::UploadRefused,
+            format!("a {mime} body is refused as ingest refuses it: send the CSV export as text/csv"),
+        )
+        .into_response();
     }
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > grant.max_bytes) {

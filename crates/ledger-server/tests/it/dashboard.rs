@@ -665,10 +665,6 @@ fn upload_form(csrf: &str, profile: &str, export: &str, filename: &str, content_
     (format!("multipart/form-data; boundary={boundary}"), b)
 }
 
-fn csv_fixture(name: &str) -> Vec<u8> {
-    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../pipeline/testdata/csv").join(name)).unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_upload_form_takes_a_file_through_the_signed_url_path() {
     use ledger::store::uploads::UploadStore as _;
@@ -694,7 +690,7 @@ async fn the_upload_form_takes_a_file_through_the_signed_url_path() {
     };
 
     // A valid export: stored, checked and ingested; the redirect's page shows the outcome.
-    let csv = csv_fixture("cdk_sales_valid.csv");
+    let csv = crate::uploads::fixture("cdk_sales_valid.csv");
     let (ct, body) = upload_form(&csrf, "cdk", "sales", "deals-2026-12.csv", "text/csv", &csv);
     let r = post(ct, body, &session).await.unwrap();
     assert_eq!(r.status(), 303, "{:?}", r.text().await);
@@ -720,7 +716,7 @@ async fn the_upload_form_takes_a_file_through_the_signed_url_path() {
     assert_eq!(record["path"], json!(format!("POST /ui/t/{TENANT}/uploads (deals-2026-12.csv)")), "{record}");
 
     // A customer-PII header: refused and the file deleted, as through a signed URL.
-    let (ct, body) = upload_form(&csrf, "cdk", "sales", "with-customers.csv", "text/csv", &csv_fixture("pii_headers_en.csv"));
+    let (ct, body) = upload_form(&csrf, "cdk", "sales", "with-customers.csv", "text/csv", &crate::uploads::fixture("pii_headers_en.csv"));
     let r = post(ct, body, &session).await.unwrap();
     assert_eq!(r.status(), 303);
     let to = r.headers()["location"].to_str().unwrap().to_owned();
@@ -796,7 +792,6 @@ async fn sessions_are_shared_by_replicas_on_one_store() {
     let (session, _) = sign_in(&c, &b.base, &bearer).await;
     let (token_id, _) = ledger_server::auth::split(&bearer).unwrap();
     assert!(store_a.revoke_token(token_id, ledger::now()).await.unwrap());
-    tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(page(b.base.clone(), session.clone()).await, 303, "a revoked token's session ends");
     for s in [a, b, late] {
         s.shutdown().await.unwrap();

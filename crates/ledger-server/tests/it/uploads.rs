@@ -23,7 +23,8 @@ use test_support::fixtures::{keys, signer, tid};
 use test_support::server::{quiet_options, token};
 use test_support::{LocalServer, TempDir};
 
-fn fixture(name: &str) -> Vec<u8> {
+/// A CSV of the pipeline's ingest fixtures (`crates/pipeline/testdata/csv/`).
+pub fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../pipeline/testdata/csv").join(name)).unwrap()
 }
 
