@@ -30,7 +30,7 @@ use sha2::{Digest as _, Sha256};
 use crate::types::{LeafHash, NodeHash, RootHash, TreeSize};
 
 pub(crate) mod store;
-use store::{Frontier, MissingNode, NodeId, NodeSource, consistency_proof, inclusion_proof, root_at};
+use store::{Frontier, MissingNode, NodeId, NodeSource, consistency_proof, frontier_ids, inclusion_proof, root_at};
 
 /// Prefix of leaf hashes.
 pub const LEAF_PREFIX: u8 = 0x00;
@@ -375,8 +375,9 @@ pub fn consistency_path_len(m: u64, n: u64) -> usize {
 /// A whole tree in memory: every complete node, level by level.
 #[derive(Clone, Debug, Default)]
 pub struct MemoryTree {
+    /// `levels[l][i]` is node `(l, i)`; a level holds only complete nodes.
     levels: Vec<Vec<NodeHash>>,
-    frontier: Frontier,
+    size: u64,
 }
 
 impl MemoryTree {
@@ -387,26 +388,46 @@ impl MemoryTree {
 
     /// Number of leaves.
     pub fn size(&self) -> u64 {
-        self.frontier.size()
+        self.size
     }
 
     /// Appends a leaf hash; returns its index.
+    ///
+    /// Each node the leaf completes is hashed from its two children, which are the last two
+    /// nodes of the level below (so nothing but the levels is kept, and nothing is hashed
+    /// twice).
     pub fn append(&mut self, leaf: LeafHash) -> u64 {
-        let index = self.frontier.size();
-        let levels = &mut self.levels;
-        self.frontier.append(leaf, |id, h| {
-            let l = usize::from(id.level);
-            if levels.len() <= l {
-                levels.resize_with(l + 1, Vec::new);
+        let index = self.size;
+        let mut h = NodeHash(leaf.0);
+        let mut level = 0;
+        loop {
+            if self.levels.len() == level {
+                self.levels.push(Vec::new());
             }
-            levels[l].push(*h);
-        });
+            let row = &mut self.levels[level];
+            row.push(h);
+            if (index >> level) & 1 == 0 {
+                break;
+            }
+            // The level holds the left sibling just before `h`: its count is even now.
+            h = match row.as_slice() {
+                [.., left, right] => hash_children(left, right),
+                _ => break,
+            };
+            level += 1;
+        }
+        self.size += 1;
         index
     }
 
     /// The current root.
     pub fn root(&self) -> RootHash {
-        self.frontier.root_hash()
+        let mut hashes = frontier_ids(self.size).into_iter().rev().filter_map(|id| self.node(id).ok());
+        let hash = match hashes.next() {
+            None => empty_root(),
+            Some(last) => hashes.fold(last, |acc, left| hash_children(&left, &acc)),
+        };
+        RootHash { hash, tree_size: TreeSize(self.size) }
     }
 
     /// The root at an earlier (or the current) size.
