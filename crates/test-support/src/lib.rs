@@ -1,8 +1,8 @@
 //! The workspace's shared test toolkit (dev-only, never published, never a normal
 //! dependency): temporary directories, a throwaway PostgreSQL cluster, the one test PKI and
 //! independent RFC 3161 TSA (the `openssl` command line, over HTTP with fault injection or as a
-//! ledger rail), the shared ledger fixtures, rail test doubles and outage switches, and (feature
-//! `server`) the HTTP service on a loopback port.
+//! ledger rail), the shared ledger fixtures, rail test doubles and outage switches, a local S3
+//! emulator (moto), and (feature `server`) the HTTP service on a loopback port.
 //!
 //! Each crate's tests use these instead of a copy of their own.
 #![forbid(unsafe_code)]
@@ -17,12 +17,14 @@ pub mod browser;
 pub mod fixtures;
 pub mod pg;
 pub mod rails;
+pub mod s3;
 #[cfg(feature = "server")]
 pub mod server;
 pub mod tsa;
 
 pub use pg::PgHarness;
 pub use rails::{FabricTestDouble, FailoverTsa, OpensslTsa, Switchable};
+pub use s3::MotoS3;
 #[cfg(feature = "server")]
 pub use server::{LocalServer, ServedLedger};
 

@@ -1,5 +1,18 @@
-//! The tenant file store for uploaded exports: a [`FileStore`] trait (streamed `put`, `open`,
-//! `delete`) and [`LocalFileStore`], one directory per tenant with every file encrypted.
+//! The tenant file store for uploaded exports: [`FileStore`] hands out [`TenantFiles`] handles
+//! (streamed `put`, `open`, `delete`) that encrypt every file, over a [`Blobs`] backend that
+//! only keeps opaque bytes:
+//!
+//! - [`local::LocalBlobs`] (the default): `<root>/<tenant>/<name>.evuf`, written to a
+//!   temporary name, synced, renamed into place and the directory synced, so a crash leaves
+//!   either no file or the whole file.
+//! - [`s3::S3Blobs`]: an S3-compatible object store through the `object_store` crate,
+//!   objects `<prefix>/<tenant>/<name>.evuf`; a file is written as one `PUT` when it fits in
+//!   one part, else as a multipart upload completed only once the whole file is written (an
+//!   aborted or crashed upload leaves no object, only parts the bucket's lifecycle rule for
+//!   incomplete multipart uploads removes).
+//!
+//! The encryption is the same whatever the backend, so a backend (or whoever reads its
+//! bucket or disk) sees ciphertext only.
 //!
 //! # Isolation
 //!
@@ -7,7 +20,7 @@
 //! a tenant, and names are limited to `[A-Za-z0-9_-]{1,64}` (no separators, no dots), so a
 //! handle of tenant A can neither name nor open a file of tenant B. Each tenant's files are
 //! also encrypted under that tenant's own file key, so a file copied into another tenant's
-//! directory does not open there.
+//! directory (or prefix) does not open there.
 //!
 //! # Format (version 1)
 //!
@@ -24,7 +37,8 @@
 //! `"evidence/v1/upload-chunk\0" ‖ tenant ‖ 0 ‖ name ‖ 0 ‖ index (u64 BE) ‖ flag`. The last
 //! chunk (possibly empty) has the final flag, so truncation at a chunk boundary, reordered or
 //! dropped chunks, and a file moved to another name or tenant all fail to open. Neither
-//! writing nor reading ever holds more than one chunk.
+//! writing nor reading ever holds more than one chunk (the S3 backend holds one part, 8 MiB,
+//! of ciphertext).
 //!
 //! # Keys (a documented simplification)
 //!
@@ -33,13 +47,9 @@
 //! ledger's key epochs, so erasing a claim does not make stored upload files unreadable;
 //! files are deleted individually ([`TenantFiles::delete`]). Binding them to the epochs
 //! (re-wrapping each file's data key on rotation, as records are) is not built.
-//!
-//! Writes go to a temporary name, are synced, renamed into place and the directory synced, so
-//! a crash leaves either no file or the whole file.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufReader, BufWriter, Read, Write};
-use std::path::{Path, PathBuf};
+use std::io::{self, Read, Write};
+use std::sync::Arc;
 
 use chacha20poly1305::aead::{Aead as _, Payload};
 use chacha20poly1305::{KeyInit as _, XChaCha20Poly1305, XNonce};
@@ -49,10 +59,17 @@ use ledger::crypto::SecretKey;
 use sha2::{Digest as _, Sha256};
 use zeroize::Zeroizing;
 
+pub mod local;
+pub mod s3;
+
+pub use local::LocalBlobs;
+pub use s3::{S3Blobs, S3Config};
+
 /// Plaintext bytes per chunk.
 pub const CHUNK_BYTES: usize = 64 * 1024;
 const MAGIC: &[u8; 6] = b"EVUF1\0";
 const TAG: usize = 16;
+const HEADER: usize = 6 + 24 + 48 + 16;
 
 /// Why a file operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +96,18 @@ pub enum FileError {
     /// Reading or writing failed.
     #[error("file store I/O: {0}")]
     Io(#[from] io::Error),
+    /// The object store answered an error (S3 backend).
+    #[error("object store: {0}")]
+    ObjectStore(#[source] Box<object_store::Error>),
+}
+
+impl From<object_store::Error> for FileError {
+    fn from(e: object_store::Error) -> Self {
+        match e {
+            object_store::Error::NotFound { .. } => Self::NotFound,
+            e => Self::ObjectStore(Box::new(e)),
+        }
+    }
 }
 
 /// What `put` stored.
@@ -90,85 +119,96 @@ pub struct Stored {
     pub sha256: [u8; 32],
 }
 
-/// A store of tenant files: hands out handles bound to one tenant.
-pub trait FileStore: Send + Sync + 'static {
-    /// The per-tenant handle.
-    type Tenant: TenantFiles;
-    /// The handle of `tenant`.
-    ///
-    /// # Errors
-    /// [`FileError::Io`] when its place cannot be made.
-    fn tenant(&self, tenant: &TenantId) -> Result<Self::Tenant, FileError>;
+/// Where a backend keeps one file: its tenant and its (validated) name.
+#[derive(Clone, Copy, Debug)]
+pub struct BlobKey<'a> {
+    /// The tenant.
+    pub tenant: &'a TenantId,
+    /// The file name (`[A-Za-z0-9_-]{1,64}`).
+    pub name: &'a str,
 }
 
-/// One tenant's files. Blocking I/O: call from a blocking thread in async code.
-pub trait TenantFiles: Send + Sync {
-    /// The reader `open` answers.
-    type Reader: Read + Send;
-    /// Streams `body` into the file `name` (replacing none: the name must be new or the old
-    /// file is replaced atomically), reading at most `limit` bytes plus one: a longer body is
-    /// refused with [`FileError::TooLarge`] and nothing is kept.
+/// Fills a new blob: writes its bytes to the writer and answers what was stored, or fails
+/// (then the backend keeps nothing).
+pub type Fill<'a> = &'a mut dyn FnMut(&mut dyn Write) -> Result<Stored, FileError>;
+
+/// A backend keeping opaque bytes (already encrypted) by [`BlobKey`]. Blocking calls: call
+/// them from a blocking thread in async code (the S3 backend runs its requests on a runtime
+/// of its own, so it works from any thread).
+pub trait Blobs: Send + Sync + std::fmt::Debug + 'static {
+    /// Creates (or atomically replaces) the blob `key` with what `fill` writes. The blob
+    /// becomes visible only when `fill` returns `Ok` and every byte is durable; on an error
+    /// nothing is left under `key` (nor half-written anywhere readers look).
     ///
     /// # Errors
-    /// [`FileError`].
-    fn put(&self, name: &str, body: &mut dyn Read, limit: u64) -> Result<Stored, FileError>;
-    /// Opens `name` for streaming, decrypting as it reads (errors surface as `io::Error`s of
-    /// kind `InvalidData` from the reader).
+    /// `fill`'s error, or the backend's.
+    fn put(&self, key: BlobKey<'_>, fill: Fill<'_>) -> Result<Stored, FileError>;
+    /// Opens the blob `key` for streaming.
     ///
     /// # Errors
-    /// [`FileError::NotFound`], [`FileError::Corrupt`] for a bad header.
-    fn open(&self, name: &str) -> Result<Self::Reader, FileError>;
-    /// Deletes `name` (no error when it is already gone).
+    /// [`FileError::NotFound`], or the backend's.
+    fn get(&self, key: BlobKey<'_>) -> Result<Box<dyn Read + Send>, FileError>;
+    /// Deletes the blob `key` (no error when it is already gone).
     ///
     /// # Errors
-    /// [`FileError::Io`].
-    fn delete(&self, name: &str) -> Result<(), FileError>;
-    /// Whether `name` exists.
-    fn exists(&self, name: &str) -> bool;
+    /// The backend's.
+    fn delete(&self, key: BlobKey<'_>) -> Result<(), FileError>;
+    /// Whether the blob `key` exists.
+    ///
+    /// # Errors
+    /// The backend's.
+    fn exists(&self, key: BlobKey<'_>) -> Result<bool, FileError>;
 }
 
-/// Files under `<root>/<tenant>/`, encrypted (see the module docs).
+/// The tenant file store: a backend and the master key tenant file keys derive from.
 #[derive(Clone)]
-pub struct LocalFileStore {
-    root: PathBuf,
+pub struct FileStore {
+    blobs: Arc<dyn Blobs>,
     master: SecretKey,
 }
 
-impl std::fmt::Debug for LocalFileStore {
+impl std::fmt::Debug for FileStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LocalFileStore").field("root", &self.root).finish_non_exhaustive()
+        f.debug_struct("FileStore").field("blobs", &self.blobs).finish_non_exhaustive()
     }
 }
 
-impl LocalFileStore {
-    /// A store under `root` whose tenant file keys derive from `master`.
-    pub fn new(root: impl Into<PathBuf>, master: SecretKey) -> Self {
-        Self { root: root.into(), master }
+impl FileStore {
+    /// Files kept by `blobs`, tenant file keys derived from `master`.
+    pub fn new(blobs: Arc<dyn Blobs>, master: SecretKey) -> Self {
+        Self { blobs, master }
     }
-}
 
-impl FileStore for LocalFileStore {
-    type Tenant = LocalTenantFiles;
+    /// Files under the directory `root` ([`LocalBlobs`]).
+    pub fn local(root: impl Into<std::path::PathBuf>, master: SecretKey) -> Self {
+        Self::new(Arc::new(LocalBlobs::new(root)), master)
+    }
 
-    fn tenant(&self, tenant: &TenantId) -> Result<LocalTenantFiles, FileError> {
-        // Tenant ids are `a-z 0-9 . _ -` and start with a letter or digit: a safe directory name.
-        let dir = self.root.join(tenant.as_str());
-        fs::create_dir_all(&dir)?;
+    /// The backend.
+    pub fn blobs(&self) -> &Arc<dyn Blobs> {
+        &self.blobs
+    }
+
+    /// The handle of `tenant`.
+    ///
+    /// # Errors
+    /// None today (kept for backends that must prepare a tenant's place).
+    pub fn tenant(&self, tenant: &TenantId) -> Result<TenantFiles, FileError> {
         let key = SecretKey::from_bytes(sha256(&[b"evidence/v1/upload-file-key\0", self.master.bytes(), tenant.as_str().as_bytes()]));
-        Ok(LocalTenantFiles { dir, tenant: tenant.clone(), key })
+        Ok(TenantFiles { blobs: Arc::clone(&self.blobs), tenant: tenant.clone(), key })
     }
 }
 
-/// One tenant's directory.
-pub struct LocalTenantFiles {
-    dir: PathBuf,
+/// One tenant's files. Blocking I/O: call from a blocking thread in async code.
+pub struct TenantFiles {
+    blobs: Arc<dyn Blobs>,
     tenant: TenantId,
     key: SecretKey,
 }
 
-impl std::fmt::Debug for LocalTenantFiles {
+impl std::fmt::Debug for TenantFiles {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LocalTenantFiles").field("dir", &self.dir).finish_non_exhaustive()
+        f.debug_struct("TenantFiles").field("tenant", &self.tenant).field("blobs", &self.blobs).finish_non_exhaustive()
     }
 }
 
@@ -215,7 +255,7 @@ fn chunk_nonce(prefix: &[u8; 16], index: u64) -> XNonce {
 }
 
 /// Reads until `buf` is full or the input ends; the number of bytes read.
-fn fill(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+pub(crate) fn fill(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         match r.read(&mut buf[n..]) {
@@ -228,15 +268,14 @@ fn fill(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n)
 }
 
-fn sync_dir(dir: &Path) {
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
+impl TenantFiles {
+    /// The tenant.
+    pub fn tenant(&self) -> &TenantId {
+        &self.tenant
     }
-}
 
-impl LocalTenantFiles {
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.join(format!("{name}.evuf"))
+    fn key<'a>(&'a self, name: &'a str) -> BlobKey<'a> {
+        BlobKey { tenant: &self.tenant, name }
     }
 
     fn write_encrypted(&self, name: &str, body: &mut dyn Read, limit: u64, out: &mut dyn Write) -> Result<Stored, FileError> {
@@ -281,43 +320,27 @@ impl LocalTenantFiles {
         }
         Ok(Stored { bytes: total, sha256: hash.finalize().into() })
     }
-}
 
-impl TenantFiles for LocalTenantFiles {
-    type Reader = ChunkReader;
-
-    fn put(&self, name: &str, body: &mut dyn Read, limit: u64) -> Result<Stored, FileError> {
+    /// Streams `body` into the file `name` (replacing none: the name must be new or the old
+    /// file is replaced atomically), reading at most `limit` bytes plus one: a longer body is
+    /// refused with [`FileError::TooLarge`] and nothing is kept.
+    ///
+    /// # Errors
+    /// [`FileError`].
+    pub fn put(&self, name: &str, body: &mut dyn Read, limit: u64) -> Result<Stored, FileError> {
         valid_name(name)?;
-        let tmp = self.dir.join(format!(".{name}.tmp"));
-        let file = OpenOptions::new().write(true).create(true).truncate(true).open(&tmp)?;
-        let mut w = BufWriter::with_capacity(CHUNK_BYTES + 64, file);
-        let result = self.write_encrypted(name, body, limit, &mut w).and_then(|s| {
-            let f = w.into_inner().map_err(|e| FileError::Io(e.into_error()))?;
-            f.sync_all()?;
-            Ok(s)
-        });
-        match result {
-            Ok(s) => {
-                fs::rename(&tmp, self.path(name))?;
-                sync_dir(&self.dir);
-                Ok(s)
-            }
-            Err(e) => {
-                let _ = fs::remove_file(&tmp);
-                Err(e)
-            }
-        }
+        self.blobs.put(self.key(name), &mut |out| self.write_encrypted(name, body, limit, out))
     }
 
-    fn open(&self, name: &str) -> Result<ChunkReader, FileError> {
+    /// Opens `name` for streaming, decrypting as it reads (errors surface as `io::Error`s of
+    /// kind `InvalidData` from the reader).
+    ///
+    /// # Errors
+    /// [`FileError::NotFound`], [`FileError::Corrupt`] for a bad header.
+    pub fn open(&self, name: &str) -> Result<ChunkReader, FileError> {
         valid_name(name)?;
-        let file = match File::open(self.path(name)) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(FileError::NotFound),
-            Err(e) => return Err(e.into()),
-        };
-        let mut r = BufReader::with_capacity(CHUNK_BYTES + 64, file);
-        let mut head = [0u8; 6 + 24 + 48 + 16];
+        let mut r = io::BufReader::with_capacity(CHUNK_BYTES + 64, self.blobs.get(self.key(name))?);
+        let mut head = [0u8; HEADER];
         if fill(&mut r, &mut head)? != head.len() || &head[..6] != MAGIC {
             return Err(FileError::Corrupt("header"));
         }
@@ -342,26 +365,28 @@ impl TenantFiles for LocalTenantFiles {
         })
     }
 
-    fn delete(&self, name: &str) -> Result<(), FileError> {
+    /// Deletes `name` (no error when it is already gone).
+    ///
+    /// # Errors
+    /// [`FileError::BadName`], or the backend's.
+    pub fn delete(&self, name: &str) -> Result<(), FileError> {
         valid_name(name)?;
-        match fs::remove_file(self.path(name)) {
-            Ok(()) => {
-                sync_dir(&self.dir);
-                Ok(())
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(e.into()),
-        }
+        self.blobs.delete(self.key(name))
     }
 
-    fn exists(&self, name: &str) -> bool {
-        valid_name(name).is_ok() && self.path(name).exists()
+    /// Whether `name` exists.
+    ///
+    /// # Errors
+    /// [`FileError::BadName`], or the backend's.
+    pub fn exists(&self, name: &str) -> Result<bool, FileError> {
+        valid_name(name)?;
+        self.blobs.exists(self.key(name))
     }
 }
 
 /// Decrypts a stored file chunk by chunk.
 pub struct ChunkReader {
-    inner: BufReader<File>,
+    inner: io::BufReader<Box<dyn Read + Send>>,
     aead: XChaCha20Poly1305,
     tenant: TenantId,
     name: String,

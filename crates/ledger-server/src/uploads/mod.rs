@@ -1,7 +1,8 @@
 //! Dealer exports sent to the server (issue #25): signed upload URLs and per-tenant SFTP drop
 //! directories, both ending in the pipeline's ingest.
 //!
-//! - [`files`]: the tenant file store (trait + encrypted local directory).
+//! - [`files`]: the encrypted tenant file store over a backend: a local directory or an
+//!   S3-compatible bucket.
 //! - [`url`]: signing and verifying upload URLs (HMAC-SHA-256 with key ids, expiry, constant-
 //!   time comparison).
 //! - [`service`]: creating URLs, receiving bodies, ingestion through the pipeline, audit
@@ -9,8 +10,6 @@
 //! - [`http`]: the routes (`POST/GET …/uploads`, `GET …/uploads/{id}`, the `PUT` on the URL).
 //! - [`sftp`]: the drop-directory watcher.
 //! - Upload state rows: `ledger::store::uploads` (migration `0003_uploads`, both backends).
-//!
-//! Not built: the S3 (`object_store`) file store.
 
 pub mod files;
 pub mod http;

@@ -39,7 +39,7 @@ use pipeline::ingest::{Dms, ErrorKind, Export, IngestError, Options, Profile, Re
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::files::{FileError, FileStore as _, LocalFileStore, TenantFiles as _};
+use super::files::{FileError, FileStore, S3Blobs, S3Config};
 use super::url::{self, Grant, UrlKey, UrlKeys};
 use ledger::crypto::SecretKey;
 
@@ -52,9 +52,11 @@ pub const LEASE_MS: i64 = 2 * 60 * 1000;
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UploadsConfig {
-    /// Where the encrypted tenant files go (default `<sqlite_dir>/uploads`; required with
-    /// `database_url`, on storage every replica shares).
+    /// Where the encrypted tenant files go (default `<sqlite_dir>/uploads`; with
+    /// `database_url`, a directory on storage every replica shares, or `[uploads.s3]`).
     pub dir: Option<PathBuf>,
+    /// An S3-compatible bucket for the encrypted tenant files instead of `dir`.
+    pub s3: Option<S3Config>,
     /// The base of the signed URLs, as dealers reach the server (default `http://<listen>`).
     pub public_url: Option<String>,
     /// URL lifetime in seconds (default 900, at most 3600).
@@ -120,10 +122,9 @@ pub struct SftpConfig {
 /// The resolved settings the service runs with.
 #[derive(Clone, Debug)]
 pub struct UploadSettings {
-    /// Encrypted files root.
-    pub dir: PathBuf,
-    /// The key tenant file keys derive from (the master key).
-    pub file_master: SecretKey,
+    /// The encrypted tenant file store (a directory or an S3 bucket; tenant file keys derive
+    /// from the master key).
+    pub files: FileStore,
     /// URL keys.
     pub url_keys: UrlKeys,
     /// Base of the URLs, no trailing slash.
@@ -154,7 +155,14 @@ impl UploadsConfig {
         default_dir: Option<PathBuf>,
         listen: std::net::SocketAddr,
     ) -> Result<UploadSettings, String> {
-        let dir = self.dir.clone().or(default_dir).ok_or("[uploads] dir is required with [store] database_url")?;
+        let files = match (&self.s3, &self.dir) {
+            (Some(_), Some(_)) => return Err("[uploads] set dir or [uploads.s3], not both".into()),
+            (Some(s3), None) => FileStore::new(std::sync::Arc::new(S3Blobs::new(s3).map_err(|e| e.to_string())?), master.clone()),
+            (None, dir) => {
+                let dir = dir.clone().or(default_dir).ok_or("[uploads] dir (or [uploads.s3]) is required with [store] database_url")?;
+                FileStore::local(dir, master.clone())
+            }
+        };
         if self.expiry_seconds == 0 || i64::try_from(self.expiry_seconds).unwrap_or(i64::MAX).saturating_mul(1000) > url::MAX_EXPIRY_MS {
             return Err(format!("[uploads] expiry_seconds must be 1 to {}", url::MAX_EXPIRY_MS / 1000));
         }
@@ -183,8 +191,7 @@ impl UploadsConfig {
         }
         Ok(UploadSettings {
             rosters,
-            dir,
-            file_master: master.clone(),
+            files,
             url_keys,
             public_url: self.public_url.clone().unwrap_or_else(|| format!("http://{listen}")).trim_end_matches('/').to_owned(),
             expiry_ms: i64::try_from(self.expiry_seconds).unwrap_or(0) * 1000,
@@ -258,13 +265,13 @@ pub fn profile_of(profile: &str, export: &str) -> Result<Profile, UploadError> {
 /// The service, shared by the HTTP routes and the drop watcher.
 pub struct UploadService<S: Store> {
     pub(crate) ledger: Ledger<S>,
-    pub(crate) files: LocalFileStore,
+    pub(crate) files: FileStore,
     pub(crate) settings: UploadSettings,
 }
 
 impl<S: Store> std::fmt::Debug for UploadService<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UploadService").field("dir", &self.settings.dir).finish_non_exhaustive()
+        f.debug_struct("UploadService").field("files", &self.settings.files).finish_non_exhaustive()
     }
 }
 
@@ -321,8 +328,7 @@ pub fn status(row: &UploadRow) -> UploadStatus {
 impl<S: Store + Clone> UploadService<S> {
     /// The service over `ledger` with `settings`.
     pub fn new(ledger: Ledger<S>, settings: UploadSettings) -> Self {
-        let files = LocalFileStore::new(settings.dir.clone(), settings.file_master.clone());
-        Self { ledger, files, settings }
+        Self { ledger, files: settings.files.clone(), settings }
     }
 
     /// The settings.
@@ -331,7 +337,7 @@ impl<S: Store + Clone> UploadService<S> {
     }
 
     /// The file store.
-    pub fn files(&self) -> &LocalFileStore {
+    pub fn files(&self) -> &FileStore {
         &self.files
     }
 
@@ -825,7 +831,7 @@ mod tests {
         assert_eq!(s.expiry_ms, 15 * 60 * 1000);
         assert_eq!(s.max_bytes, 256 << 20);
         assert_eq!(s.public_url, "http://127.0.0.1:8080");
-        assert_eq!(s.dir, PathBuf::from("/var/lib/ledger/uploads"));
+        assert!(format!("{:?}", s.files).contains("/var/lib/ledger/uploads"), "{:?}", s.files);
         // The derived key signs with id m1, and differs per master key.
         let g = Grant {
             tenant: TenantId::new("t").unwrap(),
@@ -846,6 +852,18 @@ mod tests {
         assert!(parse("max_bytes = 0").resolve(&master, Some("/x".into()), listen()).is_err());
         assert!(parse("").resolve(&master, None, listen()).is_err());
         assert!(toml::from_str::<UploadsConfig>("expiry = 5").is_err(), "unknown keys are refused");
+        // A bucket instead of a directory (no request is made here), not both.
+        let s = parse("[s3]\nbucket = \"uploads-ca\"\nendpoint = \"http://127.0.0.1:9\"\nallow_http = true")
+            .resolve(&master, None, listen())
+            .unwrap();
+        assert!(format!("{:?}", s.files).contains("S3Blobs"), "{:?}", s.files);
+        assert!(parse("dir = \"/x\"\n[s3]\nbucket = \"b\"").resolve(&master, None, listen()).is_err());
+        assert!(parse("[s3]\nbucket = \"\"").resolve(&master, None, listen()).is_err());
+        assert!(
+            parse("[s3]\nbucket = \"b\"\naccess_key_id = \"AKIA\"").resolve(&master, None, listen()).is_err(),
+            "a key id without its secret"
+        );
+        assert!(toml::from_str::<UploadsConfig>("[s3]\nbucket = \"b\"\nsecret = \"x\"").is_err(), "unknown keys are refused");
         let s = parse("public_url = \"https://l.example/\"\n[[sftp]]\ntenant = \"rooftop-7\"\nroot = \"/srv/d\"")
             .resolve(&master, Some("/x".into()), listen())
             .unwrap();

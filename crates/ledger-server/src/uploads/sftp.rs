@@ -38,7 +38,7 @@ use ledger::store::Store;
 use ledger::store::uploads::{NewUpload, UploadChange, UploadRow, UploadState, UploadStore as _};
 use serde_json::json;
 
-use super::files::{FileError, FileStore as _, TenantFiles as _};
+use super::files::FileError;
 use super::service::{self, UploadError, UploadService, profile_of};
 
 /// One tenant's drop directory.

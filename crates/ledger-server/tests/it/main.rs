@@ -18,5 +18,6 @@ mod third_party;
 mod upload_bench;
 mod uploads;
 mod uploads_kill;
+mod uploads_s3;
 mod uploads_sftp;
 mod walkthrough;

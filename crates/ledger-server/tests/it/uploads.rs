@@ -14,7 +14,6 @@ use ledger::crypto::SecretKey;
 use ledger::store::uploads::{UploadChange, UploadState, UploadStore as _};
 use ledger::store::{Store, TenantConfig, TenantStore as _};
 use ledger_server::auth::Role;
-use ledger_server::uploads::files::{FileStore as _, TenantFiles as _};
 use ledger_server::uploads::url::{Grant, UrlKey, UrlKeys};
 use ledger_server::uploads::{UploadService, UploadSettings};
 use pipeline::analyze::cli as a;
@@ -34,8 +33,7 @@ fn url_keys() -> UrlKeys {
 
 pub fn settings(dir: PathBuf, max_bytes: u64, base: &str) -> UploadSettings {
     UploadSettings {
-        dir,
-        file_master: SecretKey::from_bytes([9; 32]),
+        files: ledger_server::uploads::files::FileStore::local(dir, SecretKey::from_bytes([9; 32])),
         url_keys: url_keys(),
         public_url: base.to_owned(),
         expiry_ms: 15 * 60 * 1000,
@@ -167,7 +165,7 @@ async fn url_path<S: Store + Clone>(store: S) {
     // The raw file stays, encrypted: not a byte of the header in clear.
     let stored = std::fs::read(files_dir.path().join("dealer-a").join(format!("{id}.evuf"))).unwrap();
     assert!(!stored.windows(6).any(|w| w == b"DealNo"), "the stored file is not encrypted");
-    let files = ledger_server::uploads::files::LocalFileStore::new(files_dir.path(), SecretKey::from_bytes([9; 32]));
+    let files = ledger_server::uploads::files::FileStore::local(files_dir.path(), SecretKey::from_bytes([9; 32]));
     let mut back = Vec::new();
     std::io::Read::read_to_end(&mut files.tenant(&tid("dealer-a")).unwrap().open(&id).unwrap(), &mut back).unwrap();
     assert_eq!(back, csv);
@@ -267,7 +265,7 @@ async fn url_path<S: Store + Clone>(store: S) {
     assert!(cols.contains(&"Customer Name") && cols.contains(&"SIN"), "{cols:?}");
     assert!(r.body["errors"].as_array().unwrap().iter().all(|e| e["row"] == 1 || e["row"].is_null()));
     assert_eq!(r.body["sha256"], hex::encode(evidence_core::types::sha256(&[&pii])));
-    assert!(!files.tenant(&tid("dealer-a")).unwrap().exists(&id3), "a PII file is deleted");
+    assert!(!files.tenant(&tid("dealer-a")).unwrap().exists(&id3).unwrap(), "a PII file is deleted");
     assert!(!files_dir.path().join("dealer-a").join(format!("{id3}.evuf")).exists());
 
     // Paging (four uploads).
@@ -377,7 +375,7 @@ async fn concurrent_tenants<S: Store + Clone>(store: S) {
             (t, ids)
         }));
     }
-    let files = ledger_server::uploads::files::LocalFileStore::new(files_dir.path(), SecretKey::from_bytes([9; 32]));
+    let files = ledger_server::uploads::files::FileStore::local(files_dir.path(), SecretKey::from_bytes([9; 32]));
     let mut all = Vec::new();
     for task in tasks {
         all.push(task.await.unwrap());
@@ -395,7 +393,7 @@ async fn concurrent_tenants<S: Store + Clone>(store: S) {
             if other != t {
                 for id in other_ids {
                     assert!(tl.store().upload(id).await.unwrap().is_none());
-                    assert!(!files.tenant(&tid(t)).unwrap().exists(id), "{t}'s store has no file of {other}");
+                    assert!(!files.tenant(&tid(t)).unwrap().exists(id).unwrap(), "{t}'s store has no file of {other}");
                 }
             }
         }

@@ -14,7 +14,6 @@ use ledger::Ledger;
 use ledger::crypto::SecretKey;
 use ledger::store::uploads::{NewUpload, UploadState, UploadStore as _};
 use ledger::store::{Store, TenantConfig};
-use ledger_server::uploads::files::{FileStore as _, TenantFiles as _};
 use ledger_server::uploads::sftp::{DropDir, Watcher};
 use ledger_server::uploads::url::{UrlKey, UrlKeys};
 use ledger_server::uploads::{UploadService, UploadSettings};
@@ -28,8 +27,7 @@ fn fixture(name: &str) -> Vec<u8> {
 
 fn settings(dir: PathBuf, stable: Duration) -> UploadSettings {
     UploadSettings {
-        dir,
-        file_master: SecretKey::from_bytes([9; 32]),
+        files: ledger_server::uploads::files::FileStore::local(dir, SecretKey::from_bytes([9; 32])),
         url_keys: UrlKeys::new(vec![UrlKey::new("k1", SecretKey::from_bytes([7; 32])).unwrap()]).unwrap(),
         public_url: "http://x".into(),
         expiry_ms: 60_000,
@@ -109,8 +107,8 @@ async fn watcher_on_a_plain_directory<S: Store + Clone>(store: S) {
     assert_eq!(ok.upload.source, "incoming/cdk_sales_2026-12-01.csv");
     let refused = rows.iter().find(|r| r.state == UploadState::Refused).unwrap();
     let tf = svc.files().tenant(&tid("dealer-s")).unwrap();
-    assert!(tf.exists(&ok.upload.id), "accepted files stay in the encrypted store");
-    assert!(!tf.exists(&refused.upload.id), "PII files are deleted from the store too");
+    assert!(tf.exists(&ok.upload.id).unwrap(), "accepted files stay in the encrypted store");
+    assert!(!tf.exists(&refused.upload.id).unwrap(), "PII files are deleted from the store too");
     let claims = ingest_claims(&t).await;
     assert_eq!(claims.len(), 4);
     assert!(
