@@ -158,6 +158,11 @@ pub trait Blobs: Send + Sync + std::fmt::Debug + 'static {
     /// # Errors
     /// The backend's.
     fn exists(&self, key: BlobKey<'_>) -> Result<bool, FileError>;
+    /// Whether the backend answers (the server logs the outcome at start).
+    ///
+    /// # Errors
+    /// The backend's.
+    fn check(&self) -> Result<(), FileError>;
 }
 
 /// The tenant file store: a backend and the master key tenant file keys derive from.

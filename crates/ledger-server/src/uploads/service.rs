@@ -782,6 +782,14 @@ pub fn start<S: Store + Clone>(
     let svc = Arc::new(UploadService::new(ledger.clone(), settings));
     let bg = Arc::clone(&svc);
     let task = tokio::spawn(async move {
+        // Say at start whether the file store answers (an S3 bucket may be missing or its
+        // credentials wrong); uploads fail one by one meanwhile, nothing acknowledged is lost.
+        let blobs = Arc::clone(bg.files.blobs());
+        match tokio::task::spawn_blocking(move || blobs.check()).await {
+            Ok(Ok(())) => tracing::info!(store = ?bg.files.blobs(), "uploads: file store answers"),
+            Ok(Err(e)) => tracing::error!(error = %e, "uploads: the file store does not answer; uploads fail until it does"),
+            Err(e) => tracing::error!(error = %e, "uploads: file store check failed"),
+        }
         match bg.recover().await {
             Ok(n) => tracing::info!(resumed = n, "uploads: recovery sweep done"),
             Err(e) => tracing::error!(error = %e, "uploads: recovery sweep failed"),

@@ -85,4 +85,10 @@ impl Blobs for LocalBlobs {
     fn exists(&self, key: BlobKey<'_>) -> Result<bool, FileError> {
         Ok(self.path(key).try_exists()?)
     }
+
+    /// The root exists (or can be made) and is a directory.
+    fn check(&self) -> Result<(), FileError> {
+        fs::create_dir_all(&self.root)?;
+        Ok(())
+    }
 }

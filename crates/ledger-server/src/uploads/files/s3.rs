@@ -172,7 +172,7 @@ impl std::fmt::Debug for S3Blobs {
 
 impl S3Blobs {
     /// The backend of `cfg`. Makes no request (a wrong bucket or credential shows at the
-    /// first upload; `check` asks the bucket at start).
+    /// first upload; [`Blobs::check`] asks the bucket, as the server does at start).
     ///
     /// # Errors
     /// [`S3SetupError`].
@@ -215,23 +215,6 @@ impl S3Blobs {
             .build()
             .map_err(S3SetupError::Runtime)?;
         Ok(Self { store: Arc::new(b.build()?), prefix, handle: rt.handle().clone(), _rt: Rt(Some(rt)) })
-    }
-
-    /// Asks the bucket whether it is there and readable with these credentials (a listing of
-    /// at most one key under the prefix).
-    ///
-    /// # Errors
-    /// The store's answer.
-    pub fn check(&self) -> Result<(), FileError> {
-        let store = Arc::clone(&self.store);
-        let prefix = ObjectPath::from(self.prefix.as_str());
-        self.run(async move {
-            let mut list = object_store::ObjectStore::list(store.as_ref(), Some(&prefix));
-            match list.next().await {
-                None | Some(Ok(_)) => Ok(()),
-                Some(Err(e)) => Err(FileError::from(e)),
-            }
-        })?
     }
 
     /// Runs `f` on the backend's runtime and waits for it.
@@ -358,7 +341,8 @@ impl Read for BodyReader {
     }
 }
 
-/// An error of a write: a missing bucket answers 404 too, which is not "no such file".
+/// An error of a write or of the bucket check: a missing bucket answers 404 too, which is
+/// not "no such file".
 fn write_error(e: object_store::Error) -> FileError {
     FileError::ObjectStore(Box::new(e))
 }
@@ -407,5 +391,22 @@ impl Blobs for S3Blobs {
             Err(object_store::Error::NotFound { .. }) => Ok(false),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Asks the bucket whether it is there and readable with these credentials (a listing of
+    /// at most one key under the prefix).
+    ///
+    /// # Errors
+    /// The store's answer.
+    fn check(&self) -> Result<(), FileError> {
+        let store = Arc::clone(&self.store);
+        let prefix = ObjectPath::from(self.prefix.as_str());
+        self.run(async move {
+            let mut list = object_store::ObjectStore::list(store.as_ref(), Some(&prefix));
+            match list.next().await {
+                None | Some(Ok(_)) => Ok(()),
+                Some(Err(e)) => Err(write_error(e)),
+            }
+        })?
     }
 }
