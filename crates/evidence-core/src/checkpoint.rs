@@ -240,6 +240,11 @@ impl SignedCheckpoint {
     }
 }
 
+/// The `format` of a checkpoints file: a JSON object `{"format", "ledger", "tenant", "links"}`
+/// whose `links` are [`ChainLink`]s, oldest first (what the server's `…/checkpoint-chain`
+/// answers and `evidence-verify checkpoints` reads; see `docs/FORMATS.md`).
+pub const CHECKPOINTS_FORMAT: &str = "evidence-checkpoints/v1";
+
 /// One step of a chain: a signed checkpoint and the consistency proof from its predecessor.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ChainLink {

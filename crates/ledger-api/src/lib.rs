@@ -210,8 +210,7 @@ pub struct ChainRange {
     pub to: Option<u64>,
 }
 
-/// The `format` of a checkpoints file.
-pub const CHECKPOINTS_FORMAT: &str = "evidence-checkpoints/v1";
+pub use evidence_core::checkpoint::CHECKPOINTS_FORMAT;
 
 /// `GET /v1/tenants/{tenant}/checkpoint-chain`: an `evidence-checkpoints/v1` file, exactly what
 /// `evidence-verify checkpoints` reads.

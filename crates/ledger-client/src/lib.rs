@@ -28,7 +28,8 @@ use std::time::Duration;
 
 use evidence_core::{AppendReceipt, AppendRequest, Bundle, ClaimSink, Retractor, Seq, TenantId};
 use ledger_api::{
-    AppendBatch, AppendClaim, BundleRequest, CheckpointList, ClaimStatus, ErrorBody, ErrorCode, Page, Reason, ReceiptList, routes,
+    AppendBatch, AppendClaim, BundleRequest, CheckpointChain, CheckpointList, ClaimStatus, ErrorBody, ErrorCode, Page, Reason, ReceiptList,
+    routes,
 };
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
@@ -304,6 +305,22 @@ impl TenantClient {
     /// [`ClientError`].
     pub async fn checkpoints(&self, page: Page) -> Result<CheckpointList, ClientError> {
         self.client.json(Method::GET, &self.path(routes::CHECKPOINTS), Some(&page), None::<&()>).await
+    }
+
+    /// The `evidence-checkpoints/v1` file of checkpoints `from..=to` (checkpoint numbers, not
+    /// tree sizes; `None`: from the first, up to the newest or 1 000 of them), each after the
+    /// first with its consistency proof from the one before: what `evidence-verify
+    /// checkpoints` reads, and what [`evidence_core::checkpoint::verify_chain`] checks.
+    ///
+    /// # Errors
+    /// [`ClientError`] (`no_such_checkpoint` for a number past the newest).
+    pub async fn checkpoint_chain(&self, from: Option<u64>, to: Option<u64>) -> Result<CheckpointChain, ClientError> {
+        let query: Vec<String> = [("from", from), ("to", to)].into_iter().filter_map(|(k, v)| v.map(|v| format!("{k}={v}"))).collect();
+        let mut path = self.path(routes::CHECKPOINT_CHAIN);
+        if !query.is_empty() {
+            path = format!("{path}?{}", query.join("&"));
+        }
+        self.client.json(Method::GET, &path, None, None::<&()>).await
     }
 }
 

@@ -48,9 +48,30 @@ fn appends_reads_and_retracts_through_the_api_types() {
         assert!(matches!(down.append(finding(5)).await.unwrap_err(), ClientError::Http { .. }));
     });
     let stored = server.tenant("rooftop-1");
+
+    // Two checkpoints, then the chain file the server makes of them verifies with the key
+    // the server gives, as `evidence-verify checkpoints` checks it.
+    server.block_on(async {
+        stored.seal_now().await.unwrap();
+        t.append(finding(6)).await.unwrap();
+        stored.seal_now().await.unwrap();
+        let chain = t.checkpoint_chain(None, None).await.unwrap();
+        assert_eq!(chain.format, ledger_api::CHECKPOINTS_FORMAT);
+        // (The server may have sealed on its own before: the last two are ours.)
+        let n = chain.links.len();
+        assert!(n >= 2, "{n} checkpoints");
+        let key = evidence_core::NoteVerifier::parse(&t.verifier_key().await.unwrap()).unwrap();
+        let links: Vec<evidence_core::checkpoint::ChainLink> = serde_json::from_value(serde_json::to_value(&chain.links).unwrap()).unwrap();
+        let checkpoints = evidence_core::checkpoint::verify_chain(&links, &[key]).unwrap();
+        assert_eq!(checkpoints[n - 2..].iter().map(|c| c.root.tree_size.0).collect::<Vec<_>>(), [4, 5]);
+        let last = u64::try_from(n - 1).unwrap();
+        assert_eq!(t.checkpoint_chain(Some(last), Some(last)).await.unwrap().links.len(), 1);
+        let e = t.checkpoint_chain(Some(last + 1), None).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::NoSuchCheckpoint), "{e}");
+    });
     assert_eq!(
         server.block_on(ledger::store::TenantStore::size(stored.store())).unwrap(),
-        4,
-        "three findings and one retraction, nothing else"
+        5,
+        "four findings and one retraction, nothing else"
     );
 }

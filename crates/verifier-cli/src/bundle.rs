@@ -316,8 +316,7 @@ pub fn run_batch(args: &BatchArgs) -> Outcome {
     }
 }
 
-/// The `format` of a checkpoints file.
-pub const CHECKPOINTS_FORMAT: &str = "evidence-checkpoints/v1";
+pub use evidence_core::checkpoint::CHECKPOINTS_FORMAT;
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
