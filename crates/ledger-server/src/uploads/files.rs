@@ -260,7 +260,7 @@ fn chunk_nonce(prefix: &[u8; 16], index: u64) -> XNonce {
 }
 
 /// Reads until `buf` is full or the input ends; the number of bytes read.
-pub(crate) fn fill(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+fn fill(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         match r.read(&mut buf[n..]) {

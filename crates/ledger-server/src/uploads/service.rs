@@ -265,7 +265,6 @@ pub fn profile_of(profile: &str, export: &str) -> Result<Profile, UploadError> {
 /// The service, shared by the HTTP routes and the drop watcher.
 pub struct UploadService<S: Store> {
     pub(crate) ledger: Ledger<S>,
-    pub(crate) files: FileStore,
     pub(crate) settings: UploadSettings,
 }
 
@@ -328,7 +327,7 @@ pub fn status(row: &UploadRow) -> UploadStatus {
 impl<S: Store + Clone> UploadService<S> {
     /// The service over `ledger` with `settings`.
     pub fn new(ledger: Ledger<S>, settings: UploadSettings) -> Self {
-        Self { ledger, files: settings.files.clone(), settings }
+        Self { ledger, settings }
     }
 
     /// The settings.
@@ -338,7 +337,7 @@ impl<S: Store + Clone> UploadService<S> {
 
     /// The file store.
     pub fn files(&self) -> &FileStore {
-        &self.files
+        &self.settings.files
     }
 
     /// Creates a pending upload and its signed URL.
@@ -421,7 +420,7 @@ impl<S: Store + Clone> UploadService<S> {
         mut body: impl futures_util::Stream<Item = Result<bytes_like::Chunk, String>> + Unpin,
     ) -> Result<(UploadRow, Option<Report>), UploadError> {
         use futures_util::StreamExt as _;
-        let files = self.files.tenant(t.store().tenant())?;
+        let files = self.settings.files.tenant(t.store().tenant())?;
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes_like::Chunk, String>>(8);
         let name = id.to_owned();
         let put = tokio::task::spawn_blocking(move || {
@@ -462,7 +461,7 @@ impl<S: Store + Clone> UploadService<S> {
                         // Someone else holds it now (our lease ran out): stop.
                         drop(tx);
                         let _ = put.await;
-                        self.files.tenant(t.store().tenant())?.delete(id)?;
+                        self.settings.files.tenant(t.store().tenant())?.delete(id)?;
                         return Err(UploadError::Used);
                     }
                 }
@@ -531,7 +530,7 @@ impl<S: Store + Clone> UploadService<S> {
             s => return Err(UploadError::State(s.as_str())),
         }
         let profile = profile_of(&row.upload.profile, &row.upload.export)?;
-        let files = self.files.tenant(t.store().tenant())?;
+        let files = self.settings.files.tenant(t.store().tenant())?;
         let name = id.to_owned();
         let opts = ingest_options();
         let checked = profile.clone();
@@ -603,7 +602,7 @@ impl<S: Store + Clone> UploadService<S> {
         let Some((_, roster_path)) = self.settings.rosters.iter().find(|(tenant, _)| tenant == t.store().tenant()) else {
             return (Value::Null, Vec::new());
         };
-        let files = match self.files.tenant(t.store().tenant()) {
+        let files = match self.settings.files.tenant(t.store().tenant()) {
             Ok(f) => f,
             Err(e) => return (json!({"error": e.to_string()}), Vec::new()),
         };
@@ -649,7 +648,7 @@ impl<S: Store + Clone> UploadService<S> {
     /// Deletes the stored file of a PII refusal (idempotent).
     fn finish_pii(&self, t: &TenantLedger<S::Tenant>, row: &UploadRow) -> Result<(), UploadError> {
         if row.state == UploadState::Refused && errors_have_pii(row.errors.as_deref()) {
-            self.files.tenant(t.store().tenant())?.delete(&row.upload.id)?;
+            self.settings.files.tenant(t.store().tenant())?.delete(&row.upload.id)?;
         }
         Ok(())
     }
@@ -784,9 +783,9 @@ pub fn start<S: Store + Clone>(
     let task = tokio::spawn(async move {
         // Say at start whether the file store answers (an S3 bucket may be missing or its
         // credentials wrong); uploads fail one by one meanwhile, nothing acknowledged is lost.
-        let blobs = Arc::clone(bg.files.blobs());
+        let blobs = Arc::clone(bg.settings.files.blobs());
         match tokio::task::spawn_blocking(move || blobs.check()).await {
-            Ok(Ok(())) => tracing::info!(store = ?bg.files.blobs(), "uploads: file store answers"),
+            Ok(Ok(())) => tracing::info!(store = ?bg.settings.files.blobs(), "uploads: file store answers"),
             Ok(Err(e)) => tracing::error!(error = %e, "uploads: the file store does not answer; uploads fail until it does"),
             Err(e) => tracing::error!(error = %e, "uploads: file store check failed"),
         }

@@ -45,10 +45,10 @@ pub fn settings(dir: PathBuf, max_bytes: u64, base: &str) -> UploadSettings {
     }
 }
 
-struct Resp {
-    status: u16,
-    body: Value,
-    text: String,
+pub struct Resp {
+    pub status: u16,
+    pub body: Value,
+    pub text: String,
 }
 
 impl Resp {
@@ -57,7 +57,7 @@ impl Resp {
     }
 }
 
-async fn send(req: reqwest::RequestBuilder) -> Resp {
+pub async fn send(req: reqwest::RequestBuilder) -> Resp {
     let r = req.send().await.unwrap();
     let status = r.status().as_u16();
     let text = r.text().await.unwrap();

@@ -14,13 +14,13 @@ use ledger::store::{Store, TenantConfig};
 use ledger_server::auth::Role;
 use ledger_server::uploads::files::s3::PART_BYTES;
 use ledger_server::uploads::files::{BlobKey, Blobs as _, CHUNK_BYTES, FileError, FileStore, S3Blobs, S3Config};
-use serde_json::{Value, json};
+use serde_json::json;
 use test_support::MotoS3;
 use test_support::fixtures::{keys, signer, tid};
 use test_support::server::{quiet_options, token};
 use test_support::{LocalServer, TempDir};
 
-use crate::uploads::{big_csv, fixture, settings};
+use crate::uploads::{big_csv, fixture, send, settings};
 
 fn config(moto: &MotoS3, prefix: &str) -> S3Config {
     toml::from_str(&moto.config_toml(prefix)).unwrap()
@@ -138,12 +138,6 @@ fn s3_backend_round_trips_refuses_and_isolates() {
     }
 }
 
-async fn send(req: reqwest::RequestBuilder) -> (u16, Value) {
-    let r = req.send().await.unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
-
 /// The signed-URL path with the files in the bucket: accepted exports stay there encrypted
 /// (one `PUT` or a multipart upload), a PII file is refused and its object deleted, and
 /// nothing reaches another tenant's prefix.
@@ -166,11 +160,11 @@ async fn url_path_into_s3<S: Store + Clone>(store: S) {
     let svc = token(&store, Some("dealer-a"), Role::Service).await;
     let put = async |body: Vec<u8>| {
         let create = c.post(format!("{b}/v1/tenants/dealer-a/uploads")).bearer_auth(&svc);
-        let (status, ticket) = send(create.json(&json!({"profile": "cdk", "export": "sales", "filename": "x.csv"}))).await;
-        assert_eq!(status, 201, "{ticket}");
-        let url = ticket["url"].as_str().unwrap().replacen("http://placeholder", &b, 1);
-        let (status, out) = send(c.put(url).header("content-type", "text/csv").body(body)).await;
-        (status, out, ticket["upload_id"].as_str().unwrap().to_owned())
+        let ticket = send(create.json(&json!({"profile": "cdk", "export": "sales", "filename": "x.csv"}))).await;
+        assert_eq!(ticket.status, 201, "{}", ticket.text);
+        let url = ticket.body["url"].as_str().unwrap().replacen("http://placeholder", &b, 1);
+        let out = send(c.put(url).header("content-type", "text/csv").body(body)).await;
+        (out.status, out.body, ticket.body["upload_id"].as_str().unwrap().to_owned())
     };
     let files = settings.files.tenant(&tid("dealer-a")).unwrap();
 

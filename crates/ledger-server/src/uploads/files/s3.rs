@@ -239,50 +239,50 @@ struct PartWriter<'a> {
     location: ObjectPath,
     buf: Vec<u8>,
     upload: Option<Box<dyn MultipartUpload>>,
+    /// The store's error behind the `io::Error` a failed `write` had to answer.
+    failed: Option<object_store::Error>,
 }
 
 impl PartWriter<'_> {
+    /// Keeps `e` for `put` to answer in its own variant; the `io::Error` for `write`.
+    fn fail(&mut self, e: object_store::Error) -> io::Error {
+        let out = io::Error::other(e.to_string());
+        self.failed = Some(e);
+        out
+    }
+
     fn send_part(&mut self) -> io::Result<()> {
         let part = PutPayload::from(std::mem::replace(&mut self.buf, Vec::with_capacity(PART_BYTES)));
         let mut upload = if let Some(u) = self.upload.take() {
             u
         } else {
             let (store, loc) = (Arc::clone(&self.blobs.store), self.location.clone());
-            self.blobs.run(async move { store.put_multipart(&loc).await })?.map_err(io::Error::other)?
+            self.blobs.run(async move { store.put_multipart(&loc).await })?.map_err(|e| self.fail(e))?
         };
         let sent = upload.put_part(part);
         let result = self.blobs.run(sent);
         self.upload = Some(upload);
-        result?.map_err(io::Error::other)
+        result?.map_err(|e| self.fail(e))
     }
 
     /// Makes the object visible: a single `PUT`, or the multipart upload completed.
     fn finish(mut self) -> Result<(), FileError> {
-        match self.upload.take() {
-            None => {
-                let (store, loc, body) = (Arc::clone(&self.blobs.store), self.location.clone(), std::mem::take(&mut self.buf));
-                self.blobs.run(async move { store.put(&loc, PutPayload::from(body)).await })?.map_err(write_error)?;
-            }
-            Some(mut u) => {
-                if !self.buf.is_empty() {
-                    self.upload = Some(u);
-                    self.send_part()?;
-                    u = self.upload.take().unwrap_or_else(|| unreachable!("send_part keeps the upload"));
-                }
-                self.blobs
-                    .run(async move {
-                        match u.complete().await {
-                            Ok(_) => Ok(()),
-                            Err(e) => {
-                                let _ = u.abort().await;
-                                Err(e)
-                            }
-                        }
-                    })?
-                    .map_err(write_error)?;
-            }
+        if self.upload.is_some() && !self.buf.is_empty() {
+            self.send_part().map_err(|e| self.failed.take().map_or(FileError::Io(e), write_error))?;
         }
-        Ok(())
+        let done = if let Some(mut u) = self.upload.take() {
+            self.blobs.run(async move {
+                let done = u.complete().await.map(|_| ());
+                if done.is_err() {
+                    let _ = u.abort().await;
+                }
+                done
+            })?
+        } else {
+            let (store, loc, body) = (Arc::clone(&self.blobs.store), self.location.clone(), std::mem::take(&mut self.buf));
+            self.blobs.run(async move { store.put(&loc, PutPayload::from(body)).await.map(|_| ()) })?
+        };
+        done.map_err(write_error)
     }
 }
 
@@ -347,25 +347,11 @@ fn write_error(e: object_store::Error) -> FileError {
     FileError::ObjectStore(Box::new(e))
 }
 
-/// A part that failed to send reaches `put` as the `io::Error` the writer had to answer:
-/// give the store's error back its own variant.
-fn store_error(e: FileError) -> FileError {
-    match e {
-        FileError::Io(io) if io.get_ref().is_some_and(<dyn std::error::Error + Send + Sync>::is::<object_store::Error>) => {
-            match io.into_inner().map(<dyn std::error::Error + Send + Sync>::downcast::<object_store::Error>) {
-                Some(Ok(b)) => FileError::ObjectStore(b),
-                Some(Err(other)) => FileError::Io(io::Error::other(other)),
-                None => FileError::Io(io::Error::other("write failed")),
-            }
-        }
-        e => e,
-    }
-}
-
 impl Blobs for S3Blobs {
     fn put(&self, key: BlobKey<'_>, fill: Fill<'_>) -> Result<Stored, FileError> {
-        let mut w = PartWriter { blobs: self, location: self.location(key), buf: Vec::with_capacity(PART_BYTES), upload: None };
-        let stored = fill(&mut w).map_err(store_error)?;
+        let mut w =
+            PartWriter { blobs: self, location: self.location(key), buf: Vec::with_capacity(PART_BYTES), upload: None, failed: None };
+        let stored = fill(&mut w).map_err(|e| w.failed.take().map_or(e, write_error))?;
         w.finish()?;
         Ok(stored)
     }
