@@ -153,16 +153,13 @@ impl LedgerClient {
         &self,
         method: Method,
         path: &str,
-        query: Option<&Page>,
+        query: &[(&str, Option<u64>)],
         body: Option<Vec<u8>>,
     ) -> Result<(StatusCode, Vec<u8>), ClientError> {
         let mut url = format!("{}{path}", self.base);
-        if let Some(q) = query {
-            let params: Vec<String> =
-                [("from", q.from), ("limit", q.limit)].into_iter().filter_map(|(k, v)| v.map(|v| format!("{k}={v}"))).collect();
-            if !params.is_empty() {
-                url = format!("{url}?{}", params.join("&"));
-            }
+        let params: Vec<String> = query.iter().filter_map(|(k, v)| v.map(|v| format!("{k}={v}"))).collect();
+        if !params.is_empty() {
+            url = format!("{url}?{}", params.join("&"));
         }
         let mut req = self.http.request(method.clone(), &url).bearer_auth(&*self.token);
         if let Some(b) = body {
@@ -185,7 +182,7 @@ impl LedgerClient {
         &self,
         method: Method,
         path: &str,
-        query: Option<&Page>,
+        query: &[(&str, Option<u64>)],
         body: Option<&impl Serialize>,
     ) -> Result<T, ClientError> {
         let body = body.map(|b| serde_json::to_vec(b).unwrap_or_default());
@@ -194,7 +191,7 @@ impl LedgerClient {
     }
 
     async fn text(&self, path: &str) -> Result<String, ClientError> {
-        let (status, bytes) = self.send(Method::GET, path, None, None).await?;
+        let (status, bytes) = self.send(Method::GET, path, &[], None).await?;
         String::from_utf8(bytes).map_err(|e| ClientError::Decode {
             method: Method::GET,
             url: format!("{}{path}", self.base),
@@ -235,8 +232,7 @@ impl TenantClient {
                 idempotency_key: r.idempotency_key,
             })
             .collect();
-        let out: ReceiptList =
-            self.client.json(Method::POST, &self.path(routes::CLAIMS_BATCH), None, Some(&AppendBatch { claims })).await?;
+        let out: ReceiptList = self.client.json(Method::POST, &self.path(routes::CLAIMS_BATCH), &[], Some(&AppendBatch { claims })).await?;
         if out.receipts.len() == sent { Ok(out.receipts) } else { Err(ClientError::ReceiptCount { sent, got: out.receipts.len() }) }
     }
 
@@ -246,7 +242,7 @@ impl TenantClient {
     /// [`ClientError`].
     pub async fn retract(&self, seq: Seq, reason: &str) -> Result<AppendReceipt, ClientError> {
         let body = Reason { reason: reason.to_owned() };
-        self.client.json(Method::POST, &self.claim_path(routes::CLAIM_RETRACT, seq), None, Some(&body)).await
+        self.client.json(Method::POST, &self.claim_path(routes::CLAIM_RETRACT, seq), &[], Some(&body)).await
     }
 
     /// Erases claim `seq`'s record (`POST …/claims/{seq}/erase`).
@@ -255,7 +251,7 @@ impl TenantClient {
     /// [`ClientError`].
     pub async fn erase(&self, seq: Seq, reason: &str) -> Result<AppendReceipt, ClientError> {
         let body = Reason { reason: reason.to_owned() };
-        self.client.json(Method::POST, &self.claim_path(routes::CLAIM_ERASE, seq), None, Some(&body)).await
+        self.client.json(Method::POST, &self.claim_path(routes::CLAIM_ERASE, seq), &[], Some(&body)).await
     }
 
     /// A claim's receipt and whether a checkpoint seals it.
@@ -263,7 +259,7 @@ impl TenantClient {
     /// # Errors
     /// [`ClientError`].
     pub async fn claim(&self, seq: Seq) -> Result<ClaimStatus, ClientError> {
-        self.client.json(Method::GET, &self.claim_path(routes::CLAIM, seq), None, None::<&()>).await
+        self.client.json(Method::GET, &self.claim_path(routes::CLAIM, seq), &[], None::<&()>).await
     }
 
     /// The evidence bundle of one claim.
@@ -271,7 +267,7 @@ impl TenantClient {
     /// # Errors
     /// [`ClientError`].
     pub async fn bundle(&self, seq: Seq) -> Result<Bundle, ClientError> {
-        self.client.json(Method::GET, &self.claim_path(routes::CLAIM_BUNDLE, seq), None, None::<&()>).await
+        self.client.json(Method::GET, &self.claim_path(routes::CLAIM_BUNDLE, seq), &[], None::<&()>).await
     }
 
     /// One evidence bundle for several claims.
@@ -280,7 +276,7 @@ impl TenantClient {
     /// [`ClientError`].
     pub async fn bundles(&self, seqs: &[Seq]) -> Result<Bundle, ClientError> {
         let body = BundleRequest { seqs: seqs.iter().map(|s| s.0).collect() };
-        self.client.json(Method::POST, &self.path(routes::BUNDLES), None, Some(&body)).await
+        self.client.json(Method::POST, &self.path(routes::BUNDLES), &[], Some(&body)).await
     }
 
     /// A claim's `c2sp.org/tlog-proof@v1` text.
@@ -304,7 +300,7 @@ impl TenantClient {
     /// # Errors
     /// [`ClientError`].
     pub async fn checkpoints(&self, page: Page) -> Result<CheckpointList, ClientError> {
-        self.client.json(Method::GET, &self.path(routes::CHECKPOINTS), Some(&page), None::<&()>).await
+        self.client.json(Method::GET, &self.path(routes::CHECKPOINTS), &[("from", page.from), ("limit", page.limit)], None::<&()>).await
     }
 
     /// The `evidence-checkpoints/v1` file of checkpoints `from..=to` (checkpoint numbers, not
@@ -315,12 +311,7 @@ impl TenantClient {
     /// # Errors
     /// [`ClientError`] (`no_such_checkpoint` for a number past the newest).
     pub async fn checkpoint_chain(&self, from: Option<u64>, to: Option<u64>) -> Result<CheckpointChain, ClientError> {
-        let query: Vec<String> = [("from", from), ("to", to)].into_iter().filter_map(|(k, v)| v.map(|v| format!("{k}={v}"))).collect();
-        let mut path = self.path(routes::CHECKPOINT_CHAIN);
-        if !query.is_empty() {
-            path = format!("{path}?{}", query.join("&"));
-        }
-        self.client.json(Method::GET, &path, None, None::<&()>).await
+        self.client.json(Method::GET, &self.path(routes::CHECKPOINT_CHAIN), &[("from", from), ("to", to)], None::<&()>).await
     }
 }
 
